@@ -1,0 +1,3 @@
+module github.com/vgfq/vgfq
+
+go 1.26.8
