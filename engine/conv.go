@@ -63,11 +63,12 @@ func ConvT2dParams(x, w []int, o ConvOpts) (kern.ConvT2dParams, error) {
 	return p, p.Validate()
 }
 
-// Conv2d is nn.functional.conv2d. b may be nil.
-func Conv2d(x, w, b *Var, o ConvOpts) (*Var, error) {
+// Conv2d is nn.functional.conv2d. b may be nil. Shapes must be valid (see Conv2dParams, which
+// the graph's shape inference calls first); invalid shapes panic.
+func Conv2d(x, w, b *Var, o ConvOpts) *Var {
 	p, err := Conv2dParams(x.Shape(), w.Shape(), o)
 	if err != nil {
-		return nil, err
+		panic(err)
 	}
 	oh, ow := p.OutHW()
 	y := New(p.N, p.O, oh, ow)
@@ -88,14 +89,14 @@ func Conv2d(x, w, b *Var, o ConvOpts) (*Var, error) {
 			db = gradOf(b).Data
 		}
 		kern.Conv2dBackward(p, x.Val.Data, w.Val.Data, out.Grad.Data, dx, dw, db)
-	}, x, w, b), nil
+	}, x, w, b)
 }
 
-// ConvTranspose2d is nn.functional.conv_transpose2d. b may be nil.
-func ConvTranspose2d(x, w, b *Var, o ConvOpts) (*Var, error) {
+// ConvTranspose2d is nn.functional.conv_transpose2d. b may be nil. Invalid shapes panic.
+func ConvTranspose2d(x, w, b *Var, o ConvOpts) *Var {
 	p, err := ConvT2dParams(x.Shape(), w.Shape(), o)
 	if err != nil {
-		return nil, err
+		panic(err)
 	}
 	oh, ow := p.OutHW()
 	y := New(p.N, p.O, oh, ow)
@@ -116,5 +117,5 @@ func ConvTranspose2d(x, w, b *Var, o ConvOpts) (*Var, error) {
 			db = gradOf(b).Data
 		}
 		kern.ConvTranspose2dBackward(p, x.Val.Data, w.Val.Data, out.Grad.Data, dx, dw, db)
-	}, x, w, b), nil
+	}, x, w, b)
 }
