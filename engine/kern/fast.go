@@ -16,8 +16,3 @@ func ConvTranspose2d(p ConvT2dParams, x, w, b, y []float32) { RefConvTranspose2d
 func ConvTranspose2dBackward(p ConvT2dParams, x, w, dy, dx, dw, db []float32) {
 	RefConvTranspose2dBackward(p, x, w, dy, dx, dw, db)
 }
-
-// Sgemm computes C = alpha*op(A)*op(B) + beta*C (row-major).
-func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	RefSgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-}

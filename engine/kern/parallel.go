@@ -3,6 +3,7 @@ package kern
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // Threads returns the number of worker goroutines kernels use (GOMAXPROCS).
@@ -34,6 +35,44 @@ func ParallelFor(n, minChunk int, fn func(lo, hi int)) {
 			defer wg.Done()
 			fn(lo, hi)
 		}(lo, hi)
+	}
+	wg.Wait()
+}
+
+// ParallelForDynamic splits [0, n) into chunks of chunk items (the last may be shorter) and hands
+// them out to up to Threads() goroutines as they become free, calling fn(lo, hi) once per chunk.
+// Unlike ParallelFor the chunk boundaries do not depend on the thread count, and a goroutine that
+// is slowed down by other load takes fewer chunks.
+func ParallelForDynamic(n, chunk int, fn func(lo, hi int)) {
+	if n <= 0 {
+		return
+	}
+	if chunk < 1 {
+		chunk = 1
+	}
+	chunks := (n + chunk - 1) / chunk
+	workers := min(Threads(), chunks)
+	if workers <= 1 {
+		for lo := 0; lo < n; lo += chunk {
+			fn(lo, min(lo+chunk, n))
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	wg.Add(workers)
+	for w := 0; w < workers; w++ {
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= chunks {
+					return
+				}
+				lo := i * chunk
+				fn(lo, min(lo+chunk, n))
+			}
+		}()
 	}
 	wg.Wait()
 }

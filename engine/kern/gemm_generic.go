@@ -1,0 +1,30 @@
+package kern
+
+// genericKernel6x16 is the pure-Go micro-kernel: c[i*ldc+j] (+)= sum_l a[l*6+i]*b[l*16+j].
+// It is used where the assembly kernel is unavailable (non-amd64, or no AVX2/FMA).
+func genericKernel6x16(k int, a, b, c []float32, ldc int, accum bool) {
+	var acc [gemmMR][gemmNR]float32
+	a = a[:k*gemmMR]
+	b = b[:k*gemmNR]
+	for l := 0; l < k; l++ {
+		bb := (*[gemmNR]float32)(b[l*gemmNR:])
+		aa := (*[gemmMR]float32)(a[l*gemmMR:])
+		for i := 0; i < gemmMR; i++ {
+			ai := aa[i]
+			r := &acc[i]
+			for j := 0; j < gemmNR; j++ {
+				r[j] += ai * bb[j]
+			}
+		}
+	}
+	for i := 0; i < gemmMR; i++ {
+		row := c[i*ldc : i*ldc+gemmNR]
+		if accum {
+			for j, v := range acc[i] {
+				row[j] += v
+			}
+		} else {
+			copy(row, acc[i][:])
+		}
+	}
+}
