@@ -58,12 +58,15 @@ var ssimKernel = func() [SSIMWinSize]float64 {
 //   - mean over channels, then mean over images.
 //
 // Because the crop equals the window radius, no retained pixel's window
-// reaches outside the image, so the padding mode does not affect the result;
+// reaches outside the image, so the padding mode does not affect the result
+// (it is the same for the 'nearest' default of skimage.filters.gaussian, and
+// for newer skimage releases' padding_mode=None default, which also crops);
 // the implementation therefore filters only the valid region. All arithmetic
-// is in float64 (as skimage does for float64 input; for float32 input skimage
-// rounds intermediate filter outputs to float32, which changes results by
-// roughly 1e-6). The golden test compares against the plain-numpy reference
-// tools/golden/ssim_ref.py.
+// is in float64, which matches skimage called with float64 arrays; called
+// with float32 arrays, skimage rounds filter outputs and per-channel means to
+// float32, which moves the result by roughly 1e-7..1e-6. The golden test
+// compares against the plain-numpy reference tools/golden/ssim_ref.py, which
+// filters the full image with explicit reflect padding.
 //
 // SSIM is symmetric in pred and target. It panics if the slices do not both
 // have length n*c*h*w, if any dimension is non-positive, or if h or w is
