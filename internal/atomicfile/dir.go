@@ -50,16 +50,9 @@ func WriteDir(dir string, fill func(tmp string) error) (err error) {
 		return err
 	}
 	done = true
-	writeDirSync(parent)
+	syncDir(parent)
 	if old != "" {
 		os.RemoveAll(old)
 	}
 	return nil
-}
-
-func writeDirSync(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
 }

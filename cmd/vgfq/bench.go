@@ -1,0 +1,78 @@
+package main
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/vgfq/vgfq/data"
+	"github.com/vgfq/vgfq/graph"
+	"github.com/vgfq/vgfq/train"
+	"github.com/vgfq/vgfq/zoo"
+)
+
+func newBenchCmd() *cobra.Command {
+	c := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure end-to-end speed (training throughput)",
+	}
+	var model string
+	var batch, steps, warmup, size int
+	tc := &cobra.Command{
+		Use:   "train",
+		Short: "Training throughput in images/s (forward + backward + AdamW step, random data)",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if batch < 1 || batch > 4096 || steps < 1 || warmup < 0 || size < 2 || size > 1024 {
+				return badInputf("--batch, --steps, --warmup or --input-size out of range")
+			}
+			g, err := zoo.Build(model, size, size, 1)
+			if err != nil {
+				return badInput(err)
+			}
+			ips, err := benchTrain(g, batch, size, steps, warmup)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(os.Stdout, "%s train: batch %d, input %dx%d, %d threads: %.1f images/s (%.2f ms/step)\n",
+				model, batch, size, size, runtime.GOMAXPROCS(0), ips, 1000*float64(batch)/ips)
+			return nil
+		},
+	}
+	tc.Flags().StringVar(&model, "model", "upscaler", "model")
+	tc.Flags().IntVar(&batch, "batch", 64, "batch size")
+	tc.Flags().IntVar(&steps, "steps", 30, "timed steps")
+	tc.Flags().IntVar(&warmup, "warmup", 3, "untimed warm-up steps")
+	tc.Flags().IntVar(&size, "input-size", 16, "low-resolution input size")
+	c.AddCommand(tc)
+	return c
+}
+
+// benchTrain times training steps on random data and returns images per second.
+func benchTrain(g *graph.Graph, batch, size, steps, warmup int) (float64, error) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	b := &data.Batch{N: batch, H: 2 * size, W: 2 * size,
+		LR: make([]float32, batch*3*size*size), HR: make([]float32, batch*3*4*size*size)}
+	for i := range b.LR {
+		b.LR[i] = rng.Float32()
+	}
+	for i := range b.HR {
+		b.HR[i] = rng.Float32()
+	}
+	ex := graph.NewExec(g, true)
+	ex.Train = true
+	opt := train.NewOptimizer(train.DefaultConfig(), ex.Params())
+	var start time.Time
+	for i := 0; i < warmup+steps; i++ {
+		if i == warmup {
+			start = time.Now()
+		}
+		if _, err := train.Step(ex, opt, b); err != nil {
+			return 0, err
+		}
+	}
+	return float64(steps*batch) / time.Since(start).Seconds(), nil
+}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"github.com/vgfq/vgfq/data"
+)
+
+// dataFlags are the dataset flags shared by train, eval and demo.
+type dataFlags struct {
+	spec         string
+	cacheDir     string
+	noFallback   bool
+	builtinTrain int
+	builtinTest  int
+	crop         int
+}
+
+func (f *dataFlags) register(c *cobra.Command) {
+	c.Flags().StringVar(&f.spec, "data", "builtin", "dataset: builtin (procedural, no download), cifar10 (downloaded once, checksummed), or a folder of PNG/JPEG images")
+	c.Flags().StringVar(&f.cacheDir, "cache-dir", "", "download cache (default $VGFQ_CACHE or the user cache dir)/vgfq")
+	c.Flags().BoolVar(&f.noFallback, "no-fallback", false, "with --data cifar10: fail when offline instead of using the built-in data")
+	c.Flags().IntVar(&f.builtinTrain, "builtin-train", 0, "number of built-in training images (default: the built-in set's size)")
+	c.Flags().IntVar(&f.builtinTest, "builtin-test", 0, "number of built-in test images (default: the built-in set's size)")
+	c.Flags().IntVar(&f.crop, "crop", 32, "high-resolution crop size for image folders (even)")
+}
+
+func (f *dataFlags) validate() error {
+	if f.builtinTrain < 0 || f.builtinTrain > 10_000_000 {
+		return badInputf("--builtin-train %d out of range [1, 10000000]", f.builtinTrain)
+	}
+	if f.builtinTest < 0 || f.builtinTest > 10_000_000 {
+		return badInputf("--builtin-test %d out of range [1, 10000000]", f.builtinTest)
+	}
+	if f.crop < 2 || f.crop > 4096 || f.crop%2 != 0 {
+		return badInputf("--crop %d must be even and in [2, 4096]", f.crop)
+	}
+	return nil
+}
+
+// open loads the dataset. Problems with the user's data are input errors (exit 2).
+func (f *dataFlags) open(log io.Writer) (*data.Dataset, error) {
+	if err := f.validate(); err != nil {
+		return nil, err
+	}
+	switch f.spec {
+	case "builtin":
+		return data.Builtin(data.BuiltinOptions{TrainSize: f.builtinTrain, TestSize: f.builtinTest, }), nil
+	case "cifar10", "cifar-10":
+		var bar *progressbar.ProgressBar
+		opt := data.DownloadOptions{Progress: func(done, total int64) {
+			if bar == nil {
+				bar = progressbar.DefaultBytes(total, "downloading CIFAR-10")
+			}
+			bar.Set64(done)
+		}}
+		ds, err := data.CIFAR10(f.cacheDir, opt)
+		if bar != nil {
+			bar.Finish()
+			fmt.Fprintln(os.Stderr)
+		}
+		if errors.Is(err, data.ErrOffline) && !f.noFallback {
+			fmt.Fprintf(log, "warning: %v\nwarning: falling back to the built-in dataset (--no-fallback makes this an error)\n", err)
+			return data.Builtin(data.BuiltinOptions{TrainSize: f.builtinTrain, TestSize: f.builtinTest, }), nil
+		}
+		if err != nil {
+			return nil, badInput(err)
+		}
+		return ds, nil
+	}
+	fi, err := os.Stat(f.spec)
+	if err != nil || !fi.IsDir() {
+		return nil, badInputf("--data %q: not builtin, cifar10, or an image folder", f.spec)
+	}
+	ds, err := data.Folder(f.spec, data.FolderOptions{CropSize: f.crop})
+	if err != nil {
+		return nil, badInput(err)
+	}
+	return ds, nil
+}

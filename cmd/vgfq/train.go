@@ -1,0 +1,168 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"github.com/vgfq/vgfq/graph"
+	"github.com/vgfq/vgfq/train"
+	"github.com/vgfq/vgfq/zoo"
+)
+
+// barProgress shows a progress bar with ETA on stderr and prints log lines above it.
+type barProgress struct {
+	w     io.Writer
+	quiet bool
+	bar   *progressbar.ProgressBar
+	loss  float64
+}
+
+func newProgress(w io.Writer, quiet bool) *barProgress { return &barProgress{w: w, quiet: quiet} }
+
+func (p *barProgress) Start(epoch, steps int) {
+	if p.quiet {
+		return
+	}
+	p.bar = progressbar.NewOptions(steps,
+		progressbar.OptionSetWriter(os.Stderr),
+		progressbar.OptionSetDescription(fmt.Sprintf("epoch %d", epoch+1)),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString("step"),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionThrottle(250*time.Millisecond),
+		progressbar.OptionSetWidth(24),
+		progressbar.OptionClearOnFinish(),
+	)
+}
+
+func (p *barProgress) Step(step int, loss float64) {
+	p.loss = loss
+	if p.bar != nil {
+		p.bar.Set(step)
+	}
+}
+
+func (p *barProgress) Log(line string) {
+	if p.bar != nil {
+		p.bar.Clear()
+	}
+	fmt.Fprintln(p.w, line)
+	if p.bar != nil {
+		p.bar.RenderBlank()
+	}
+}
+
+func (p *barProgress) Finish() {
+	if p.bar != nil {
+		p.bar.Finish()
+		p.bar = nil
+	}
+}
+
+type trainFlags struct {
+	cfg    train.Config
+	data   dataFlags
+	out    string
+	resume bool
+	quiet  bool
+	lrH    int
+	lrW    int
+}
+
+func (f *trainFlags) register(c *cobra.Command) {
+	f.cfg = train.DefaultConfig()
+	fl := c.Flags()
+	fl.StringVar(&f.cfg.Model, "model", f.cfg.Model, "model to train: "+fmt.Sprint(zoo.Names()))
+	fl.IntVar(&f.cfg.Epochs, "epochs", f.cfg.Epochs, "training epochs")
+	fl.IntVar(&f.cfg.Batch, "batch", f.cfg.Batch, "batch size")
+	fl.Float64Var(&f.cfg.LR, "lr", f.cfg.LR, "learning rate")
+	fl.Float64Var(&f.cfg.WeightDecay, "weight-decay", f.cfg.WeightDecay, "weight decay (AdamW: decoupled, PyTorch default 0.01)")
+	fl.StringVar(&f.cfg.Optimizer, "optimizer", f.cfg.Optimizer, "adamw or sgd")
+	fl.Uint64Var(&f.cfg.Seed, "seed", f.cfg.Seed, "seed for weights, shuffling and crops (same seed, same result)")
+	fl.IntVar(&f.cfg.LogEvery, "log-every", f.cfg.LogEvery, "print the loss every N steps (0: never)")
+	fl.IntVar(&f.cfg.EvalBatches, "eval-batches", f.cfg.EvalBatches, "test batches scored after each epoch (0: all)")
+	fl.IntVar(&f.cfg.CheckpointEvery, "checkpoint-every", f.cfg.CheckpointEvery, "write a resumable checkpoint every N steps (0: only at epoch ends)")
+	fl.IntVar(&f.cfg.MaxSteps, "max-steps", 0, "stop each epoch after N steps (0: whole epochs)")
+	fl.StringVar(&f.out, "out", "runs/fp32", "checkpoint directory (a model directory plus optimizer and training state)")
+	fl.BoolVar(&f.resume, "resume", false, "continue the run in --out from its last checkpoint")
+	fl.BoolVar(&f.quiet, "quiet", false, "no progress bar")
+	fl.IntVar(&f.lrH, "input-size", 16, "low-resolution input height and width of the model graph")
+	f.data.register(c)
+}
+
+func newTrainCmd() *cobra.Command {
+	var f trainFlags
+	c := &cobra.Command{
+		Use:   "train",
+		Short: "Train a float model (MSE, AdamW, PSNR on the test split after each epoch)",
+		Example: `  vgfq train --model upscaler --data builtin --epochs 1 --batch 64 --lr 1e-3 --out runs/fp32
+  vgfq train --out runs/fp32 --resume --epochs 3`,
+		Args: cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			_, _, err := runTrain(c, &f, os.Stdout)
+			return err
+		},
+	}
+	f.register(c)
+	return c
+}
+
+// runTrain builds or resumes the model and trains it, returning the trained graph.
+func runTrain(c *cobra.Command, f *trainFlags, log io.Writer) (*graph.Graph, *train.State, error) {
+	if err := f.cfg.Validate(); err != nil {
+		return nil, nil, badInput(err)
+	}
+	if f.lrH < 2 || f.lrH > 4096 {
+		return nil, nil, badInputf("--input-size %d out of range [2, 4096]", f.lrH)
+	}
+	var g *graph.Graph
+	var resume *train.Checkpoint
+	if f.resume {
+		ck, err := train.LoadCheckpoint(f.out)
+		if err != nil {
+			return nil, nil, badInputf("--resume: %v", err)
+		}
+		if ck.State == nil {
+			return nil, nil, badInputf("--resume: %s is a model without training state (%s)", f.out, train.StateFile)
+		}
+		old := ck.State.Config
+		// The run continues with the stored settings; only the epoch count may grow.
+		epochs := f.cfg.Epochs
+		f.cfg = old
+		if c.Flags().Changed("epochs") {
+			f.cfg.Epochs = epochs
+		}
+		g, resume = ck.Graph, ck
+		fmt.Fprintf(log, "resuming %s at epoch %d step %d\n", f.out, ck.State.Epoch+1, ck.State.Step)
+	} else {
+		var err error
+		g, err = zoo.Build(f.cfg.Model, f.lrH, f.lrH, f.cfg.Seed)
+		if err != nil {
+			return nil, nil, badInput(err)
+		}
+		if _, err := os.Stat(f.out); err == nil && !errors.Is(err, os.ErrNotExist) {
+			if _, err := train.LoadCheckpoint(f.out); err != nil {
+				return nil, nil, badInputf("--out %s exists and is not a vgfq checkpoint; choose another directory", f.out)
+			}
+			fmt.Fprintf(log, "note: replacing the checkpoint in %s (use --resume to continue it)\n", f.out)
+		}
+	}
+	f.cfg.Data = f.data.spec
+	ds, err := f.data.open(log)
+	if err != nil {
+		return nil, nil, err
+	}
+	fmt.Fprintf(log, "model %s: %d parameters; data %s: %d train / %d test images\n", g.Name, g.NumParams(), ds.Name, ds.Train.Len(), ds.Test.Len())
+	st, err := train.Run(c.Context(), g, ds, f.cfg, f.out, resume, newProgress(log, f.quiet))
+	if err != nil {
+		return nil, nil, err
+	}
+	fmt.Fprintf(log, "checkpoint written to %s\n", f.out)
+	return g, st, nil
+}

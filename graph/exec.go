@@ -1,0 +1,210 @@
+package graph
+
+import (
+	"fmt"
+
+	"github.com/vgfq/vgfq/engine"
+)
+
+// Exec runs a graph on the engine. It wraps every parameter as an engine Var once, so gradients
+// accumulate across steps into the same Vars the optimizer updates.
+type Exec struct {
+	G      *Graph
+	Vars   map[string]*engine.Var // parameter name -> Var (tensors shared with G.Params)
+	Train  bool                   // BatchNorm uses batch statistics and updates running stats
+	Frozen map[string]bool        // parameter names that never get gradients
+}
+
+// NewExec prepares g for execution. With grads, trainable parameters require gradients (for
+// training); without, Run records no backward graph (inference).
+func NewExec(g *Graph, grads bool) *Exec {
+	e := &Exec{G: g, Vars: map[string]*engine.Var{}, Frozen: map[string]bool{}}
+	trainable := map[string]bool{}
+	if grads {
+		for _, p := range g.TrainableParams() {
+			trainable[p] = true
+		}
+	}
+	for name, t := range g.Params {
+		if trainable[name] {
+			e.Vars[name] = engine.Param(t)
+		} else {
+			e.Vars[name] = engine.Const(t)
+		}
+	}
+	return e
+}
+
+// Params returns the Vars of the trainable parameters in TrainableParams order.
+func (e *Exec) Params() []*engine.Var {
+	var ps []*engine.Var
+	for _, name := range e.G.TrainableParams() {
+		if v := e.Vars[name]; v.RequiresGrad {
+			ps = append(ps, v)
+		}
+	}
+	return ps
+}
+
+// Hook observes (and may replace) each node's output during Run: it returns the Var later nodes
+// consume. Quantization uses it to insert observers and fake-quant.
+type Hook func(n *Node, out *engine.Var) *engine.Var
+
+// Run executes the graph. inputs maps input node names to values (any batch size). It returns
+// the values of every output node, in Outputs order.
+func (e *Exec) Run(inputs map[string]*engine.Var, hook Hook) ([]*engine.Var, error) {
+	vals := make(map[string]*engine.Var, len(e.G.Nodes))
+	consumers := map[string]int{}
+	for _, n := range e.G.Nodes {
+		for _, in := range n.Inputs {
+			consumers[in]++
+		}
+	}
+	for _, o := range e.G.Outputs {
+		consumers[o]++
+	}
+	for _, n := range e.G.Nodes {
+		var out *engine.Var
+		if n.Op == OpInput {
+			v := inputs[n.Name]
+			if v == nil {
+				return nil, fmt.Errorf("graph %q: no value for input %q", e.G.Name, n.Name)
+			}
+			s := v.Shape()
+			if len(s) != len(n.Attrs.Shape) {
+				return nil, fmt.Errorf("graph %q: input %q is %s, want %s (batch may differ)", e.G.Name, n.Name, engine.ShapeString(s), engine.ShapeString(n.Attrs.Shape))
+			}
+			for i := 1; i < len(s); i++ {
+				if s[i] != n.Attrs.Shape[i] {
+					return nil, fmt.Errorf("graph %q: input %q is %s, want %s (batch may differ)", e.G.Name, n.Name, engine.ShapeString(s), engine.ShapeString(n.Attrs.Shape))
+				}
+			}
+			out = v
+		} else {
+			args := make([]*engine.Var, len(n.Inputs))
+			for i, in := range n.Inputs {
+				args[i] = vals[in]
+			}
+			var err error
+			out, err = e.apply(n, args)
+			if err != nil {
+				return nil, err
+			}
+		}
+		if hook != nil {
+			out = hook(n, out)
+		}
+		vals[n.Name] = out
+		// Drop values no later node needs (the autograd keeps what backward needs).
+		for _, in := range n.Inputs {
+			if consumers[in]--; consumers[in] == 0 {
+				delete(vals, in)
+			}
+		}
+	}
+	outs := make([]*engine.Var, len(e.G.Outputs))
+	for i, o := range e.G.Outputs {
+		outs[i] = vals[o]
+	}
+	return outs, nil
+}
+
+// Forward runs a single-input, single-output graph.
+func (e *Exec) Forward(x *engine.Var) (*engine.Var, error) {
+	ins := e.G.Inputs()
+	if len(ins) != 1 || len(e.G.Outputs) != 1 {
+		return nil, fmt.Errorf("graph %q has %d inputs and %d outputs; Forward needs 1 and 1", e.G.Name, len(ins), len(e.G.Outputs))
+	}
+	outs, err := e.Run(map[string]*engine.Var{ins[0].Name: x}, nil)
+	if err != nil {
+		return nil, err
+	}
+	return outs[0], nil
+}
+
+func (e *Exec) param(n *Node, role string) *engine.Var {
+	if p, ok := n.Params[role]; ok {
+		return e.Vars[p]
+	}
+	return nil
+}
+
+// apply runs one node. Shapes were validated by InferShapes for the declared input shape; the
+// batch dimension may differ at run time, which no op here depends on.
+func (e *Exec) apply(n *Node, args []*engine.Var) (out *engine.Var, err error) {
+	defer func() {
+		// Engine ops panic only on shapes the graph's validation should have rejected; turn
+		// that into an error naming the node rather than crashing the program.
+		if r := recover(); r != nil {
+			err = &NodeError{Node: n.Name, Op: n.Op, Err: fmt.Errorf("%v", r)}
+		}
+	}()
+	a := n.Attrs
+	switch n.Op {
+	case OpConv2d, OpConvTranspose2d:
+		o, err := n.ConvOpts()
+		if err != nil {
+			return nil, nodeErr(n, "%v", err)
+		}
+		if n.Op == OpConv2d {
+			return engine.Conv2d(args[0], e.param(n, "weight"), e.param(n, "bias"), o), nil
+		}
+		return engine.ConvTranspose2d(args[0], e.param(n, "weight"), e.param(n, "bias"), o), nil
+	case OpReLU:
+		return engine.ReLU(args[0]), nil
+	case OpLeakyReLU:
+		return engine.LeakyReLU(args[0], a.Slope), nil
+	case OpClamp:
+		lo, hi := float32(-3.4028234663852886e38), float32(3.4028234663852886e38)
+		if a.Min != nil {
+			lo = *a.Min
+		}
+		if a.Max != nil {
+			hi = *a.Max
+		}
+		return engine.Clamp(args[0], lo, hi), nil
+	case OpSigmoid:
+		return engine.Sigmoid(args[0]), nil
+	case OpTanh:
+		return engine.Tanh(args[0]), nil
+	case OpAdd:
+		return engine.Add(args[0], args[1]), nil
+	case OpSub:
+		return engine.Sub(args[0], args[1]), nil
+	case OpMul:
+		return engine.Mul(args[0], args[1]), nil
+	case OpConcat:
+		return engine.Concat(a.Axis, args...), nil
+	case OpResize:
+		o, err := n.ResizeOpts(args[0].Shape())
+		if err != nil {
+			return nil, nodeErr(n, "%v", err)
+		}
+		return engine.Resize(args[0], o), nil
+	case OpPixelShuffle:
+		return engine.PixelShuffle(args[0], a.Factor), nil
+	case OpPixelUnshuffle:
+		return engine.PixelUnshuffle(args[0], a.Factor), nil
+	case OpAvgPool2d, OpMaxPool2d:
+		o, err := n.PoolOpts()
+		if err != nil {
+			return nil, nodeErr(n, "%v", err)
+		}
+		if n.Op == OpAvgPool2d {
+			return engine.AvgPool2d(args[0], o), nil
+		}
+		return engine.MaxPool2d(args[0], o), nil
+	case OpBatchNorm2d:
+		rm, rv := e.param(n, "running_mean"), e.param(n, "running_var")
+		return engine.BatchNorm2d(args[0], e.param(n, "weight"), e.param(n, "bias"), rm.Val, rv.Val, e.Train, a.Momentum, a.Eps), nil
+	case OpReshape:
+		s, err := ResolveReshape(args[0].Shape(), a.Shape)
+		if err != nil {
+			return nil, nodeErr(n, "%v", err)
+		}
+		return engine.Reshape(args[0], s...), nil
+	case OpTranspose:
+		return engine.Permute(args[0], a.Perm...), nil
+	}
+	return nil, nodeErr(n, "op has no executor")
+}

@@ -1,0 +1,233 @@
+// Package train trains and evaluates vgfq's float models: the tutorial's loop (MSE, AdamW,
+// shuffled batches with drop_last, PSNR on the test split after every epoch), checkpoints that
+// resume exactly, and evaluation with PSNR, SSIM and the bilinear baseline.
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"time"
+
+	"github.com/vgfq/vgfq/data"
+	"github.com/vgfq/vgfq/engine"
+	"github.com/vgfq/vgfq/graph"
+)
+
+// Config is a training run's settings. The JSON form is stored in checkpoints.
+type Config struct {
+	Model       string  `json:"model"`
+	Data        string  `json:"data"`
+	Epochs      int     `json:"epochs"`
+	Batch       int     `json:"batch"`
+	LR          float64 `json:"lr"`
+	WeightDecay float64 `json:"weight_decay"`
+	Optimizer   string  `json:"optimizer"` // adamw | sgd
+	Momentum    float64 `json:"momentum,omitempty"`
+	Seed        uint64  `json:"seed"`
+	LogEvery    int     `json:"log_every"`
+	EvalBatches int     `json:"eval_batches"`
+	EvalBatch   int     `json:"eval_batch"`
+	// CheckpointEvery saves a resumable checkpoint every so many steps (0: only at epoch ends).
+	CheckpointEvery int `json:"checkpoint_every"`
+	// MaxSteps stops an epoch early after so many steps (0: whole epochs); for quick runs.
+	MaxSteps int `json:"max_steps,omitempty"`
+}
+
+// DefaultConfig returns the tutorial's settings.
+func DefaultConfig() Config {
+	return Config{Model: "upscaler", Data: "builtin", Epochs: 1, Batch: 64, LR: 1e-3, WeightDecay: 0.01,
+		Optimizer: "adamw", Momentum: 0.9, Seed: 1, LogEvery: 50, EvalBatches: 50, EvalBatch: 64, CheckpointEvery: 200}
+}
+
+// Validate checks ranges; errors name the flag-like field.
+func (c *Config) Validate() error {
+	switch {
+	case c.Epochs < 1 || c.Epochs > 10000:
+		return fmt.Errorf("epochs %d out of range [1, 10000]", c.Epochs)
+	case c.Batch < 1 || c.Batch > 4096:
+		return fmt.Errorf("batch %d out of range [1, 4096]", c.Batch)
+	case !(c.LR > 0 && c.LR < 10):
+		return fmt.Errorf("lr %g out of range (0, 10)", c.LR)
+	case !(c.WeightDecay >= 0 && c.WeightDecay < 1):
+		return fmt.Errorf("weight decay %g out of range [0, 1)", c.WeightDecay)
+	case c.Optimizer != "adamw" && c.Optimizer != "sgd":
+		return fmt.Errorf("optimizer %q: want adamw or sgd", c.Optimizer)
+	case c.LogEvery < 0 || c.EvalBatches < 0 || c.CheckpointEvery < 0 || c.MaxSteps < 0:
+		return fmt.Errorf("log/eval/checkpoint/max-steps counts must not be negative")
+	case c.EvalBatch < 1 || c.EvalBatch > 4096:
+		return fmt.Errorf("eval batch %d out of range [1, 4096]", c.EvalBatch)
+	}
+	return nil
+}
+
+// NewOptimizer builds the configured optimizer over params.
+func NewOptimizer(c Config, params []*engine.Var) engine.Optimizer {
+	if c.Optimizer == "sgd" {
+		o := engine.NewSGD(params, float32(c.LR))
+		o.Momentum = float32(c.Momentum)
+		o.WeightDecay = float32(c.WeightDecay)
+		return o
+	}
+	o := engine.NewAdamW(params, float32(c.LR))
+	o.WeightDecay = float32(c.WeightDecay)
+	return o
+}
+
+// Progress receives training progress; any method may be a no-op.
+type Progress interface {
+	Start(epoch, steps int)
+	Step(step int, loss float64)
+	Log(line string)
+	Finish()
+}
+
+type nopProgress struct{ w io.Writer }
+
+func (nopProgress) Start(int, int)       {}
+func (nopProgress) Step(int, float64)    {}
+func (p nopProgress) Log(s string)       { fmt.Fprintln(p.w, s) }
+func (nopProgress) Finish()              {}
+
+// LogProgress returns a Progress that only prints log lines to w.
+func LogProgress(w io.Writer) Progress { return nopProgress{w} }
+
+// Run trains g on ds according to c, writing checkpoints to out (if non-empty). With a non-nil
+// resume state and optimizer tensors, it continues exactly where that checkpoint stopped.
+func Run(ctx context.Context, g *graph.Graph, ds *data.Dataset, c Config, out string, resume *Checkpoint, prog Progress) (*State, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	if prog == nil {
+		prog = LogProgress(os.Stderr)
+	}
+	loader, err := data.NewLoader(ds.Train, data.LoaderOptions{BatchSize: c.Batch, Shuffle: true, DropLast: true, Seed: c.Seed, Random: true})
+	if err != nil {
+		return nil, fmt.Errorf("%s train split: %v", ds.Name, err)
+	}
+	steps := loader.NumBatches()
+	if steps == 0 {
+		return nil, fmt.Errorf("%s train split has %d images, fewer than one batch of %d", ds.Name, ds.Train.Len(), c.Batch)
+	}
+	if c.MaxSteps > 0 && c.MaxSteps < steps {
+		steps = c.MaxSteps
+	}
+	ex := graph.NewExec(g, true)
+	ex.Train = true
+	params := ex.Params()
+	opt := NewOptimizer(c, params)
+	st := &State{Config: c, Optimizer: c.Optimizer}
+	if resume != nil && resume.State != nil {
+		st.Epoch, st.Step, st.Global, st.History = resume.State.Epoch, resume.State.Step, resume.State.Global, resume.State.History
+		if resume.State.Done {
+			st.Epoch, st.Step = len(st.History), 0
+		}
+		if resume.Optimizer != nil {
+			if err := opt.LoadStateTensors(resume.Optimizer); err != nil {
+				return nil, fmt.Errorf("resume: optimizer state: %v", err)
+			}
+		}
+	}
+	save := func() error {
+		if out == "" {
+			return nil
+		}
+		return SaveCheckpoint(out, g, opt, st)
+	}
+	for st.Epoch < c.Epochs {
+		loader.SetEpoch(st.Epoch)
+		for i := 0; i < st.Step; i++ { // resume mid-epoch: replay the order, skip done batches
+			if _, err := loader.Next(); err != nil {
+				return nil, fmt.Errorf("resume: %v", err)
+			}
+		}
+		prog.Start(st.Epoch, steps)
+		start := time.Now()
+		startStep := st.Step
+		var lossSum float64
+		var lossN int
+		for st.Step < steps {
+			if err := ctx.Err(); err != nil {
+				prog.Finish()
+				if serr := save(); serr != nil {
+					return st, serr
+				}
+				return st, err
+			}
+			b, err := loader.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				prog.Finish()
+				return st, err
+			}
+			loss, err := Step(ex, opt, b)
+			if err != nil {
+				prog.Finish()
+				return st, err
+			}
+			if math.IsNaN(loss) || math.IsInf(loss, 0) {
+				prog.Finish()
+				return st, fmt.Errorf("epoch %d step %d: loss is %v (diverged; lower --lr)", st.Epoch+1, st.Step+1, loss)
+			}
+			lossSum += loss
+			lossN++
+			st.Step++
+			st.Global++
+			prog.Step(st.Step, loss)
+			if c.LogEvery > 0 && st.Step%c.LogEvery == 0 {
+				prog.Log(fmt.Sprintf("epoch %d step %d/%d loss %.6f", st.Epoch+1, st.Step, steps, loss))
+			}
+			if c.CheckpointEvery > 0 && st.Step%c.CheckpointEvery == 0 && st.Step < steps {
+				if err := save(); err != nil {
+					prog.Finish()
+					return st, err
+				}
+			}
+		}
+		prog.Finish()
+		secs := time.Since(start).Seconds()
+		ev, err := Evaluate(g, ds.Test, c.EvalBatch, c.EvalBatches, false)
+		if err != nil {
+			return st, err
+		}
+		log := EpochLog{Epoch: st.Epoch + 1, Steps: st.Step, TestPSNR: ev.PSNR, Seconds: secs}
+		if lossN > 0 {
+			log.MeanLoss = lossSum / float64(lossN)
+		}
+		if secs > 0 {
+			log.ImagesSec = float64((st.Step-startStep)*c.Batch) / secs
+		}
+		st.History = append(st.History, log)
+		prog.Log(fmt.Sprintf("epoch %d done: mean loss %.6f, test PSNR %.3f dB (%d batches), %.0f images/s", log.Epoch, log.MeanLoss, ev.PSNR, ev.Batches, log.ImagesSec))
+		st.Epoch++
+		st.Step = 0
+		st.Done = st.Epoch >= c.Epochs
+		if err := save(); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
+}
+
+// Step runs one optimization step on a batch and returns the loss.
+func Step(ex *graph.Exec, opt engine.Optimizer, b *data.Batch) (float64, error) {
+	x := engine.Const(engine.FromData(b.LR, b.N, data.Channels, b.H/2, b.W/2))
+	y := engine.Const(engine.FromData(b.HR, b.N, data.Channels, b.H, b.W))
+	pred, err := ex.Forward(x)
+	if err != nil {
+		return 0, err
+	}
+	if !engine.SameShape(pred.Shape(), y.Shape()) {
+		return 0, fmt.Errorf("model output %s does not match target %s", engine.ShapeString(pred.Shape()), engine.ShapeString(y.Shape()))
+	}
+	loss := engine.MSELoss(pred, y)
+	opt.ZeroGrad()
+	loss.Backward()
+	opt.Step()
+	return float64(loss.Val.Data[0]), nil
+}
