@@ -87,10 +87,10 @@ type Progress interface {
 
 type nopProgress struct{ w io.Writer }
 
-func (nopProgress) Start(int, int)       {}
-func (nopProgress) Step(int, float64)    {}
-func (p nopProgress) Log(s string)       { fmt.Fprintln(p.w, s) }
-func (nopProgress) Finish()              {}
+func (nopProgress) Start(int, int)    {}
+func (nopProgress) Step(int, float64) {}
+func (p nopProgress) Log(s string)    { fmt.Fprintln(p.w, s) }
+func (nopProgress) Finish()           {}
 
 // LogProgress returns a Progress that only prints log lines to w.
 func LogProgress(w io.Writer) Progress { return nopProgress{w} }

@@ -50,7 +50,7 @@ func (f *dataFlags) open(log io.Writer) (*data.Dataset, error) {
 	}
 	switch f.spec {
 	case "builtin":
-		return data.Builtin(data.BuiltinOptions{TrainSize: f.builtinTrain, TestSize: f.builtinTest, }), nil
+		return data.Builtin(data.BuiltinOptions{TrainSize: f.builtinTrain, TestSize: f.builtinTest}), nil
 	case "cifar10", "cifar-10":
 		var bar *progressbar.ProgressBar
 		opt := data.DownloadOptions{Progress: func(done, total int64) {
@@ -66,7 +66,7 @@ func (f *dataFlags) open(log io.Writer) (*data.Dataset, error) {
 		}
 		if errors.Is(err, data.ErrOffline) && !f.noFallback {
 			fmt.Fprintf(log, "warning: %v\nwarning: falling back to the built-in dataset (--no-fallback makes this an error)\n", err)
-			return data.Builtin(data.BuiltinOptions{TrainSize: f.builtinTrain, TestSize: f.builtinTest, }), nil
+			return data.Builtin(data.BuiltinOptions{TrainSize: f.builtinTrain, TestSize: f.builtinTest}), nil
 		}
 		if err != nil {
 			return nil, badInput(err)
