@@ -174,7 +174,7 @@ def elementwise_cases():
     case("relu6", 302, lambda x: F.relu6(x), {"x": x}, dict(lo=0.0, hi=6.0))
 
     torch.manual_seed(303)
-    x = with_exact(torch.randn(2, 3, 5, 5) * 3, [0.0], 4)
+    x = with_exact(torch.randn(2, 3, 5, 5) * 3, [-1.0, 1.0, 0.0], 4)
     case("clamp_m1_1", 303, lambda x: torch.clamp(x, -1.0, 1.0), {"x": x}, dict(lo=-1.0, hi=1.0))
 
     torch.manual_seed(304)
