@@ -97,7 +97,27 @@ func RefConvTranspose2d(p ConvT2dParams, x, w, b, y []float32) {
 			}
 		}
 	}
-	RefConv2dBackward(cp, nil, w, x, y, nil, nil)
+	// With output padding >= stride (allowed when it is < dilation) the conv cp has a larger
+	// output grid than x; the extra positions have no input, so x is zero-padded to that grid.
+	RefConv2dBackward(cp, nil, w, refPadGrid(cp, p.C, p.H, p.W, x), y, nil, nil)
+}
+
+// refPadGrid returns x (N x ch x h x w) zero-padded at the bottom/right to cp's output grid
+// (which is never smaller), or x itself when the grids agree.
+func refPadGrid(cp Conv2dParams, ch, h, w int, x []float32) []float32 {
+	h2, w2 := cp.OutHW()
+	if h2 == h && w2 == w {
+		return x
+	}
+	out := make([]float32, cp.N*ch*h2*w2)
+	for n := 0; n < cp.N; n++ {
+		for c := 0; c < ch; c++ {
+			for i := 0; i < h; i++ {
+				copy(out[((n*ch+c)*h2+i)*w2:], x[((n*ch+c)*h+i)*w:((n*ch+c)*h+i)*w+w])
+			}
+		}
+	}
+	return out
 }
 
 // RefConvTranspose2dBackward adds the gradients of RefConvTranspose2d into dx, dw, db (any may be nil).
@@ -105,16 +125,23 @@ func RefConvTranspose2dBackward(p ConvT2dParams, x, w, dy, dx, dw, db []float32)
 	cp := p.AsConv()
 	oh, ow := p.OutHW()
 	if dx != nil {
-		tmp := make([]float32, len(x))
+		h2, w2 := cp.OutHW() // may exceed H x W with output padding >= stride; crop
+		tmp := make([]float32, p.N*p.C*h2*w2)
 		RefConv2d(cp, dy, w, nil, tmp)
-		for i := range tmp {
-			dx[i] += tmp[i]
+		for n := 0; n < p.N; n++ {
+			for c := 0; c < p.C; c++ {
+				for i := 0; i < p.H; i++ {
+					for j := 0; j < p.W; j++ {
+						dx[((n*p.C+c)*p.H+i)*p.W+j] += tmp[((n*p.C+c)*h2+i)*w2+j]
+					}
+				}
+			}
 		}
 	}
 	if dw != nil {
 		// y = convT(x) is the data-gradient of conv(y') with weight w, so dL/dw pairs dy (as the
 		// conv's input) with x (as the conv's output-gradient).
-		RefConv2dBackward(cp, dy, w, x, nil, dw, nil)
+		RefConv2dBackward(cp, dy, w, refPadGrid(cp, p.C, p.H, p.W, x), nil, dw, nil)
 	}
 	if db != nil {
 		plane := oh * ow
