@@ -1,18 +1,67 @@
 package kern
 
 // Conv2d computes the convolution into y (overwritten). b may be nil.
-// Placeholder: calls the reference kernel until the im2col+GEMM version lands.
-func Conv2d(p Conv2dParams, x, w, b, y []float32) { RefConv2d(p, x, w, b, y) }
+// im2col fused into the GEMM's B packing, one GEMM per image and group, parallel across images
+// (or inside the GEMM when the batch is smaller than the thread count).
+func Conv2d(p Conv2dParams, x, w, b, y []float32) {
+	oh, ow := p.OutHW()
+	g := newGeom(p, oh, ow)
+	convFwd(&g, p.N, x, w, b, y, false)
+}
 
 // Conv2dBackward adds the gradients of Conv2d into dx, dw and db (any may be nil).
 func Conv2dBackward(p Conv2dParams, x, w, dy, dx, dw, db []float32) {
-	RefConv2dBackward(p, x, w, dy, dx, dw, db)
+	oh, ow := p.OutHW()
+	g := newGeom(p, oh, ow)
+	if dx != nil {
+		convBwdData(&g, p.N, w, dy, dx)
+	}
+	if dw != nil {
+		convBwdWeight(&g, p.N, x, dy, dw)
+	}
+	if db != nil {
+		biasGrad(p.N, p.O, oh*ow, dy, db)
+	}
+}
+
+// transGeom is the geometry of the convolution whose data gradient is the transposed
+// convolution p: from the transpose's output (O channels, OutHW) to its input grid (C, H x W).
+func transGeom(p ConvT2dParams) convGeom {
+	cp := p.AsConv()
+	return newGeom(cp, p.H, p.W)
 }
 
 // ConvTranspose2d computes the transposed convolution into y (overwritten). b may be nil.
-func ConvTranspose2d(p ConvT2dParams, x, w, b, y []float32) { RefConvTranspose2d(p, x, w, b, y) }
+func ConvTranspose2d(p ConvT2dParams, x, w, b, y []float32) {
+	g := transGeom(p)
+	plane := g.H * g.W
+	ParallelFor(p.N*p.O, 16, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			row := y[i*plane : (i+1)*plane]
+			var v float32
+			if b != nil {
+				v = b[i%p.O]
+			}
+			for j := range row {
+				row[j] = v
+			}
+		}
+	})
+	convBwdData(&g, p.N, w, x, y)
+}
 
 // ConvTranspose2dBackward adds the gradients of ConvTranspose2d into dx, dw and db (any may be nil).
 func ConvTranspose2dBackward(p ConvT2dParams, x, w, dy, dx, dw, db []float32) {
-	RefConvTranspose2dBackward(p, x, w, dy, dx, dw, db)
+	g := transGeom(p)
+	if dx != nil {
+		convFwd(&g, p.N, dy, w, nil, dx, true)
+	}
+	if dw != nil {
+		// y = convT(x) is the data gradient of conv(y') with weight w, so dL/dw pairs dy (as the
+		// conv's input) with x (as the conv's output gradient).
+		convBwdWeight(&g, p.N, dy, x, dw)
+	}
+	if db != nil {
+		biasGrad(p.N, p.O, g.H*g.W, dy, db)
+	}
 }

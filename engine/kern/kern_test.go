@@ -123,3 +123,198 @@ func TestSgemmBetaZeroIgnoresNaN(t *testing.T) {
 }
 
 var _ = fmt.Sprint
+
+func randConvParams(r *rand.Rand) Conv2dParams {
+	for {
+		ks := [][2]int{{1, 1}, {3, 3}, {5, 5}, {2, 3}, {3, 1}}[r.Intn(5)]
+		p := Conv2dParams{
+			N: 1 + r.Intn(5), H: 1 + r.Intn(13), W: 1 + r.Intn(13),
+			KH: ks[0], KW: ks[1],
+			StrideH: 1 + r.Intn(3), StrideW: 1 + r.Intn(3),
+			PadH: r.Intn(3), PadW: r.Intn(3),
+			DilH: 1 + r.Intn(2), DilW: 1 + r.Intn(2),
+		}
+		if r.Intn(3) == 0 {
+			p.StrideW, p.PadW, p.DilW = p.StrideH, p.PadH, p.DilH
+		}
+		switch r.Intn(4) {
+		case 0: // depthwise
+			p.C = 1 + r.Intn(9)
+			p.O, p.Groups = p.C, p.C
+		case 1: // two groups
+			p.Groups = 2
+			p.C, p.O = 2*(1+r.Intn(6)), 2*(1+r.Intn(6))
+		default:
+			p.Groups = 1
+			p.C, p.O = 1+r.Intn(19), 1+r.Intn(19)
+		}
+		if p.Validate() == nil {
+			return p
+		}
+	}
+}
+
+func TestConv2d(t *testing.T) {
+	withGeneric(t, func(t *testing.T) {
+		r := rand.New(rand.NewSource(3))
+		for it := 0; it < 300; it++ {
+			p := randConvParams(r)
+			oh, ow := p.OutHW()
+			x := randSlice(r, p.N*p.C*p.H*p.W)
+			w := randSlice(r, p.O*p.C/p.Groups*p.KH*p.KW)
+			var b []float32
+			if r.Intn(2) == 0 {
+				b = randSlice(r, p.O)
+			}
+			want := make([]float32, p.N*p.O*oh*ow)
+			got := randSlice(r, len(want)) // forward must overwrite
+			RefConv2d(p, x, w, b, want)
+			Conv2d(p, x, w, b, got)
+			if e := relErr(got, want); e > tol {
+				t.Fatalf("Conv2d %+v: rel err %g", p, e)
+			}
+
+			dy := randSlice(r, len(want))
+			dx0, dw0, db0 := randSlice(r, len(x)), randSlice(r, len(w)), randSlice(r, p.O)
+			wdx, wdw, wdb := clone(dx0), clone(dw0), clone(db0)
+			gdx, gdw, gdb := clone(dx0), clone(dw0), clone(db0)
+			RefConv2dBackward(p, x, w, dy, wdx, wdw, wdb)
+			Conv2dBackward(p, x, w, dy, gdx, gdw, gdb)
+			// Compare the added gradients, not the accumulators, so the random start values do
+			// not hide errors.
+			for _, c := range []struct {
+				name           string
+				got, want, old []float32
+			}{{"dx", gdx, wdx, dx0}, {"dw", gdw, wdw, dw0}, {"db", gdb, wdb, db0}} {
+				if e := relErr(sub(c.got, c.old), sub(c.want, c.old)); e > tol {
+					t.Fatalf("Conv2dBackward %s %+v: rel err %g", c.name, p, e)
+				}
+			}
+			// nil gradients are allowed.
+			Conv2dBackward(p, x, w, dy, nil, nil, nil)
+		}
+	})
+}
+
+func clone(s []float32) []float32 { return append([]float32(nil), s...) }
+
+func sub(a, b []float32) []float32 {
+	d := make([]float32, len(a))
+	for i := range a {
+		d[i] = a[i] - b[i]
+	}
+	return d
+}
+
+func randConvTParams(r *rand.Rand) ConvT2dParams {
+	for {
+		c := randConvParams(r)
+		p := ConvT2dParams{N: c.N, C: c.C, H: c.H, W: c.W, O: c.O, KH: c.KH, KW: c.KW,
+			StrideH: c.StrideH, StrideW: c.StrideW, PadH: c.PadH, PadW: c.PadW,
+			DilH: c.DilH, DilW: c.DilW, Groups: c.Groups}
+		if c.StrideH > 1 {
+			p.OutPadH = r.Intn(c.StrideH)
+		}
+		if c.StrideW > 1 {
+			p.OutPadW = r.Intn(c.StrideW)
+		}
+		// Output padding may also be anything below the dilation (then it can reach the stride).
+		if r.Intn(4) == 0 {
+			p.OutPadH = r.Intn(max(c.StrideH, c.DilH))
+			p.OutPadW = r.Intn(max(c.StrideW, c.DilW))
+		}
+		if p.Validate() == nil {
+			return p
+		}
+	}
+}
+
+func TestConvTranspose2d(t *testing.T) {
+	withGeneric(t, func(t *testing.T) {
+		r := rand.New(rand.NewSource(4))
+		for it := 0; it < 300; it++ {
+			p := randConvTParams(r)
+			oh, ow := p.OutHW()
+			x := randSlice(r, p.N*p.C*p.H*p.W)
+			w := randSlice(r, p.C*p.O/p.Groups*p.KH*p.KW)
+			var b []float32
+			if r.Intn(2) == 0 {
+				b = randSlice(r, p.O)
+			}
+			want := make([]float32, p.N*p.O*oh*ow)
+			got := randSlice(r, len(want))
+			RefConvTranspose2d(p, x, w, b, want)
+			ConvTranspose2d(p, x, w, b, got)
+			if e := relErr(got, want); e > tol {
+				t.Fatalf("ConvTranspose2d %+v: rel err %g", p, e)
+			}
+			dy := randSlice(r, len(want))
+			dx0, dw0, db0 := randSlice(r, len(x)), randSlice(r, len(w)), randSlice(r, p.O)
+			wdx, wdw, wdb := clone(dx0), clone(dw0), clone(db0)
+			gdx, gdw, gdb := clone(dx0), clone(dw0), clone(db0)
+			RefConvTranspose2dBackward(p, x, w, dy, wdx, wdw, wdb)
+			ConvTranspose2dBackward(p, x, w, dy, gdx, gdw, gdb)
+			for _, c := range []struct {
+				name           string
+				got, want, old []float32
+			}{{"dx", gdx, wdx, dx0}, {"dw", gdw, wdw, dw0}, {"db", gdb, wdb, db0}} {
+				if e := relErr(sub(c.got, c.old), sub(c.want, c.old)); e > tol {
+					t.Fatalf("ConvTranspose2dBackward %s %+v: rel err %g", c.name, p, e)
+				}
+			}
+			ConvTranspose2dBackward(p, x, w, dy, nil, nil, nil)
+		}
+	})
+}
+
+// TestConvTranspose2dOutPadBeyondStride covers output padding >= stride (legal when it is below
+// the dilation), checked against the definition written out directly.
+func TestConvTranspose2dOutPadBeyondStride(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	p := ConvT2dParams{N: 2, C: 4, H: 5, W: 6, O: 6, KH: 3, KW: 2, StrideH: 1, StrideW: 1,
+		PadH: 1, DilH: 2, DilW: 3, OutPadH: 1, OutPadW: 2, Groups: 2}
+	if err := p.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	oh, ow := p.OutHW()
+	cg, og := p.C/p.Groups, p.O/p.Groups
+	x := randSlice(r, p.N*p.C*p.H*p.W)
+	w := randSlice(r, p.C*og*p.KH*p.KW)
+	b := randSlice(r, p.O)
+	want := make([]float32, p.N*p.O*oh*ow)
+	for n := 0; n < p.N; n++ {
+		for o := 0; o < p.O; o++ {
+			for k := 0; k < oh*ow; k++ {
+				want[(n*p.O+o)*oh*ow+k] = b[o]
+			}
+		}
+		for c := 0; c < p.C; c++ {
+			g := c / cg
+			for i := 0; i < p.H; i++ {
+				for j := 0; j < p.W; j++ {
+					for o := 0; o < og; o++ {
+						for kh := 0; kh < p.KH; kh++ {
+							for kw := 0; kw < p.KW; kw++ {
+								ih, iw := i*p.StrideH-p.PadH+kh*p.DilH, j*p.StrideW-p.PadW+kw*p.DilW
+								if ih < 0 || ih >= oh || iw < 0 || iw >= ow {
+									continue
+								}
+								want[((n*p.O+g*og+o)*oh+ih)*ow+iw] += x[((n*p.C+c)*p.H+i)*p.W+j] * w[((c*og+o)*p.KH+kh)*p.KW+kw]
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	ref := make([]float32, len(want))
+	RefConvTranspose2d(p, x, w, b, ref)
+	if e := relErr(ref, want); e > tol {
+		t.Fatalf("RefConvTranspose2d: rel err %g", e)
+	}
+	got := make([]float32, len(want))
+	ConvTranspose2d(p, x, w, b, got)
+	if e := relErr(got, want); e > tol {
+		t.Fatalf("ConvTranspose2d: rel err %g", e)
+	}
+}

@@ -1,0 +1,384 @@
+package kern
+
+import "sync"
+
+// convGeom is a convolution with an explicit output grid: input C x H x W, weight
+// O x C/G x KH x KW, output O x OH x OW. The output grid is explicit (not derived from the other
+// fields) because a transposed convolution's input grid is the output grid of its AsConv()
+// convolution, which with output padding need not be what OutHW would compute.
+type convGeom struct {
+	C, H, W        int
+	O, OH, OW      int
+	KH, KW         int
+	SH, SW         int
+	PH, PW         int
+	DH, DW         int
+	G              int
+	cg, og, kk, ck int // C/G, O/G, KH*KW, cg*kk
+}
+
+func newGeom(p Conv2dParams, oh, ow int) convGeom {
+	g := convGeom{C: p.C, H: p.H, W: p.W, O: p.O, OH: oh, OW: ow, KH: p.KH, KW: p.KW,
+		SH: p.StrideH, SW: p.StrideW, PH: p.PadH, PW: p.PadW, DH: p.DilH, DW: p.DilW, G: p.Groups}
+	g.cg, g.og, g.kk = g.C/g.G, g.O/g.G, g.KH*g.KW
+	g.ck = g.cg * g.kk
+	return g
+}
+
+func (g *convGeom) inSize() int  { return g.C * g.H * g.W }
+func (g *convGeom) outSize() int { return g.O * g.OH * g.OW }
+
+func (g *convGeom) depthwise() bool { return g.G == g.C && g.G == g.O }
+
+// direct1x1 reports whether the input itself is the column matrix.
+func (g *convGeom) direct1x1() bool {
+	return g.KH == 1 && g.KW == 1 && g.SH == 1 && g.SW == 1 && g.PH == 0 && g.PW == 0 &&
+		g.OH == g.H && g.OW == g.W
+}
+
+// rowRange returns the j in [jlo, jhi) within [0, n) for which 0 <= iw0 + j*s < w
+// (0, 0 when there are none).
+func rowRange(iw0, s, w, n int) (int, int) {
+	jlo := 0
+	if iw0 < 0 {
+		jlo = (-iw0 + s - 1) / s
+	}
+	jhi := 0
+	if iw0 < w {
+		jhi = (w-1-iw0)/s + 1
+	}
+	jlo, jhi = min(jlo, n), min(jhi, n)
+	if jhi <= jlo {
+		return 0, 0 // empty
+	}
+	return jlo, jhi
+}
+
+// fillRow sets d[j] = xc[ih][iw0 + j*s] (zero outside the H x W plane xc).
+func fillRow(d, xc []float32, ih, iw0, s, h, w int) {
+	if ih < 0 || ih >= h {
+		clear(d)
+		return
+	}
+	row := xc[ih*w : ih*w+w]
+	jlo, jhi := rowRange(iw0, s, w, len(d))
+	clear(d[:jlo])
+	clear(d[jhi:])
+	if jhi == 0 {
+		return
+	}
+	if s == 1 {
+		copy(d[jlo:jhi], row[iw0+jlo:iw0+jhi])
+		return
+	}
+	for j := jlo; j < jhi; j++ {
+		d[j] = row[iw0+j*s]
+	}
+}
+
+// addRow does xc[ih][iw0 + j*s] += d[j] for the positions inside the plane.
+func addRow(d, xc []float32, ih, iw0, s, h, w int) {
+	if ih < 0 || ih >= h {
+		return
+	}
+	row := xc[ih*w : ih*w+w]
+	jlo, jhi := rowRange(iw0, s, w, len(d))
+	if jhi == 0 {
+		return
+	}
+	if s == 1 {
+		dst := row[iw0+jlo : iw0+jhi]
+		src := d[jlo:jhi]
+		for j := range dst {
+			dst[j] += src[j]
+		}
+		return
+	}
+	for j := jlo; j < jhi; j++ {
+		row[iw0+j*s] += d[j]
+	}
+}
+
+// fillCol sets d[l] = col[r][p0+l] for the column matrix of one group of one image (rows r over
+// (c, kh, kw), columns p over output pixels), reading straight from the image xg.
+func (g *convGeom) fillCol(d, xg []float32, r, p0 int) {
+	c := r / g.kk
+	rem := r - c*g.kk
+	kh := rem / g.KW
+	kw := rem - kh*g.KW
+	hw := g.H * g.W
+	xc := xg[c*hw : c*hw+hw]
+	oh, ow := p0/g.OW, p0%g.OW
+	ihOff, iwOff := kh*g.DH-g.PH, kw*g.DW-g.PW
+	for j := 0; j < len(d); {
+		seg := min(len(d)-j, g.OW-ow)
+		fillRow(d[j:j+seg], xc, oh*g.SH+ihOff, ow*g.SW+iwOff, g.SW, g.H, g.W)
+		j += seg
+		oh, ow = oh+1, 0
+	}
+}
+
+// addCol is the adjoint of fillCol: image xg += d placed as row r of the column matrix.
+func (g *convGeom) addCol(d, xg []float32, r, p0 int) {
+	c := r / g.kk
+	rem := r - c*g.kk
+	kh := rem / g.KW
+	kw := rem - kh*g.KW
+	hw := g.H * g.W
+	xc := xg[c*hw : c*hw+hw]
+	oh, ow := p0/g.OW, p0%g.OW
+	ihOff, iwOff := kh*g.DH-g.PH, kw*g.DW-g.PW
+	for j := 0; j < len(d); {
+		seg := min(len(d)-j, g.OW-ow)
+		addRow(d[j:j+seg], xc, oh*g.SH+ihOff, ow*g.SW+iwOff, g.SW, g.H, g.W)
+		j += seg
+		oh, ow = oh+1, 0
+	}
+}
+
+// im2colB packs the column matrix (ck x OH*OW) of one group of one image as op(B).
+type im2colB struct {
+	g  *convGeom
+	xg []float32
+}
+
+func (b im2colB) packB(pc, jc, kc, nc int, dst []float32) {
+	for jr := 0; jr < nc; jr += gemmNR {
+		nr := min(gemmNR, nc-jr)
+		panel := dst[jr*kc : jr*kc+gemmNR*kc]
+		for l := 0; l < kc; l++ {
+			d := panel[l*gemmNR : l*gemmNR+gemmNR]
+			b.g.fillCol(d[:nr], b.xg, pc+l, jc+jr)
+			if nr < gemmNR {
+				clear(d[nr:])
+			}
+		}
+	}
+}
+
+// im2colTB packs the transposed column matrix (OH*OW x ck) of one group of one image as op(B).
+type im2colTB struct {
+	g  *convGeom
+	xg []float32
+}
+
+func (b im2colTB) packB(pc, jc, kc, nc int, dst []float32) {
+	var tmp [gemmKC]float32
+	for jr := 0; jr < nc; jr += gemmNR {
+		nr := min(gemmNR, nc-jr)
+		panel := dst[jr*kc : jr*kc+gemmNR*kc]
+		for j := 0; j < gemmNR; j++ {
+			if j >= nr {
+				for l := 0; l < kc; l++ {
+					panel[l*gemmNR+j] = 0
+				}
+				continue
+			}
+			t := tmp[:kc]
+			b.g.fillCol(t, b.xg, jc+jr+j, pc)
+			for l, v := range t {
+				panel[l*gemmNR+j] = v
+			}
+		}
+	}
+}
+
+// convScratch is per-worker scratch memory for convolutions.
+type convScratch struct{ col []float32 }
+
+var convPool = sync.Pool{New: func() any { return new(convScratch) }}
+
+func (s *convScratch) colBuf(n int) []float32 {
+	if cap(s.col) < n {
+		s.col = make([]float32, n)
+	}
+	return s.col[:n]
+}
+
+// forImages runs fn over images [0, n), parallel across images when there are enough of them
+// (fn gets inner=false: run single-threaded inside) or sequentially with inner=true (fn may
+// parallelise inside each image).
+func forImages(n, threads int, fn func(i int, inner bool)) {
+	if n >= threads && threads > 1 {
+		ParallelForDynamic(n, 1, func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				fn(i, false)
+			}
+		})
+		return
+	}
+	for i := 0; i < n; i++ {
+		fn(i, true)
+	}
+}
+
+// convFwd computes y = conv(x, w) + b (b may be nil) for n images; accumulate=true adds into y
+// instead of overwriting it.
+func convFwd(g *convGeom, n int, x, w, b, y []float32, accumulate bool) {
+	if g.depthwise() {
+		depthwiseFwd(g, n, x, w, b, y, accumulate)
+		return
+	}
+	in, out, p := g.inSize(), g.outSize(), g.OH*g.OW
+	forImages(n, Threads(), func(i int, inner bool) {
+		xn, yn := x[i*in:(i+1)*in], y[i*out:(i+1)*out]
+		var beta float32
+		if accumulate {
+			beta = 1
+		}
+		if b != nil {
+			for o := 0; o < g.O; o++ {
+				row := yn[o*p : (o+1)*p]
+				if !accumulate {
+					for j := range row {
+						row[j] = b[o]
+					}
+				} else {
+					for j := range row {
+						row[j] += b[o]
+					}
+				}
+			}
+			beta = 1
+		}
+		for gi := 0; gi < g.G; gi++ {
+			xg := xn[gi*g.cg*g.H*g.W:]
+			var bp bPacker = im2colB{g, xg}
+			if g.direct1x1() {
+				bp = matB{false, xg, p}
+			}
+			sgemm(false, g.og, p, g.ck, 1, w[gi*g.og*g.ck:], g.ck, bp, beta, yn[gi*g.og*p:], p, inner)
+		}
+	})
+}
+
+// flippedForData returns, when the stride is 1 and the padding small enough, the geometry and
+// weights of the forward convolution from the output grid back to the input grid that computes
+// the data gradient (a "full" convolution with the spatially flipped, channel-transposed kernel).
+func flippedForData(g *convGeom, w []float32) (convGeom, []float32, bool) {
+	ph, pw := g.DH*(g.KH-1)-g.PH, g.DW*(g.KW-1)-g.PW
+	if g.SH != 1 || g.SW != 1 || ph < 0 || pw < 0 ||
+		g.OH+2*ph-g.DH*(g.KH-1) != g.H || g.OW+2*pw-g.DW*(g.KW-1) != g.W {
+		return convGeom{}, nil, false
+	}
+	f := newGeom(Conv2dParams{C: g.O, H: g.OH, W: g.OW, O: g.C, KH: g.KH, KW: g.KW,
+		StrideH: 1, StrideW: 1, PadH: ph, PadW: pw, DilH: g.DH, DilW: g.DW, Groups: g.G}, g.H, g.W)
+	wf := make([]float32, len(w[:g.O*g.ck]))
+	for gi := 0; gi < g.G; gi++ {
+		for o := 0; o < g.og; o++ {
+			for c := 0; c < g.cg; c++ {
+				src := w[((gi*g.og+o)*g.cg+c)*g.kk:][:g.kk]
+				dst := wf[((gi*g.cg+c)*g.og+o)*g.kk:][:g.kk]
+				for k := range src {
+					dst[g.kk-1-k] = src[k]
+				}
+			}
+		}
+	}
+	return f, wf, true
+}
+
+// convBwdData adds the data gradient of conv(x, w) for output gradient dy into dx.
+func convBwdData(g *convGeom, n int, w, dy, dx []float32) {
+	if g.depthwise() {
+		depthwiseBwdData(g, n, w, dy, dx)
+		return
+	}
+	if f, wf, ok := flippedForData(g, w); ok {
+		convFwd(&f, n, dy, wf, nil, dx, true)
+		return
+	}
+	in, out, p := g.inSize(), g.outSize(), g.OH*g.OW
+	forImages(n, Threads(), func(i int, inner bool) {
+		dyn, dxn := dy[i*out:(i+1)*out], dx[i*in:(i+1)*in]
+		s := convPool.Get().(*convScratch)
+		col := s.colBuf(g.ck * p)
+		for gi := 0; gi < g.G; gi++ {
+			// col = W_g^T * dY_g, then scatter-add into the image.
+			sgemm(true, g.ck, p, g.og, 1, w[gi*g.og*g.ck:], g.ck, matB{false, dyn[gi*g.og*p:], p}, 0, col, p, inner)
+			xg := dxn[gi*g.cg*g.H*g.W:]
+			for r := 0; r < g.ck; r++ {
+				g.addCol(col[r*p:(r+1)*p], xg, r, 0)
+			}
+		}
+		convPool.Put(s)
+	})
+}
+
+// weightParts is the number of partial weight gradients the batch is split into; it is fixed
+// (not the thread count) so the summation order, and thus the result, does not depend on
+// scheduling.
+func weightParts(n int) int { return min(n, max(8, Threads())) }
+
+// convBwdWeight adds the weight gradient of conv(x, w) for output gradient dy into dw.
+func convBwdWeight(g *convGeom, n int, x, dy, dw []float32) {
+	if g.depthwise() {
+		depthwiseBwdWeight(g, n, x, dy, dw)
+		return
+	}
+	in, out, p := g.inSize(), g.outSize(), g.OH*g.OW
+	wsz := g.O * g.ck
+	accImage := func(i int, part []float32, inner bool) {
+		xn, dyn := x[i*in:(i+1)*in], dy[i*out:(i+1)*out]
+		for gi := 0; gi < g.G; gi++ {
+			xg := xn[gi*g.cg*g.H*g.W:]
+			var bp bPacker = im2colTB{g, xg}
+			if g.direct1x1() {
+				bp = matB{true, xg, p}
+			}
+			sgemm(false, g.og, g.ck, p, 1, dyn[gi*g.og*p:], p, bp, 1, part[gi*g.og*g.ck:], g.ck, inner)
+		}
+	}
+	threads := Threads()
+	if n < threads || threads == 1 {
+		// Images in order, each GEMM parallel over disjoint blocks of dw: deterministic.
+		for i := 0; i < n; i++ {
+			accImage(i, dw[:wsz], true)
+		}
+		return
+	}
+	parts := weightParts(n)
+	partial := make([]float32, parts*wsz)
+	ParallelForDynamic(parts, 1, func(lo, hi int) {
+		for pi := lo; pi < hi; pi++ {
+			part := partial[pi*wsz : (pi+1)*wsz]
+			for i := pi * n / parts; i < (pi+1)*n/parts; i++ {
+				accImage(i, part, false)
+			}
+		}
+	})
+	ParallelFor(wsz, 4096, func(lo, hi int) {
+		for j := lo; j < hi; j++ {
+			s := partial[j]
+			for pi := 1; pi < parts; pi++ {
+				s += partial[pi*wsz+j]
+			}
+			dw[j] += s
+		}
+	})
+}
+
+// biasGrad adds the per-channel sums of dy (n x ch x plane) into db.
+func biasGrad(n, ch, plane int, dy, db []float32) {
+	ParallelFor(ch, 1, func(lo, hi int) {
+		for o := lo; o < hi; o++ {
+			var s float32
+			for i := 0; i < n; i++ {
+				row := dy[(i*ch+o)*plane : (i*ch+o+1)*plane]
+				var t0, t1, t2, t3 float32
+				j := 0
+				for ; j+4 <= len(row); j += 4 {
+					t0 += row[j]
+					t1 += row[j+1]
+					t2 += row[j+2]
+					t3 += row[j+3]
+				}
+				for ; j < len(row); j++ {
+					t0 += row[j]
+				}
+				s += (t0 + t1) + (t2 + t3)
+			}
+			db[o] += s
+		}
+	})
+}
