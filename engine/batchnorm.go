@@ -11,8 +11,8 @@ import (
 // track_running_stats=False) the batch statistics normalise the input (biased variance) and,
 // if given, the running statistics are updated in place:
 // running = (1-momentum)*running + momentum*batch, with the unbiased batch variance for
-// running_var. Otherwise the running statistics are used. momentum and eps are taken as the
-// Python floats they print as (see pyFloat).
+// running_var. Otherwise the running statistics are used. eps is taken as the Python float it prints as (see
+// pyFloat); momentum is used as float32, as ATen does.
 func BatchNorm2d(x, gamma, beta *Var, runMean, runVar *Tensor, train bool, momentum, eps float32) *Var {
 	s := x.Shape()
 	if len(s) != 4 {
@@ -35,7 +35,7 @@ func BatchNorm2d(x, gamma, beta *Var, runMean, runVar *Tensor, train bool, momen
 	if useBatch && cnt <= 1 {
 		opPanic("BatchNorm2d", "expected more than 1 value per channel when training, got input %v", s)
 	}
-	epsD, momD := pyFloat(eps), pyFloat(momentum)
+	epsD := pyFloat(eps)
 	xd := x.Val.Data
 	mean := make([]float32, c)
 	invstd := make([]float32, c)
@@ -66,9 +66,12 @@ func BatchNorm2d(x, gamma, beta *Var, runMean, runVar *Tensor, train bool, momen
 					is = float32(1 / math.Sqrt(bv+epsD))
 				}
 				if train && runMean != nil {
-					runMean.Data[ch] = float32(momD*float64(m) + (1-momD)*float64(runMean.Data[ch]))
-					unbiased := float64(varSum / float32(cnt-1))
-					runVar.Data[ch] = float32(momD*unbiased + (1-momD)*float64(runVar.Data[ch]))
+					// ATen: momentum as float; running_mean in float ops; running_var
+					// mixes the (double) unbiased variance with a float product.
+					rm, rv := runMean.Data[ch], runVar.Data[ch]
+					runMean.Data[ch] = momentum*m + (1-momentum)*rm
+					unbiased := varSum / float32(cnt-1)
+					runVar.Data[ch] = float32(float64(momentum)*float64(unbiased) + float64((1-momentum)*rv))
 				}
 			} else {
 				m = runMean.Data[ch]
@@ -82,12 +85,14 @@ func BatchNorm2d(x, gamma, beta *Var, runMean, runVar *Tensor, train bool, momen
 			if beta != nil {
 				bb = beta.Val.Data[ch]
 			}
+			// batch_norm_cpu_collect_linear_and_constant_terms, with the FMA contraction the
+			// ATen build applies: y = x*alpha + (bias - mean*alpha).
 			alpha := is * w
-			shift := bb - m*alpha
+			shift := fma32(-m, alpha, bb)
 			for b := 0; b < n; b++ {
 				o := (b*c + ch) * hw
 				for i, v := range xd[o : o+hw] {
-					y.Data[o+i] = v*alpha + shift
+					y.Data[o+i] = fma32(v, alpha, shift)
 				}
 			}
 		}

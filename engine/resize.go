@@ -161,10 +161,11 @@ func Resize(x *Var, o ResizeOpts) *Var {
 					r0, r1 := src[ty.i0*w:ty.i0*w+w], src[ty.i1*w:ty.i1*w+w]
 					row := dst[oy*ow : oy*ow+ow]
 					for ox, tx := range tw {
-						// ATen's separable interpolation: (x00*lw0 + x01*lw1)*lh0 + (x10*lw0 + x11*lw1)*lh1
-						t0 := r0[tx.i0]*tx.l0 + r0[tx.i1]*tx.l1
-						t1 := r1[tx.i0]*tx.l0 + r1[tx.i1]*tx.l1
-						row[ox] = t0*ty.l0 + t1*ty.l1
+						// ATen's Interpolate<2>: t0*w0 + t1*w1 per dimension (W inner, H outer),
+						// compiled with FMA contraction as fma(t0, w0, t1*w1).
+						t0 := fma32(r0[tx.i0], tx.l0, r0[tx.i1]*tx.l1)
+						t1 := fma32(r1[tx.i0], tx.l0, r1[tx.i1]*tx.l1)
+						row[ox] = fma32(t0, ty.l0, t1*ty.l1)
 					}
 				}
 			}
@@ -180,10 +181,11 @@ func Resize(x *Var, o ResizeOpts) *Var {
 						r0, r1 := gi[ty.i0*w:ty.i0*w+w], gi[ty.i1*w:ty.i1*w+w]
 						for ox, tx := range tw {
 							v := gp[oy*ow+ox]
-							r0[tx.i0] += ty.l0 * tx.l0 * v
-							r0[tx.i1] += ty.l0 * tx.l1 * v
-							r1[tx.i0] += ty.l1 * tx.l0 * v
-							r1[tx.i1] += ty.l1 * tx.l1 * v
+							// ATen: gin += h_lambda * w_lambda * g, contracted to fma(h*w, g, gin).
+							r0[tx.i0] = fma32(ty.l0*tx.l0, v, r0[tx.i0])
+							r0[tx.i1] = fma32(ty.l0*tx.l1, v, r0[tx.i1])
+							r1[tx.i0] = fma32(ty.l1*tx.l0, v, r1[tx.i0])
+							r1[tx.i1] = fma32(ty.l1*tx.l1, v, r1[tx.i1])
 						}
 					}
 				}
