@@ -99,25 +99,6 @@ func addRow(d, xc []float32, ih, iw0, s, h, w int) {
 	}
 }
 
-// fillCol sets d[l] = col[r][p0+l] for the column matrix of one group of one image (rows r over
-// (c, kh, kw), columns p over output pixels), reading straight from the image xg.
-func (g *convGeom) fillCol(d, xg []float32, r, p0 int) {
-	c := r / g.kk
-	rem := r - c*g.kk
-	kh := rem / g.KW
-	kw := rem - kh*g.KW
-	hw := g.H * g.W
-	xc := xg[c*hw : c*hw+hw]
-	oh, ow := p0/g.OW, p0%g.OW
-	ihOff, iwOff := kh*g.DH-g.PH, kw*g.DW-g.PW
-	for j := 0; j < len(d); {
-		seg := min(len(d)-j, g.OW-ow)
-		fillRow(d[j:j+seg], xc, oh*g.SH+ihOff, ow*g.SW+iwOff, g.SW, g.H, g.W)
-		j += seg
-		oh, ow = oh+1, 0
-	}
-}
-
 // addCol is the adjoint of fillCol: image xg += d placed as row r of the column matrix.
 func (g *convGeom) addCol(d, xg []float32, r, p0 int) {
 	c := r / g.kk
@@ -136,34 +117,98 @@ func (g *convGeom) addCol(d, xg []float32, r, p0 int) {
 	}
 }
 
-// im2colB packs the column matrix (ck x OH*OW) of one group of one image as op(B).
+// padImage copies the C x H x W image x into dst as C x (H+2PH) x (W+2PW) with a zero border
+// (extended at the bottom/right as far as the output grid reaches), so that every tap of every
+// output pixel is a valid index and im2col needs no bounds checks. It returns the padded sizes.
+func (g *convGeom) padImage(x, dst []float32, ch int) (hp, wp int) {
+	hp = max(g.H+2*g.PH, (g.OH-1)*g.SH+(g.KH-1)*g.DH+1)
+	wp = max(g.W+2*g.PW, (g.OW-1)*g.SW+(g.KW-1)*g.DW+1)
+	dst = dst[:ch*hp*wp]
+	for c := 0; c < ch; c++ {
+		pl := dst[c*hp*wp : (c+1)*hp*wp]
+		clear(pl[:g.PH*wp])
+		for i := 0; i < g.H; i++ {
+			row := pl[(g.PH+i)*wp : (g.PH+i+1)*wp]
+			clear(row[:g.PW])
+			copy(row[g.PW:], x[(c*g.H+i)*g.W:(c*g.H+i+1)*g.W])
+			clear(row[g.PW+g.W:])
+		}
+		clear(pl[(g.PH+g.H)*wp:])
+	}
+	return hp, wp
+}
+
+func (g *convGeom) paddedSize(ch int) int {
+	hp := max(g.H+2*g.PH, (g.OH-1)*g.SH+(g.KH-1)*g.DH+1)
+	wp := max(g.W+2*g.PW, (g.OW-1)*g.SW+(g.KW-1)*g.DW+1)
+	return ch * hp * wp
+}
+
+// im2colB packs the column matrix (ck x OH*OW) of one group of one image, read from the padded
+// image xp (cg x hp x wp), as op(B).
 type im2colB struct {
-	g  *convGeom
-	xg []float32
+	g      *convGeom
+	xp     []float32
+	hp, wp int
+}
+
+// rowBase returns the offset in the padded group image of tap r = (c, kh, kw) for output pixel 0.
+func (b *im2colB) rowBase(r int) int {
+	g := b.g
+	c := r / g.kk
+	rem := r - c*g.kk
+	kh := rem / g.KW
+	kw := rem - kh*g.KW
+	return (c*b.hp+kh*g.DH)*b.wp + kw*g.DW
 }
 
 func (b im2colB) packB(pc, jc, kc, nc int, dst []float32) {
+	g := b.g
+	var bases [gemmKC]int
+	for l := 0; l < kc; l++ {
+		bases[l] = b.rowBase(pc + l)
+	}
+	xp := b.xp
 	for jr := 0; jr < nc; jr += gemmNR {
 		nr := min(gemmNR, nc-jr)
 		panel := dst[jr*kc : jr*kc+gemmNR*kc]
+		p0 := jc + jr
+		oh, ow := p0/g.OW, p0%g.OW
+		if g.SW == 1 && nr == gemmNR && ow+gemmNR <= g.OW {
+			// The common case: 16 consecutive pixels of one output row, a contiguous run of the
+			// padded image for every tap.
+			off := oh*g.SH*b.wp + ow
+			for l := 0; l < kc; l++ {
+				*(*[gemmNR]float32)(panel[l*gemmNR:]) = *(*[gemmNR]float32)(xp[bases[l]+off:])
+			}
+			continue
+		}
+		// General case: per pixel offsets.
+		var offs [gemmNR]int
+		for j := 0; j < nr; j++ {
+			offs[j] = oh*g.SH*b.wp + ow*g.SW
+			if ow++; ow == g.OW {
+				oh, ow = oh+1, 0
+			}
+		}
 		for l := 0; l < kc; l++ {
 			d := panel[l*gemmNR : l*gemmNR+gemmNR]
-			b.g.fillCol(d[:nr], b.xg, pc+l, jc+jr)
-			if nr < gemmNR {
-				clear(d[nr:])
+			src := xp[bases[l]:]
+			for j := 0; j < nr; j++ {
+				d[j] = src[offs[j]]
 			}
+			clear(d[nr:])
 		}
 	}
 }
 
-// im2colTB packs the transposed column matrix (OH*OW x ck) of one group of one image as op(B).
-type im2colTB struct {
-	g  *convGeom
-	xg []float32
-}
+// im2colTB packs the transposed column matrix (OH*OW x ck) of one group of one image, read from
+// the padded image, as op(B).
+type im2colTB struct{ im2colB }
 
 func (b im2colTB) packB(pc, jc, kc, nc int, dst []float32) {
-	var tmp [gemmKC]float32
+	g := b.g
+	xp := b.xp
 	for jr := 0; jr < nc; jr += gemmNR {
 		nr := min(gemmNR, nc-jr)
 		panel := dst[jr*kc : jr*kc+gemmNR*kc]
@@ -174,17 +219,37 @@ func (b im2colTB) packB(pc, jc, kc, nc int, dst []float32) {
 				}
 				continue
 			}
-			t := tmp[:kc]
-			b.g.fillCol(t, b.xg, jc+jr+j, pc)
-			for l, v := range t {
-				panel[l*gemmNR+j] = v
+			base := b.rowBase(jc + jr + j)
+			oh, ow := pc/g.OW, pc%g.OW
+			for l := 0; l < kc; {
+				seg := min(kc-l, g.OW-ow)
+				src := xp[base+oh*g.SH*b.wp+ow*g.SW:]
+				if g.SW == 1 {
+					src = src[:seg]
+					for t, v := range src {
+						panel[(l+t)*gemmNR+j] = v
+					}
+				} else {
+					for t := 0; t < seg; t++ {
+						panel[(l+t)*gemmNR+j] = src[t*g.SW]
+					}
+				}
+				l += seg
+				oh, ow = oh+1, 0
 			}
 		}
 	}
 }
 
 // convScratch is per-worker scratch memory for convolutions.
-type convScratch struct{ col []float32 }
+type convScratch struct{ col, pad []float32 }
+
+func (s *convScratch) padBuf(n int) []float32 {
+	if cap(s.pad) < n {
+		s.pad = make([]float32, n)
+	}
+	return s.pad[:n]
+}
 
 var convPool = sync.Pool{New: func() any { return new(convScratch) }}
 
@@ -241,14 +306,20 @@ func convFwd(g *convGeom, n int, x, w, b, y []float32, accumulate bool) {
 			}
 			beta = 1
 		}
+		s := convPool.Get().(*convScratch)
 		for gi := 0; gi < g.G; gi++ {
 			xg := xn[gi*g.cg*g.H*g.W:]
-			var bp bPacker = im2colB{g, xg}
+			var bp bPacker
 			if g.direct1x1() {
 				bp = matB{false, xg, p}
+			} else {
+				xp := s.padBuf(g.paddedSize(g.cg))
+				hp, wp := g.padImage(xg, xp, g.cg)
+				bp = im2colB{g, xp, hp, wp}
 			}
 			sgemm(false, g.og, p, g.ck, 1, w[gi*g.og*g.ck:], g.ck, bp, beta, yn[gi*g.og*p:], p, inner)
 		}
+		convPool.Put(s)
 	})
 }
 
@@ -320,14 +391,20 @@ func convBwdWeight(g *convGeom, n int, x, dy, dw []float32) {
 	wsz := g.O * g.ck
 	accImage := func(i int, part []float32, inner bool) {
 		xn, dyn := x[i*in:(i+1)*in], dy[i*out:(i+1)*out]
+		s := convPool.Get().(*convScratch)
 		for gi := 0; gi < g.G; gi++ {
 			xg := xn[gi*g.cg*g.H*g.W:]
-			var bp bPacker = im2colTB{g, xg}
+			var bp bPacker
 			if g.direct1x1() {
 				bp = matB{true, xg, p}
+			} else {
+				xp := s.padBuf(g.paddedSize(g.cg))
+				hp, wp := g.padImage(xg, xp, g.cg)
+				bp = im2colTB{im2colB{g, xp, hp, wp}}
 			}
 			sgemm(false, g.og, g.ck, p, 1, dyn[gi*g.og*p:], p, bp, 1, part[gi*g.og*g.ck:], g.ck, inner)
 		}
+		convPool.Put(s)
 	}
 	threads := Threads()
 	if n < threads || threads == 1 {

@@ -14,7 +14,7 @@ const (
 	gemmNR = 16
 	gemmKC = 256
 	gemmMC = 96   // multiple of gemmMR; MC x KC packed A = 96 KiB, lives in L2
-	gemmNC = 2048 // multiple of gemmNR; KC x NC packed B = 2 MiB, lives in L3
+	gemmNC = 1024 // multiple of gemmNR; KC x NC packed B = 2 MiB, lives in L3
 
 	// gemmParallelFlops is the m*n*k above which Sgemm splits the output across goroutines.
 	gemmParallelFlops = 1 << 18
