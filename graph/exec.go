@@ -154,13 +154,16 @@ func (e *Exec) apply(n *Node, args []*engine.Var) (out *engine.Var, err error) {
 		return engine.ReLU(args[0]), nil
 	case OpLeakyReLU:
 		return engine.LeakyReLU(args[0], a.Slope), nil
-	case OpClamp:
+	case OpClamp, OpHardtanh:
 		lo, hi := float32(-3.4028234663852886e38), float32(3.4028234663852886e38)
 		if a.Min != nil {
 			lo = *a.Min
 		}
 		if a.Max != nil {
 			hi = *a.Max
+		}
+		if n.Op == OpHardtanh {
+			return engine.Hardtanh(args[0], lo, hi), nil
 		}
 		return engine.Clamp(args[0], lo, hi), nil
 	case OpSigmoid:

@@ -24,7 +24,8 @@ const (
 	OpConvTranspose2d Op = "ConvTranspose2d" // nn.ConvTranspose2d; weight (I x O/groups x KH x KW), bias
 	OpReLU            Op = "ReLU"
 	OpLeakyReLU       Op = "LeakyReLU" // Attrs.Slope
-	OpClamp           Op = "Clamp"     // Attrs.Min, Attrs.Max (ReLU6 = Clamp 0..6)
+	OpClamp           Op = "Clamp"     // torch.clamp: Attrs.Min, Attrs.Max; gradient passes at the bounds
+	OpHardtanh        Op = "Hardtanh"  // nn.Hardtanh / nn.ReLU6 (= Hardtanh 0..6): gradient 0 at the bounds
 	OpSigmoid         Op = "Sigmoid"
 	OpTanh            Op = "Tanh"
 	OpAdd             Op = "Add" // two inputs, broadcasting
@@ -42,7 +43,7 @@ const (
 )
 
 // Ops lists every operation the IR knows, for error messages and docs.
-var Ops = []Op{OpInput, OpConv2d, OpConvTranspose2d, OpReLU, OpLeakyReLU, OpClamp, OpSigmoid, OpTanh,
+var Ops = []Op{OpInput, OpConv2d, OpConvTranspose2d, OpReLU, OpLeakyReLU, OpClamp, OpHardtanh, OpSigmoid, OpTanh,
 	OpAdd, OpSub, OpMul, OpConcat, OpResize, OpPixelShuffle, OpPixelUnshuffle, OpAvgPool2d, OpMaxPool2d,
 	OpBatchNorm2d, OpReshape, OpTranspose}
 
@@ -270,7 +271,7 @@ func (n *Node) attrString() string {
 		}
 	case OpLeakyReLU:
 		add("slope", a.Slope)
-	case OpClamp:
+	case OpClamp, OpHardtanh:
 		if a.Min != nil {
 			add("min", *a.Min)
 		}

@@ -150,7 +150,7 @@ func TestLoadErrors(t *testing.T) {
 		"empty weights":     {gj, nil, "weights.safetensors"},
 		"corrupt graph":     {gj[:10], wj, "graph.json: corrupt graph"},
 		"unknown op":        {bytes.Replace(gj, []byte(`"ReLU"`), []byte(`"Gelu"`), 1), wj, `node "relu1" (Gelu): unknown op`},
-		"bad input ref":     {bytes.Replace(gj, []byte(`"relu1"
+		"bad input ref": {bytes.Replace(gj, []byte(`"relu1"
       ]`), []byte(`"nope"
       ]`), 1), wj, `input "nope"`},
 		"wrong version": {bytes.Replace(gj, []byte(`"vgfq_graph_format": 1`), []byte(`"vgfq_graph_format": 9`), 1), wj, "format 9"},

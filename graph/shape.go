@@ -276,7 +276,7 @@ func (g *Graph) nodeShape(n *Node, in [][]int) ([]int, error) {
 			return nil, err
 		}
 		return append([]int(nil), in[0]...), nil
-	case OpClamp:
+	case OpClamp, OpHardtanh:
 		if err := wantInputs(n, in, 1); err != nil {
 			return nil, err
 		}
