@@ -178,9 +178,7 @@ func (b im2colB) packB(pc, jc, kc, nc int, dst []float32) {
 			// The common case: 16 consecutive pixels of one output row, a contiguous run of the
 			// padded image for every tap.
 			off := oh*g.SH*b.wp + ow
-			for l := 0; l < kc; l++ {
-				*(*[gemmNR]float32)(panel[l*gemmNR:]) = *(*[gemmNR]float32)(xp[bases[l]+off:])
-			}
+			copyRows16(panel, xp[off:], bases[:kc])
 			continue
 		}
 		// General case: per pixel offsets.
@@ -291,21 +289,6 @@ func convFwd(g *convGeom, n int, x, w, b, y []float32, accumulate bool) {
 		if accumulate {
 			beta = 1
 		}
-		if b != nil {
-			for o := 0; o < g.O; o++ {
-				row := yn[o*p : (o+1)*p]
-				if !accumulate {
-					for j := range row {
-						row[j] = b[o]
-					}
-				} else {
-					for j := range row {
-						row[j] += b[o]
-					}
-				}
-			}
-			beta = 1
-		}
 		s := convPool.Get().(*convScratch)
 		for gi := 0; gi < g.G; gi++ {
 			xg := xn[gi*g.cg*g.H*g.W:]
@@ -320,6 +303,16 @@ func convFwd(g *convGeom, n int, x, w, b, y []float32, accumulate bool) {
 			sgemm(false, g.og, p, g.ck, 1, w[gi*g.og*g.ck:], g.ck, bp, beta, yn[gi*g.og*p:], p, inner)
 		}
 		convPool.Put(s)
+		if b != nil {
+			// Added after the GEMM, while this image's output is still in cache.
+			for o := 0; o < g.O; o++ {
+				bv := b[o]
+				row := yn[o*p : (o+1)*p]
+				for j := range row {
+					row[j] += bv
+				}
+			}
+		}
 	})
 }
 

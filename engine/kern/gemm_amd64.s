@@ -135,3 +135,29 @@ overwrite:
 	VMOVUPS Y15, 32(DX)
 	VZEROUPPER
 	RET
+
+// func gather16(dst, src *float32, offs *int, n int)
+//
+// For l < n: dst[l*16 : l*16+16] = src[offs[l] : offs[l]+16].
+TEXT ·gather16(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ offs+16(FP), BX
+	MOVQ n+24(FP), CX
+	TESTQ CX, CX
+	JE   gdone
+
+gloop:
+	MOVQ (BX), AX
+	VMOVUPS (SI)(AX*4), Y0
+	VMOVUPS 32(SI)(AX*4), Y1
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, 32(DI)
+	ADDQ $8, BX
+	ADDQ $64, DI
+	DECQ CX
+	JNE  gloop
+	VZEROUPPER
+
+gdone:
+	RET

@@ -28,3 +28,13 @@ func genericKernel6x16(k int, a, b, c []float32, ldc int, accum bool) {
 		}
 	}
 }
+
+func copyRows16Generic(dst, src []float32, offs []int) {
+	for l, o := range offs {
+		d := dst[l*16 : l*16+16 : l*16+16]
+		s := src[o : o+16 : o+16]
+		for j := range d {
+			d[j] = s[j]
+		}
+	}
+}

@@ -7,3 +7,5 @@ const hasAsmKernel = false
 func asmKernel6x16(k int, a, b, c []float32, ldc int, accum bool) {
 	panic("kern: no assembly kernel on this architecture")
 }
+
+func copyRows16(dst, src []float32, offs []int) { copyRows16Generic(dst, src, offs) }
