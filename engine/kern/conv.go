@@ -210,6 +210,22 @@ func (b im2colTB) packB(pc, jc, kc, nc int, dst []float32) {
 	for jr := 0; jr < nc; jr += gemmNR {
 		nr := min(gemmNR, nc-jr)
 		panel := dst[jr*kc : jr*kc+gemmNR*kc]
+		if g.SW == 1 && nr == gemmNR {
+			// 16 taps at once: each output-row run of pixels is a contiguous run of the padded
+			// image for every tap, transposed into the panel.
+			var bases [gemmNR]int
+			for j := range bases {
+				bases[j] = b.rowBase(jc + jr + j)
+			}
+			oh, ow := pc/g.OW, pc%g.OW
+			for l := 0; l < kc; {
+				seg := min(kc-l, g.OW-ow)
+				transposeRows16(panel[l*gemmNR:], xp[oh*g.SH*b.wp+ow:], &bases, seg)
+				l += seg
+				oh, ow = oh+1, 0
+			}
+			continue
+		}
 		for j := 0; j < gemmNR; j++ {
 			if j >= nr {
 				for l := 0; l < kc; l++ {

@@ -42,3 +42,24 @@ func copyRows16(dst, src []float32, offs []int) {
 }
 
 var hasAvx = cpu.X86.HasAVX
+
+// transpose16x8 writes, for b < nb, t < 8, j < 16, dst[(b*8+t)*16+j] = src[offs[j]+b*8+t]
+// (gemm_amd64.s).
+//
+//go:noescape
+func transpose16x8(dst, src *float32, offs *int, nb int)
+
+// transposeRows16 sets dst[t*16+j] = src[offs[j]+t] for t < n, j < 16.
+func transposeRows16(dst, src []float32, offs *[16]int, n int) {
+	nb := n / 8
+	if nb > 0 && hasAvx {
+		_ = dst[nb*8*16-1]
+		for _, o := range offs {
+			_ = src[o+nb*8-1]
+		}
+		transpose16x8(&dst[0], &src[0], &offs[0], nb)
+		transposeRows16Generic(dst[nb*8*16:], src[nb*8:], offs, n-nb*8)
+		return
+	}
+	transposeRows16Generic(dst, src, offs, n)
+}

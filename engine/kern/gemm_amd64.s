@@ -161,3 +161,105 @@ gloop:
 
 gdone:
 	RET
+
+#define TRANSPOSE8(r0, r1, r2, r3, r4, r5, r6, r7, t0, t1, t2, t3, t4, t5, t6, t7) \
+	VUNPCKLPS r1, r0, t0; \
+	VUNPCKHPS r1, r0, t1; \
+	VUNPCKLPS r3, r2, t2; \
+	VUNPCKHPS r3, r2, t3; \
+	VUNPCKLPS r5, r4, t4; \
+	VUNPCKHPS r5, r4, t5; \
+	VUNPCKLPS r7, r6, t6; \
+	VUNPCKHPS r7, r6, t7; \
+	VSHUFPS $0x44, t2, t0, r0; \
+	VSHUFPS $0xEE, t2, t0, r1; \
+	VSHUFPS $0x44, t3, t1, r2; \
+	VSHUFPS $0xEE, t3, t1, r3; \
+	VSHUFPS $0x44, t6, t4, r4; \
+	VSHUFPS $0xEE, t6, t4, r5; \
+	VSHUFPS $0x44, t7, t5, r6; \
+	VSHUFPS $0xEE, t7, t5, r7; \
+	VPERM2F128 $0x20, r4, r0, t0; \
+	VPERM2F128 $0x20, r5, r1, t1; \
+	VPERM2F128 $0x20, r6, r2, t2; \
+	VPERM2F128 $0x20, r7, r3, t3; \
+	VPERM2F128 $0x31, r4, r0, t4; \
+	VPERM2F128 $0x31, r5, r1, t5; \
+	VPERM2F128 $0x31, r6, r2, t6; \
+	VPERM2F128 $0x31, r7, r3, t7
+
+// func transpose16x8(dst, src *float32, offs *int, nb int)
+//
+// For b < nb, t < 8, j < 16: dst[(b*8+t)*16 + j] = src[offs[j] + b*8 + t]: blocks of 8
+// consecutive source columns from 16 source rows, written as 8 packed rows of 16.
+TEXT ·transpose16x8(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ offs+16(FP), BX
+	MOVQ nb+24(FP), CX
+	TESTQ CX, CX
+	JE   tdone
+
+tloop:
+	// rows 0..7 -> columns 0..7 of the 8 destination rows
+	MOVQ 0(BX), AX
+	VMOVUPS (SI)(AX*4), Y0
+	MOVQ 8(BX), AX
+	VMOVUPS (SI)(AX*4), Y1
+	MOVQ 16(BX), AX
+	VMOVUPS (SI)(AX*4), Y2
+	MOVQ 24(BX), AX
+	VMOVUPS (SI)(AX*4), Y3
+	MOVQ 32(BX), AX
+	VMOVUPS (SI)(AX*4), Y4
+	MOVQ 40(BX), AX
+	VMOVUPS (SI)(AX*4), Y5
+	MOVQ 48(BX), AX
+	VMOVUPS (SI)(AX*4), Y6
+	MOVQ 56(BX), AX
+	VMOVUPS (SI)(AX*4), Y7
+	TRANSPOSE8(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15)
+	VMOVUPS Y8, 0(DI)
+	VMOVUPS Y9, 64(DI)
+	VMOVUPS Y10, 128(DI)
+	VMOVUPS Y11, 192(DI)
+	VMOVUPS Y12, 256(DI)
+	VMOVUPS Y13, 320(DI)
+	VMOVUPS Y14, 384(DI)
+	VMOVUPS Y15, 448(DI)
+
+	// rows 8..15 -> columns 8..15
+	MOVQ 64(BX), AX
+	VMOVUPS (SI)(AX*4), Y0
+	MOVQ 72(BX), AX
+	VMOVUPS (SI)(AX*4), Y1
+	MOVQ 80(BX), AX
+	VMOVUPS (SI)(AX*4), Y2
+	MOVQ 88(BX), AX
+	VMOVUPS (SI)(AX*4), Y3
+	MOVQ 96(BX), AX
+	VMOVUPS (SI)(AX*4), Y4
+	MOVQ 104(BX), AX
+	VMOVUPS (SI)(AX*4), Y5
+	MOVQ 112(BX), AX
+	VMOVUPS (SI)(AX*4), Y6
+	MOVQ 120(BX), AX
+	VMOVUPS (SI)(AX*4), Y7
+	TRANSPOSE8(Y0, Y1, Y2, Y3, Y4, Y5, Y6, Y7, Y8, Y9, Y10, Y11, Y12, Y13, Y14, Y15)
+	VMOVUPS Y8, 32(DI)
+	VMOVUPS Y9, 96(DI)
+	VMOVUPS Y10, 160(DI)
+	VMOVUPS Y11, 224(DI)
+	VMOVUPS Y12, 288(DI)
+	VMOVUPS Y13, 352(DI)
+	VMOVUPS Y14, 416(DI)
+	VMOVUPS Y15, 480(DI)
+
+	ADDQ $32, SI
+	ADDQ $512, DI
+	DECQ CX
+	JNE  tloop
+	VZEROUPPER
+
+tdone:
+	RET

@@ -38,3 +38,12 @@ func copyRows16Generic(dst, src []float32, offs []int) {
 		}
 	}
 }
+
+func transposeRows16Generic(dst, src []float32, offs *[16]int, n int) {
+	for j, o := range offs {
+		s := src[o : o+n]
+		for t, v := range s {
+			dst[t*16+j] = v
+		}
+	}
+}

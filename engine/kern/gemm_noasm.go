@@ -9,3 +9,7 @@ func asmKernel6x16(k int, a, b, c []float32, ldc int, accum bool) {
 }
 
 func copyRows16(dst, src []float32, offs []int) { copyRows16Generic(dst, src, offs) }
+
+func transposeRows16(dst, src []float32, offs *[16]int, n int) {
+	transposeRows16Generic(dst, src, offs, n)
+}
