@@ -229,6 +229,22 @@ func packA(trans bool, a []float32, lda, ic, pc, mc, kc int, alpha float32, dst 
 			}
 			continue
 		}
+		if mr == gemmMR {
+			// Six row streams interleaved, contiguous writes.
+			o := (ic+ir)*lda + pc
+			r0, r1, r2 := a[o:o+kc], a[o+lda:o+lda+kc], a[o+2*lda:o+2*lda+kc]
+			r3, r4, r5 := a[o+3*lda:o+3*lda+kc], a[o+4*lda:o+4*lda+kc], a[o+5*lda:o+5*lda+kc]
+			for l := 0; l < kc; l++ {
+				d := (*[gemmMR]float32)(panel[l*gemmMR:])
+				d[0], d[1], d[2], d[3], d[4], d[5] = r0[l], r1[l], r2[l], r3[l], r4[l], r5[l]
+			}
+			if alpha != 1 {
+				for l := range panel {
+					panel[l] *= alpha
+				}
+			}
+			continue
+		}
 		for r := 0; r < gemmMR; r++ {
 			if r >= mr {
 				for l := 0; l < kc; l++ {

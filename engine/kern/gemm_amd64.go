@@ -30,7 +30,7 @@ func copyRows16(dst, src []float32, offs []int) {
 	if len(offs) == 0 {
 		return
 	}
-	if !hasAvx {
+	if !hasAvx || forceGeneric {
 		copyRows16Generic(dst, src, offs)
 		return
 	}
@@ -52,7 +52,7 @@ func transpose16x8(dst, src *float32, offs *int, nb int)
 // transposeRows16 sets dst[t*16+j] = src[offs[j]+t] for t < n, j < 16.
 func transposeRows16(dst, src []float32, offs *[16]int, n int) {
 	nb := n / 8
-	if nb > 0 && hasAvx {
+	if nb > 0 && hasAvx && !forceGeneric {
 		_ = dst[nb*8*16-1]
 		for _, o := range offs {
 			_ = src[o+nb*8-1]
