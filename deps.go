@@ -5,6 +5,7 @@ package vgfq
 
 import (
 	_ "codeberg.org/sbinet/npyio"
+	_ "github.com/google/flatbuffers/go"
 	_ "github.com/nlpodyssey/safetensors"
 	_ "github.com/schollz/progressbar/v3"
 	_ "github.com/spf13/cobra"
