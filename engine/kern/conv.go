@@ -210,12 +210,13 @@ func (b im2colTB) packB(pc, jc, kc, nc int, dst []float32) {
 	for jr := 0; jr < nc; jr += gemmNR {
 		nr := min(gemmNR, nc-jr)
 		panel := dst[jr*kc : jr*kc+gemmNR*kc]
-		if g.SW == 1 && nr == gemmNR {
+		if g.SW == 1 {
 			// 16 taps at once: each output-row run of pixels is a contiguous run of the padded
-			// image for every tap, transposed into the panel.
+			// image for every tap, transposed into the panel. Columns past nr repeat the last
+			// tap: they only feed columns of C that are never stored.
 			var bases [gemmNR]int
 			for j := range bases {
-				bases[j] = b.rowBase(jc + jr + j)
+				bases[j] = b.rowBase(jc + jr + min(j, nr-1))
 			}
 			oh, ow := pc/g.OW, pc%g.OW
 			for l := 0; l < kc; {
@@ -358,15 +359,23 @@ func flippedForData(g *convGeom, w []float32) (convGeom, []float32, bool) {
 	return f, wf, true
 }
 
+// flipMinChannels is the number of input channels per group from which the data gradient of a
+// stride-1 convolution uses the flipped-kernel forward convolution (a variable for tests).
+var flipMinChannels = 16
+
 // convBwdData adds the data gradient of conv(x, w) for output gradient dy into dx.
 func convBwdData(g *convGeom, n int, w, dy, dx []float32) {
 	if g.depthwise() {
 		depthwiseBwdData(g, n, w, dy, dx)
 		return
 	}
-	if f, wf, ok := flippedForData(g, w); ok {
-		convFwd(&f, n, dy, wf, nil, dx, true)
-		return
+	// The flipped-kernel convolution packs the im2col of dy (O*KH*KW x pixels) for a GEMM with
+	// only C/G rows; with few input channels GEMM + col2im (packing just dy) is cheaper.
+	if g.cg >= flipMinChannels {
+		if f, wf, ok := flippedForData(g, w); ok {
+			convFwd(&f, n, dy, wf, nil, dx, true)
+			return
+		}
 	}
 	in, out, p := g.inSize(), g.outSize(), g.OH*g.OW
 	forImages(n, Threads(), func(i int, inner bool) {

@@ -272,6 +272,14 @@ func packB(trans bool, b []float32, ldb, pc, jc, kc, nc int, dst []float32) {
 	for jr := 0; jr < nc; jr += gemmNR {
 		nr := min(gemmNR, nc-jr)
 		panel := dst[jr*kc : jr*kc+gemmNR*kc]
+		if !trans && nr == gemmNR {
+			var offs [gemmKC]int
+			for l := 0; l < kc; l++ {
+				offs[l] = (pc+l)*ldb + jc + jr
+			}
+			copyRows16(panel, b, offs[:kc])
+			continue
+		}
 		if !trans {
 			for l := 0; l < kc; l++ {
 				src := b[(pc+l)*ldb+jc+jr : (pc+l)*ldb+jc+jr+nr]

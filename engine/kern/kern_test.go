@@ -157,7 +157,10 @@ func randConvParams(r *rand.Rand) Conv2dParams {
 func TestConv2d(t *testing.T) {
 	withGeneric(t, func(t *testing.T) {
 		r := rand.New(rand.NewSource(3))
+		defer func(v int) { flipMinChannels = v }(flipMinChannels)
 		for it := 0; it < 300; it++ {
+			// Cover both data-gradient strategies.
+			flipMinChannels = []int{1, 16, 1 << 30}[it%3]
 			p := randConvParams(r)
 			oh, ow := p.OutHW()
 			x := randSlice(r, p.N*p.C*p.H*p.W)
@@ -232,7 +235,9 @@ func randConvTParams(r *rand.Rand) ConvT2dParams {
 func TestConvTranspose2d(t *testing.T) {
 	withGeneric(t, func(t *testing.T) {
 		r := rand.New(rand.NewSource(4))
+		defer func(v int) { flipMinChannels = v }(flipMinChannels)
 		for it := 0; it < 300; it++ {
+			flipMinChannels = []int{1, 16, 1 << 30}[it%3]
 			p := randConvTParams(r)
 			oh, ow := p.OutHW()
 			x := randSlice(r, p.N*p.C*p.H*p.W)
@@ -316,5 +321,41 @@ func TestConvTranspose2dOutPadBeyondStride(t *testing.T) {
 	ConvTranspose2d(p, x, w, b, got)
 	if e := relErr(got, want); e > tol {
 		t.Fatalf("ConvTranspose2d: rel err %g", e)
+	}
+}
+
+// TestDeterministic checks that repeated runs give bit-identical results, for batches that are
+// split across goroutines (and with the GEMM split inside for batch 1).
+func TestDeterministic(t *testing.T) {
+	r := rand.New(rand.NewSource(6))
+	for _, p := range []Conv2dParams{
+		{N: 13, C: 24, H: 17, W: 15, O: 20, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
+		{N: 9, C: 8, H: 16, W: 16, O: 12, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 2},
+		{N: 1, C: 32, H: 32, W: 32, O: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
+		{N: 7, C: 6, H: 11, W: 11, O: 6, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 6},
+	} {
+		oh, ow := p.OutHW()
+		x := randSlice(r, p.N*p.C*p.H*p.W)
+		w := randSlice(r, p.O*p.C/p.Groups*p.KH*p.KW)
+		b := randSlice(r, p.O)
+		dy := randSlice(r, p.N*p.O*oh*ow)
+		run := func() [][]float32 {
+			y := make([]float32, len(dy))
+			Conv2d(p, x, w, b, y)
+			dx, dw, db := make([]float32, len(x)), make([]float32, len(w)), make([]float32, p.O)
+			Conv2dBackward(p, x, w, dy, dx, dw, db)
+			return [][]float32{y, dx, dw, db}
+		}
+		first := run()
+		for rep := 0; rep < 5; rep++ {
+			again := run()
+			for i := range first {
+				for j := range first[i] {
+					if math.Float32bits(first[i][j]) != math.Float32bits(again[i][j]) {
+						t.Fatalf("%+v: output %d differs at %d between runs: %v vs %v", p, i, j, first[i][j], again[i][j])
+					}
+				}
+			}
+		}
 	}
 }
