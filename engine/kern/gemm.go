@@ -178,9 +178,14 @@ func macroKernel(mc, nc, kc int, pa, pb, c []float32, ldc int, accum, asm bool, 
 				}
 				continue
 			}
+			if asm && nr == gemmNR {
+				// Full-width tile with fewer rows: a kernel for just those rows, straight into C.
+				asmKernelRows(mr, kc, ap, bp, c[ir*ldc+jr:(ir+mr-1)*ldc+jr+gemmNR], ldc, accum)
+				continue
+			}
 			t := g.tile[:]
 			if asm {
-				asmKernel6x16(kc, ap, bp, t, gemmNR, false)
+				asmKernelRows(mr, kc, ap, bp, t, gemmNR, false)
 			} else {
 				genericKernel6x16(kc, ap, bp, t, gemmNR, false)
 			}

@@ -13,3 +13,7 @@ func copyRows16(dst, src []float32, offs []int) { copyRows16Generic(dst, src, of
 func transposeRows16(dst, src []float32, offs *[16]int, n int) {
 	transposeRows16Generic(dst, src, offs, n)
 }
+
+func asmKernelRows(mr, k int, a, b, c []float32, ldc int, accum bool) {
+	panic("kern: no assembly kernel on this architecture")
+}
