@@ -93,15 +93,16 @@ var rendererPool = sync.Pool{New: func() any {
 }}
 
 type renderer struct {
-	pcg  rand.PCG
-	rng  *rand.Rand
-	n    int       // canvas side (size*ss)
-	S    float32   // image side in output pixels
-	img  []float32 // 3 planes of n*n
-	mask []float32 // n*n coverage
-	tmp  []float32 // blur scratch
-	pal  [][3]float32
-	segs []seg
+	pcg   rand.PCG
+	rng   *rand.Rand
+	n     int       // image side
+	S     float32   // image side as float32
+	img   []float32 // canvas: 3 planes of n*n
+	mask  []float32 // n*n coverage of the current element (0-1)
+	field []float32 // (size+1)^2 noise values at output-pixel corners
+	tmp   []float32 // size*size scratch for the final blur
+	pal   [][3]float32
+	segs  []seg
 }
 
 type seg struct{ ax, ay, bx, by float32 }
@@ -117,30 +118,35 @@ func (r *renderer) chance(p float32) bool { return r.rng.Float32() < p }
 
 func (r *renderer) render(stream, i uint64, size int, dst []float32) {
 	r.pcg.Seed(stream, mix64(i))
-	r.n = size * ss
+	r.n = size
 	r.S = float32(size)
 	nn := r.n * r.n
 	if cap(r.img) < 3*nn {
 		r.img = make([]float32, 3*nn)
 		r.mask = make([]float32, nn)
-		r.tmp = make([]float32, nn)
+		r.field = make([]float32, (size+1)*(size+1))
+		r.tmp = make([]float32, size*size)
 	}
-	r.img, r.mask, r.tmp = r.img[:3*nn], r.mask[:nn], r.tmp[:nn]
+	r.img, r.mask = r.img[:3*nn], r.mask[:nn]
+	r.field, r.tmp = r.field[:(size+1)*(size+1)], r.tmp[:size*size]
 	r.palette()
 
 	// Background.
 	bg := r.randPaint(true)
-	r.fill(&bg)
-	if r.chance(0.35) { // out-of-focus background
-		r.blur(1 + r.rng.IntN(3))
-	}
-	// 2-5 foreground elements, later ones occlude earlier ones.
+	r.paintBox(&bg, box{0, 0, r.n, r.n}, nil, 1)
+	// 2-5 foreground elements, later ones occlude earlier ones. The
+	// first ones may be out of focus (soft edges).
 	k := 2 + r.rng.IntN(4)
-	for e := 0; e < k; e++ {
-		r.element()
+	defocus := 0
+	if r.chance(0.3) {
+		defocus = 1 + r.rng.IntN(k-1)
 	}
-	if r.chance(0.4) {
-		r.blur(1)
+	for e := 0; e < k; e++ {
+		ramp := float32(1) / ss // sharp: one canvas pixel
+		if e < defocus {
+			ramp = r.logUni(1, 3)
+		}
+		r.element(ramp)
 	}
 	r.finish(size, dst)
 }
@@ -295,29 +301,115 @@ func clamp01(t float32) float32 {
 	return t
 }
 
-// at returns the paint colour at (x,y) in output-pixel coordinates.
-func (p *paint) at(x, y float32) [3]float32 {
-	var t float32
-	switch p.kind {
-	case paintSolid:
-		return p.c0
-	case paintLinear:
-		t = clamp01((x-p.ox)*p.dx + (y-p.oy)*p.dy)
-		t = t * t * (3 - 2*t)
-	case paintRadial:
-		dx, dy := x-p.ox, y-p.oy
-		t = clamp01(float32(math.Sqrt(float64(dx*dx+dy*dy))) * p.inv)
-	case paintGrating:
-		s := sinCycles(x*p.dx + y*p.dy + p.phase)
-		t = clamp01(0.5 + 0.5*s*p.sharp)
-	case paintNoise:
-		t = clamp01((p.noise.at(x, y)-0.5)*p.contrast + 0.5)
-		if t < 0.5 {
-			return mix3(p.c0, p.c1, 2*t)
-		}
-		return mix3(p.c1, p.c2, 2*t-1)
+// paintBox paints p over the canvas inside the box b (pixel
+// coordinates; pixel (x,y) covers [x,x+1)x[y,y+1)), blending it with
+// weight op times the mask, or replacing the canvas if mask is nil.
+// Smooth paints are evaluated at pixel centres; gratings are box-filtered
+// (analytically for sinusoids, by ss x ss supersampling for clipped
+// stripes); noise is the mean of its values at the pixel corners.
+func (r *renderer) paintBox(p *paint, b box, mask []float32, op float32) {
+	n, nn := r.n, r.n*r.n
+	if p.kind == paintNoise {
+		p.noise.grid(b.x0, b.y0, b.x1, b.y1, r.field, n+1, p.contrast)
 	}
-	return mix3(p.c0, p.c1, t)
+	var trow [256]float32
+	t := trow[:min(b.x1-b.x0, len(trow))]
+	for y := b.y0; y < b.y1; y++ {
+		cy := float32(y) + 0.5
+		switch p.kind {
+		case paintSolid:
+			clear(t)
+		case paintLinear:
+			t0 := (float32(b.x0)+0.5-p.ox)*p.dx + (cy-p.oy)*p.dy
+			for j := range t {
+				v := clamp01(t0 + float32(j)*p.dx)
+				t[j] = v * v * (3 - 2*v)
+			}
+		case paintRadial:
+			dy2 := (cy - p.oy) * (cy - p.oy)
+			for j := range t {
+				dx := float32(b.x0+j) + 0.5 - p.ox
+				t[j] = clamp01(float32(math.Sqrt(float64(dx*dx+dy2))) * p.inv)
+			}
+		case paintGrating:
+			if p.sharp == 1 {
+				// The 1x1 box filter of a sinusoid is the sinusoid at
+				// the pixel centre times sinc(fx)*sinc(fy).
+				att := 0.5 * sinc(p.dx) * sinc(p.dy)
+				t0 := (float32(b.x0)+0.5)*p.dx + cy*p.dy + p.phase
+				for j := range t {
+					t[j] = 0.5 + att*sinCycles(t0+float32(j)*p.dx)
+				}
+				break
+			}
+			const inv = float32(1) / ss
+			for j := range t {
+				var v float32
+				for sy := 0; sy < ss; sy++ {
+					ph := (float32(b.x0+j)+0.5*inv)*p.dx + (float32(y)+(float32(sy)+0.5)*inv)*p.dy + p.phase
+					for sx := 0; sx < ss; sx++ {
+						v += clamp01(0.5 + 0.5*p.sharp*sinCycles(ph+float32(sx)*inv*p.dx))
+					}
+				}
+				t[j] = v * (inv * inv)
+			}
+		case paintNoise:
+			fs := n + 1
+			f0 := r.field[y*fs+b.x0 : y*fs+b.x0+len(t)+1]
+			f1 := r.field[(y+1)*fs+b.x0 : (y+1)*fs+b.x0+len(t)+1]
+			for j := range t {
+				t[j] = 0.25 * (f0[j] + f0[j+1] + f1[j] + f1[j+1])
+			}
+		}
+		row := y*n + b.x0
+		R := r.img[row : row+len(t)]
+		G := r.img[nn+row : nn+row+len(t)]
+		B := r.img[2*nn+row : 2*nn+row+len(t)]
+		var m []float32
+		if mask != nil {
+			m = mask[row : row+len(t)]
+		}
+		c0, c1, c2 := p.c0, p.c1, p.c2
+		d0, d1, d2 := c1[0]-c0[0], c1[1]-c0[1], c1[2]-c0[2]
+		noise := p.kind == paintNoise
+		for j, v := range t {
+			w := float32(1)
+			if m != nil {
+				w = m[j] * op
+				if w <= 0 {
+					continue
+				}
+			}
+			var cr, cg, cb float32
+			if noise { // 3-colour ramp
+				if v < 0.5 {
+					v *= 2
+					cr, cg, cb = c0[0]+d0*v, c0[1]+d1*v, c0[2]+d2*v
+				} else {
+					v = 2*v - 1
+					cr, cg, cb = c1[0]+(c2[0]-c1[0])*v, c1[1]+(c2[1]-c1[1])*v, c1[2]+(c2[2]-c1[2])*v
+				}
+			} else {
+				cr, cg, cb = c0[0]+d0*v, c0[1]+d1*v, c0[2]+d2*v
+			}
+			if w >= 1 {
+				R[j], G[j], B[j] = cr, cg, cb
+			} else {
+				R[j] += (cr - R[j]) * w
+				G[j] += (cg - G[j]) * w
+				B[j] += (cb - B[j]) * w
+			}
+		}
+	}
+}
+
+// sinc returns sin(πf)/(πf).
+func sinc(f float32) float32 {
+	if f == 0 {
+		return 1
+	}
+	x := math.Pi * float64(f)
+	return float32(math.Sin(x) / x)
 }
 
 // sinLUT holds sin(2πk/len) for fast gratings.
@@ -331,8 +423,11 @@ var sinLUT = func() []float32 {
 
 // sinCycles returns sin(2πc), linearly interpolated from sinLUT.
 func sinCycles(c float32) float32 {
-	c -= float32(math.Floor(float64(c)))
-	u := c * 1024
+	fl := float32(int32(c))
+	if fl > c {
+		fl--
+	}
+	u := (c - fl) * 1024
 	k := int(u)
 	if k >= 1024 {
 		k = 1023
@@ -344,7 +439,7 @@ func sinCycles(c float32) float32 {
 // fbm is fractal value noise: a sum of octaves of smoothly interpolated
 // random lattices.
 type fbm struct {
-	oct   [5]lattice
+	oct   [4]lattice
 	n     int
 	norm  float32
 	ridge bool
@@ -359,14 +454,14 @@ type lattice struct {
 }
 
 func (r *renderer) initFBM(f *fbm) {
-	f.n = 2 + r.rng.IntN(4)
+	f.n = 2 + r.rng.IntN(3)
 	scale := r.logUni(1.5, 8) / r.S // coarsest: 1.5-8 cells across the image
 	gain := r.uni(0.35, 0.7)
 	f.ridge = r.chance(0.25)
 	amp := float32(1)
 	f.norm = 0
 	for o := 0; o < f.n; o++ {
-		if scale > 1.2 { // finer than the pixel grid: stop
+		if scale > 0.6 { // finer than ~2 pixels per cell: stop
 			f.n = o
 			break
 		}
@@ -379,8 +474,12 @@ func (r *renderer) initFBM(f *fbm) {
 			l.vals = make([]float32, l.side*l.side)
 		}
 		l.vals = l.vals[:l.side*l.side]
-		for k := range l.vals {
-			l.vals[k] = r.rng.Float32()
+		for k := 0; k < len(l.vals); k += 4 {
+			bits := r.rng.Uint64()
+			for j := k; j < min(k+4, len(l.vals)); j++ {
+				l.vals[j] = float32(bits&0xffff) * (1.0 / 0xffff)
+				bits >>= 16
+			}
 		}
 		f.norm += amp
 		amp *= gain
@@ -389,67 +488,55 @@ func (r *renderer) initFBM(f *fbm) {
 	f.norm = 1 / f.norm
 }
 
-func (f *fbm) at(x, y float32) float32 {
-	var v float32
+// grid writes the noise at the integer points x0..x1 x y0..y1 into
+// out[y*stride+x], passed through v -> clamp01((v-0.5)*contrast+0.5).
+func (f *fbm) grid(x0, y0, x1, y1 int, out []float32, stride int, contrast float32) {
+	for y := y0; y <= y1; y++ {
+		clear(out[y*stride+x0 : y*stride+x1+1])
+	}
+	var iu [64]int
+	var fu [64]float32
+	nx := x1 - x0 + 1
 	for o := 0; o < f.n; o++ {
 		l := &f.oct[o]
-		u, w := x*l.scale+l.ox, y*l.scale+l.oy
-		if u < 0 {
-			u = 0
+		for j := 0; j < nx && j < len(iu); j++ {
+			u := float32(x0+j)*l.scale + l.ox
+			i := min(int(u), l.side-2)
+			t := u - float32(i)
+			iu[j], fu[j] = i, t*t*(3-2*t)
 		}
-		if w < 0 {
-			w = 0
+		for y := y0; y <= y1; y++ {
+			w := float32(y)*l.scale + l.oy
+			iw := min(int(w), l.side-2)
+			fw := w - float32(iw)
+			fw = fw * fw * (3 - 2*fw)
+			r0 := l.vals[iw*l.side : (iw+1)*l.side]
+			r1 := l.vals[(iw+1)*l.side : (iw+2)*l.side]
+			o := out[y*stride+x0 : y*stride+x0+nx]
+			for j := range o {
+				i, t := iu[j&63], fu[j&63]
+				a := r0[i] + (r0[i+1]-r0[i])*t
+				b := r1[i] + (r1[i+1]-r1[i])*t
+				o[j] += l.amp * (a + (b-a)*fw)
+			}
 		}
-		iu, iw := int(u), int(w)
-		if iu > l.side-2 {
-			iu = l.side - 2
-		}
-		if iw > l.side-2 {
-			iw = l.side - 2
-		}
-		fu, fw := u-float32(iu), w-float32(iw)
-		fu = fu * fu * (3 - 2*fu)
-		fw = fw * fw * (3 - 2*fw)
-		row := l.vals[iw*l.side+iu:]
-		a := row[0] + (row[1]-row[0])*fu
-		b := row[l.side] + (row[l.side+1]-row[l.side])*fu
-		v += l.amp * (a + (b-a)*fw)
 	}
-	v *= f.norm
-	if f.ridge {
-		v = 1 - 2*float32(math.Abs(float64(v-0.5)))
-	}
-	return v
-}
-
-// fill paints the whole canvas.
-func (r *renderer) fill(p *paint) {
-	n := r.n
-	nn := n * n
-	inv := 1 / float32(ss)
-	for py := 0; py < n; py++ {
-		y := (float32(py) + 0.5) * inv
-		for px := 0; px < n; px++ {
-			c := p.at((float32(px)+0.5)*inv, y)
-			k := py*n + px
-			r.img[k], r.img[nn+k], r.img[2*nn+k] = c[0], c[1], c[2]
+	for y := y0; y <= y1; y++ {
+		o := out[y*stride+x0 : y*stride+x1+1]
+		for j, v := range o {
+			v *= f.norm
+			if f.ridge {
+				v = 1 - 2*float32(math.Abs(float64(v-0.5)))
+			}
+			o[j] = clamp01((v-0.5)*contrast + 0.5)
 		}
 	}
 }
 
 // Elements.
 
-// box is a canvas-pixel rectangle [x0,x1) x [y0,y1).
+// box is a pixel rectangle [x0,x1) x [y0,y1).
 type box struct{ x0, y0, x1, y1 int }
-
-// bbox converts an output-pixel bounding box to clamped canvas pixels.
-func (r *renderer) bbox(minX, minY, maxX, maxY float32) box {
-	c := func(v float32) int {
-		k := int(math.Floor(float64(v * ss)))
-		return max(0, min(r.n, k))
-	}
-	return box{c(minX - 1), c(minY - 1), c(maxX+1) + 1, c(maxY+1) + 1}.clip(r.n)
-}
 
 func (b box) clip(n int) box {
 	b.x0, b.y0 = max(0, b.x0), max(0, b.y0)
@@ -457,13 +544,17 @@ func (b box) clip(n int) box {
 	return b
 }
 
+func (b box) empty() bool { return b.x0 >= b.x1 || b.y0 >= b.y1 }
+
 func (b box) union(o box) box {
+	if o.empty() {
+		return b
+	}
+	if b.empty() {
+		return o
+	}
 	return box{min(b.x0, o.x0), min(b.y0, o.y0), max(b.x1, o.x1), max(b.y1, o.y1)}
 }
-
-// coverage converts a signed distance in output pixels (negative
-// inside) to coverage with a one-canvas-pixel anti-aliasing ramp.
-func coverage(d float32) float32 { return clamp01(0.5 - d*ss) }
 
 func (r *renderer) clearMask(b box) {
 	for y := b.y0; y < b.y1; y++ {
@@ -471,46 +562,35 @@ func (r *renderer) clearMask(b box) {
 	}
 }
 
-// composite blends paint p through the mask inside b with opacity op.
-func (r *renderer) composite(b box, p *paint, op float32) {
-	n := r.n
-	nn := n * n
-	inv := 1 / float32(ss)
-	for py := b.y0; py < b.y1; py++ {
-		y := (float32(py) + 0.5) * inv
-		for px := b.x0; px < b.x1; px++ {
-			k := py*n + px
-			m := r.mask[k] * op
-			if m <= 0 {
-				continue
-			}
-			c := p.at((float32(px)+0.5)*inv, y)
-			r.img[k] += (c[0] - r.img[k]) * m
-			r.img[nn+k] += (c[1] - r.img[nn+k]) * m
-			r.img[2*nn+k] += (c[2] - r.img[2*nn+k]) * m
-		}
-	}
-}
-
-// shape is a signed distance function in output pixels.
+// shape is a signed distance function in pixels (negative inside).
+// lip bounds how much dist can change per pixel of movement.
 type shape interface {
 	dist(x, y float32) float32
 	bounds() (minX, minY, maxX, maxY float32)
+	lip() float32
 }
 
 type ellipse struct{ cx, cy, rx, ry, cos, sin float32 }
 
+// dist is the first-order distance estimate f/|grad f| of the implicit
+// ellipse function f = |(u/rx, v/ry)| - 1.
 func (e *ellipse) dist(x, y float32) float32 {
 	dx, dy := x-e.cx, y-e.cy
 	u, v := (dx*e.cos+dy*e.sin)/e.rx, (-dx*e.sin+dy*e.cos)/e.ry
 	k := float32(math.Sqrt(float64(u*u + v*v)))
-	return (k - 1) * min(e.rx, e.ry)
+	if k < 0.5 {
+		return (k - 1) * min(e.rx, e.ry)
+	}
+	gu, gv := u/e.rx, v/e.ry
+	return (k - 1) * k / float32(math.Sqrt(float64(gu*gu+gv*gv)))
 }
 
 func (e *ellipse) bounds() (float32, float32, float32, float32) {
 	m := max(e.rx, e.ry)
 	return e.cx - m, e.cy - m, e.cx + m, e.cy + m
 }
+
+func (e *ellipse) lip() float32 { return 1 + max(e.rx, e.ry)/min(e.rx, e.ry) }
 
 type rect struct{ cx, cy, hw, hh, round, cos, sin float32 }
 
@@ -521,6 +601,8 @@ func (b *rect) dist(x, y float32) float32 {
 	out := float32(math.Sqrt(float64(max(u, 0)*max(u, 0) + max(v, 0)*max(v, 0))))
 	return out + min(max(u, v), 0) - b.round
 }
+
+func (b *rect) lip() float32 { return 1 }
 
 func (b *rect) bounds() (float32, float32, float32, float32) {
 	m := float32(math.Sqrt(float64(b.hw*b.hw + b.hh*b.hh)))
@@ -543,53 +625,122 @@ func (p *poly) dist(x, y float32) float32 {
 	return d
 }
 
+func (p *poly) lip() float32 { return 1 }
+
 func (p *poly) bounds() (float32, float32, float32, float32) {
 	return p.minX, p.minY, p.maxX, p.maxY
 }
 
-type capsule struct{ s seg }
+// capsule is a line segment; with raster's grow it becomes a stroke
+// with round caps.
+type capsule struct {
+	ax, ay, ex, ey, il2 float32 // start, extent, 1/|extent|^2
+	s                   seg
+}
 
-func (c *capsule) dist(x, y float32) float32 { return segDist(c.s, x, y) }
+func newCapsule(s seg) capsule {
+	c := capsule{ax: s.ax, ay: s.ay, ex: s.bx - s.ax, ey: s.by - s.ay, s: s}
+	if l2 := c.ex*c.ex + c.ey*c.ey; l2 > 0 {
+		c.il2 = 1 / l2
+	}
+	return c
+}
+
+func (c *capsule) dist(x, y float32) float32 {
+	px, py := x-c.ax, y-c.ay
+	t := clamp01((px*c.ex + py*c.ey) * c.il2)
+	dx, dy := px-c.ex*t, py-c.ey*t
+	return float32(math.Sqrt(float64(dx*dx + dy*dy)))
+}
 
 func (c *capsule) bounds() (float32, float32, float32, float32) {
 	return min(c.s.ax, c.s.bx), min(c.s.ay, c.s.by), max(c.s.ax, c.s.bx), max(c.s.ay, c.s.by)
 }
 
-func segDist(s seg, x, y float32) float32 {
-	bx, by := s.bx-s.ax, s.by-s.ay
-	px, py := x-s.ax, y-s.ay
-	l2 := bx*bx + by*by
-	t := float32(0)
-	if l2 > 0 {
-		t = clamp01((px*bx + py*by) / l2)
-	}
-	dx, dy := px-bx*t, py-by*t
-	return float32(math.Sqrt(float64(dx*dx + dy*dy)))
-}
+func (c *capsule) lip() float32 { return 1 }
 
-// drawShape renders sh (filled, or outlined with width ow if ow > 0)
-// into the mask as a union, returning the touched box.
-func (r *renderer) drawShape(sh shape, ow, grow float32) box {
+// raster renders shape sh into the mask as a union (max) and returns
+// the touched box. The shape is filled, or outlined with width ow if
+// ow > 0, and grown by grow; ramp is the width in pixels of the
+// anti-aliasing ramp of the coverage. Coverage is supersampled: the mean
+// of ss x ss samples per pixel. The samples are evaluated only near the
+// edge: the distance at the pixel centre decides for pixels well inside
+// or outside the shape.
+func (r *renderer) raster(sh shape, ow, grow, ramp float32) box {
 	x0, y0, x1, y1 := sh.bounds()
-	b := r.bbox(x0-ow-grow, y0-ow-grow, x1+ow+grow, y1+ow+grow)
+	pad := ow + grow + ramp
 	n := r.n
-	inv := 1 / float32(ss)
-	for py := b.y0; py < b.y1; py++ {
-		y := (float32(py) + 0.5) * inv
-		for px := b.x0; px < b.x1; px++ {
-			d := sh.dist((float32(px)+0.5)*inv, y) - grow
-			if ow > 0 {
-				d = float32(math.Abs(float64(d))) - ow/2
+	ox0, oy0 := max(0, int(math.Floor(float64(x0-pad)))-1), max(0, int(math.Floor(float64(y0-pad)))-1)
+	ox1, oy1 := min(n, int(math.Ceil(float64(x1+pad)))+1), min(n, int(math.Ceil(float64(y1+pad)))+1)
+	if ox0 >= ox1 || oy0 >= oy1 {
+		return box{}
+	}
+	dist := func(x, y float32) float32 {
+		d := sh.dist(x, y) - grow
+		if ow > 0 {
+			d = float32(math.Abs(float64(d))) - ow/2
+		}
+		return d
+	}
+	const inv = float32(1) / ss
+	// Largest distance from the pixel centre to a sample.
+	const reach = (0.5 - 0.5*inv) * math.Sqrt2
+	margin := ramp/2 + reach*sh.lip()
+	iramp := 1 / ramp
+	// Blocks of 4x4 pixels are first tested at their centre.
+	const blk = 4
+	const blkReach = (blk/2 - 0.5*inv) * math.Sqrt2
+	blkMargin := ramp/2 + blkReach*sh.lip()
+	for by := oy0; by < oy1; by += blk {
+		for bx := ox0; bx < ox1; bx += blk {
+			ye, xe := min(by+blk, oy1), min(bx+blk, ox1)
+			db := dist(float32(bx)+blk/2, float32(by)+blk/2)
+			if db >= blkMargin {
+				continue
 			}
-			if c := coverage(d); c > r.mask[py*n+px] {
-				r.mask[py*n+px] = c
+			if db <= -blkMargin {
+				for y := by; y < ye; y++ {
+					m := r.mask[y*n+bx : y*n+xe]
+					for i := range m {
+						m[i] = 1
+					}
+				}
+				continue
+			}
+			for y := by; y < ye; y++ {
+				cy := float32(y) + 0.5
+				for x := bx; x < xe; x++ {
+					cx := float32(x) + 0.5
+					k := y*n + x
+					d0 := dist(cx, cy)
+					if d0 >= margin {
+						continue
+					}
+					if d0 <= -margin {
+						r.mask[k] = 1
+						continue
+					}
+					var c float32
+					for sy := 0; sy < ss; sy++ {
+						py := float32(y) + (float32(sy)+0.5)*inv
+						for sx := 0; sx < ss; sx++ {
+							c += clamp01(0.5 - dist(float32(x)+(float32(sx)+0.5)*inv, py)*iramp)
+						}
+					}
+					c *= inv * inv
+					if c > r.mask[k] {
+						r.mask[k] = c
+					}
+				}
 			}
 		}
 	}
-	return b
+	return box{ox0, oy0, ox1, oy1}
 }
 
-func (r *renderer) element() {
+// element draws one random foreground element; ramp is the width of its
+// edges' anti-aliasing ramp in output pixels (wider = out of focus).
+func (r *renderer) element(ramp float32) {
 	S := r.S
 	full := box{0, 0, r.n, r.n}
 	r.clearMask(full)
@@ -624,12 +775,12 @@ func (r *renderer) element() {
 		default:
 			sh = r.randPoly(cx, cy, size, a)
 		}
-		b = r.drawShape(sh, outline, 0)
+		b = r.raster(sh, outline, 0, ramp)
 	case x < 0.7: // lines at arbitrary angles
 		w := r.logUni(0.3, 2.5)
 		k := 1 + r.rng.IntN(3)
 		a0 := r.uni(0, 2*math.Pi)
-		b = box{r.n, r.n, 0, 0}
+		b = box{}
 		for j := 0; j < k; j++ {
 			a := a0 + r.uni(-0.3, 0.3)
 			if r.chance(0.3) {
@@ -638,14 +789,14 @@ func (r *renderer) element() {
 			cx, cy := r.uni(0, 1)*S, r.uni(0, 1)*S
 			l := r.uni(0.2, 1.2) * S
 			dx, dy := float32(math.Cos(float64(a)))*l/2, float32(math.Sin(float64(a)))*l/2
-			c := capsule{seg{cx - dx, cy - dy, cx + dx, cy + dy}}
-			b = b.union(r.drawShape(&c, 0, w/2))
+			c := newCapsule(seg{cx - dx, cy - dy, cx + dx, cy + dy})
+			b = b.union(r.raster(&c, 0, w/2, ramp))
 		}
 		if p.kind == paintNoise || p.kind == paintGrating {
 			p.kind = paintSolid
 		}
 	case x < 0.87: // text
-		b = r.text()
+		b = r.text(ramp)
 		if p.kind == paintNoise || p.kind == paintGrating {
 			p.kind = paintSolid
 		}
@@ -661,9 +812,12 @@ func (r *renderer) element() {
 			p = r.fixGrating(p)
 		}
 		sh := &rect{cx + cos*S, cy + sin*S, S, S * 2, 0, cos, sin}
-		b = r.drawShape(sh, 0, 0)
+		b = r.raster(sh, 0, 0, ramp)
 	}
-	r.composite(b.clip(r.n), &p, op)
+	if b.empty() {
+		return
+	}
+	r.paintBox(&p, b, r.mask, op)
 }
 
 func (r *renderer) fixGrating(p paint) paint {
@@ -773,7 +927,7 @@ var strokeFont = func() [][][][2]float32 {
 }()
 
 // text renders one or two lines of stroke-font glyphs into the mask.
-func (r *renderer) text() box {
+func (r *renderer) text(ramp float32) box {
 	S := r.S
 	h := r.logUni(0.12, 0.5) * S // glyph height
 	w := h * r.uni(0.09, 0.2)    // stroke width
@@ -796,7 +950,7 @@ func (r *renderer) text() box {
 	unit := h / 6
 	adv := unit * r.uni(5.2, 6.5)
 	ox, oy := r.uni(-0.2, 0.6)*S, r.uni(0, 0.8)*S
-	b := box{r.n, r.n, 0, 0}
+	b := box{}
 	for ln := 0; ln < lines; ln++ {
 		nch := 1 + r.rng.IntN(7)
 		for c := 0; c < nch; c++ {
@@ -820,112 +974,99 @@ func (r *renderer) text() box {
 					r.segs = append(r.segs, s)
 				}
 			}
-			b = b.union(r.drawSegs(w / 2))
-		}
-	}
-	return b
-}
-
-// drawSegs renders the union of r.segs thickened by half-width hw.
-func (r *renderer) drawSegs(hw float32) box {
-	minX, minY, maxX, maxY := float32(1e9), float32(1e9), float32(-1e9), float32(-1e9)
-	for _, s := range r.segs {
-		minX, maxX = min(minX, s.ax, s.bx), max(maxX, s.ax, s.bx)
-		minY, maxY = min(minY, s.ay, s.by), max(maxY, s.ay, s.by)
-	}
-	b := r.bbox(minX-hw, minY-hw, maxX+hw, maxY+hw)
-	n := r.n
-	inv := 1 / float32(ss)
-	for py := b.y0; py < b.y1; py++ {
-		y := (float32(py) + 0.5) * inv
-		for px := b.x0; px < b.x1; px++ {
-			x := (float32(px) + 0.5) * inv
-			d := float32(1e9)
-			for _, s := range r.segs {
-				d = min(d, segDist(s, x, y))
-			}
-			if c := coverage(d - hw); c > r.mask[py*n+px] {
-				r.mask[py*n+px] = c
+			// Strokes are rasterised one by one (union by max of
+			// coverage), which keeps each one's box small.
+			for _, sg := range r.segs {
+				c := newCapsule(sg)
+				b = b.union(r.raster(&c, 0, w/2, ramp))
 			}
 		}
 	}
 	return b
 }
 
-// Post-processing.
-
-// blur applies `passes` separable [1 2 1]/4 filters (clamped edges).
-func (r *renderer) blur(passes int) {
-	n := r.n
-	for c := 0; c < 3; c++ {
-		pl := r.img[c*n*n : (c+1)*n*n]
-		for p := 0; p < passes; p++ {
-			for y := 0; y < n; y++ {
-				row, out := pl[y*n:y*n+n], r.tmp[y*n:y*n+n]
-				out[0] = 0.75*row[0] + 0.25*row[1]
-				for x := 1; x < n-1; x++ {
-					out[x] = 0.25*row[x-1] + 0.5*row[x] + 0.25*row[x+1]
-				}
-				out[n-1] = 0.25*row[n-2] + 0.75*row[n-1]
-			}
-			for y := 0; y < n; y++ {
-				ym, yp := max(y-1, 0), min(y+1, n-1)
-				a, b, cc, out := r.tmp[ym*n:ym*n+n], r.tmp[y*n:y*n+n], r.tmp[yp*n:yp*n+n], pl[y*n:y*n+n]
-				for x := range out {
-					out[x] = 0.25*a[x] + 0.5*b[x] + 0.25*cc[x]
-				}
-			}
-		}
+// gaussTable holds 4096 quantiles of the standard normal distribution,
+// a cheap deterministic source of Gaussian noise.
+var gaussTable = func() []float32 {
+	t := make([]float32, 4096)
+	for k := range t {
+		t[k] = float32(math.Sqrt2 * math.Erfinv(2*(float64(k)+0.5)/4096-1))
 	}
-}
+	return t
+}()
 
-// finish box-filters the canvas down to size x size, applies an
-// optional lighting gradient and sensor noise, and writes dst.
+// finish copies the canvas to dst and applies an optional mild blur,
+// lighting gradient and sensor noise.
 func (r *renderer) finish(size int, dst []float32) {
-	n := r.n
-	light := r.chance(0.3)
-	var lx, ly, l0 float32
-	if light {
+	plane := size * size
+	copy(dst[:3*plane], r.img)
+	if r.chance(0.35) {
+		r.blurOut(dst, size, r.uni(0.06, 0.22))
+	}
+	if r.chance(0.3) { // lighting gradient
 		a := r.uni(0, 2*math.Pi)
 		g := r.uni(0.2, 0.6) / float32(size)
-		lx, ly = g*float32(math.Cos(float64(a))), g*float32(math.Sin(float64(a)))
-		l0 = 1 - (lx+ly)*float32(size)/2
-	}
-	sigma := float32(0)
-	if r.chance(0.6) {
-		sigma = r.logUni(0.002, 0.02)
-	}
-	gray := r.chance(0.5)
-	const w = 1.0 / (ss * ss)
-	plane := size * size
-	for y := 0; y < size; y++ {
-		for x := 0; x < size; x++ {
-			m := float32(1)
-			if light {
-				m = l0 + lx*float32(x) + ly*float32(y)
+		lx, ly := g*float32(math.Cos(float64(a))), g*float32(math.Sin(float64(a)))
+		l0 := 1 - (lx+ly)*float32(size)/2
+		for c := 0; c < 3; c++ {
+			pl := dst[c*plane : (c+1)*plane]
+			for y := 0; y < size; y++ {
+				row := pl[y*size : y*size+size]
+				m := l0 + ly*float32(y)
+				for x := range row {
+					row[x] *= m + lx*float32(x)
+				}
 			}
-			var nz float32
-			if sigma > 0 && gray {
-				nz = sigma * float32(r.rng.NormFloat64())
-			}
-			for c := 0; c < 3; c++ {
-				pl := r.img[c*n*n:]
-				var s float32
-				for dy := 0; dy < ss; dy++ {
-					row := pl[(y*ss+dy)*n+x*ss:]
-					for dx := 0; dx < ss; dx++ {
-						s += row[dx]
+		}
+	}
+	if r.chance(0.6) { // sensor noise, luminance-only or per channel
+		sigma := r.logUni(0.002, 0.02)
+		gray := r.chance(0.5)
+		nz := r.tmp[:plane]
+		for c := 0; c < 3; c++ {
+			if c == 0 || !gray {
+				for k := 0; k < plane; k += 5 {
+					bits := r.rng.Uint64()
+					for j := k; j < min(k+5, plane); j++ {
+						nz[j] = sigma * gaussTable[bits&4095]
+						bits >>= 12
 					}
 				}
-				v := s * w * m
-				if sigma > 0 {
-					if gray {
-						v += nz
-					} else {
-						v += sigma * float32(r.rng.NormFloat64())
-					}
-				}
-				dst[c*plane+y*size+x] = clamp01(v)
+			}
+			pl := dst[c*plane : (c+1)*plane]
+			for k := range pl {
+				pl[k] += nz[k]
+			}
+		}
+	}
+	for k, v := range dst[:3*plane] {
+		dst[k] = clamp01(v)
+	}
+}
+
+// blurOut filters the 3 planes of the size x size image x with the
+// separable kernel [a, 1-2a, a] (edges clamped).
+func (r *renderer) blurOut(x []float32, size int, a float32) {
+	m := 1 - 2*a
+	t := r.tmp[:size*size]
+	for c := 0; c < 3; c++ {
+		pl := x[c*size*size : (c+1)*size*size]
+		for y := 0; y < size; y++ {
+			row, out := pl[y*size:y*size+size], t[y*size:y*size+size]
+			out[0] = (a+m)*row[0] + a*row[1]
+			for i := 1; i < len(row)-1 && i < len(out); i++ {
+				out[i] = a*(row[i-1]+row[i+1]) + m*row[i]
+			}
+			out[size-1] = a*row[size-2] + (a+m)*row[size-1]
+		}
+		for y := 0; y < size; y++ {
+			up := t[max(y-1, 0)*size : max(y-1, 0)*size+size]
+			mid := t[y*size : y*size+size]
+			dn := t[min(y+1, size-1)*size : min(y+1, size-1)*size+size]
+			out := pl[y*size : y*size+size]
+			up, mid, dn = up[:len(out)], mid[:len(out)], dn[:len(out)]
+			for i := range out {
+				out[i] = a*(up[i]+dn[i]) + m*mid[i]
 			}
 		}
 	}
