@@ -85,33 +85,39 @@ func cifarSizeError(name string, size int64, want int) error {
 // test_batch.bin, 10000 test images) from dir, validating their sizes
 // and labels.
 func LoadCIFAR10Dir(dir string) (*Dataset, error) {
-	train := &CIFARSource{name: "cifar10-train", pix: make([]byte, 0, len(cifarTrainFiles)*CIFARFileRecords*cifarImageBytes)}
+	return loadCIFAR10Dir(dir, CIFARFileRecords)
+}
+
+// loadCIFAR10Dir is LoadCIFAR10Dir with a given number of records per
+// file (tests use small files).
+func loadCIFAR10Dir(dir string, records int) (*Dataset, error) {
+	train := &CIFARSource{name: "cifar10-train", pix: make([]byte, 0, len(cifarTrainFiles)*records*cifarImageBytes)}
 	for _, f := range cifarTrainFiles {
-		if err := train.readFile(filepath.Join(dir, f)); err != nil {
+		if err := train.readFile(filepath.Join(dir, f), records); err != nil {
 			return nil, err
 		}
 	}
 	test := &CIFARSource{name: "cifar10-test"}
-	if err := test.readFile(filepath.Join(dir, cifarTestFile)); err != nil {
+	if err := test.readFile(filepath.Join(dir, cifarTestFile), records); err != nil {
 		return nil, err
 	}
 	return &Dataset{Name: "cifar10", Train: train, Test: test}, nil
 }
 
-func (s *CIFARSource) readFile(path string) error {
+func (s *CIFARSource) readFile(path string, records int) error {
 	st, err := os.Stat(path)
 	if err != nil {
 		return err
 	}
 	// Check the size before reading so a huge bogus file is not loaded.
-	if st.Size() != CIFARFileRecords*CIFARRecordBytes {
-		return cifarSizeError(path, st.Size(), CIFARFileRecords)
+	if st.Size() != int64(records)*CIFARRecordBytes {
+		return cifarSizeError(path, st.Size(), records)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return err
 	}
-	return s.append(path, b, CIFARFileRecords)
+	return s.append(path, b, records)
 }
 
 // Len returns the number of images.

@@ -55,6 +55,9 @@ type DownloadOptions struct {
 	// StallTimeout aborts a download that receives no data for this long;
 	// default 60s.
 	StallTimeout time.Duration
+	// RecordsPerFile is the number of records expected in each .bin
+	// file; default CIFARFileRecords (10000). Tests use small archives.
+	RecordsPerFile int
 }
 
 // DefaultCacheDir returns $VGFQ_CACHE if set, else
@@ -106,9 +109,12 @@ func CIFAR10(cacheDir string, opt DownloadOptions) (*Dataset, error) {
 	if opt.Client == nil {
 		opt.Client = defaultClient()
 	}
+	if opt.RecordsPerFile <= 0 {
+		opt.RecordsPerFile = CIFARFileRecords
+	}
 	binDir := filepath.Join(cacheDir, cifarDirName)
 	if _, err := os.Stat(binDir); err == nil {
-		return LoadCIFAR10Dir(binDir)
+		return loadCIFAR10Dir(binDir, opt.RecordsPerFile)
 	}
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 		return nil, err
@@ -123,10 +129,10 @@ func CIFAR10(cacheDir string, opt DownloadOptions) (*Dataset, error) {
 	} else if !strings.EqualFold(sum, opt.MD5) {
 		return nil, fmt.Errorf("%s: MD5 %s, want %s (corrupt archive; delete it to download again)", archive, sum, opt.MD5)
 	}
-	if err := extractCIFAR(archive, binDir); err != nil {
+	if err := extractCIFAR(archive, binDir, opt.RecordsPerFile); err != nil {
 		return nil, err
 	}
-	return LoadCIFAR10Dir(binDir)
+	return loadCIFAR10Dir(binDir, opt.RecordsPerFile)
 }
 
 func defaultClient() *http.Client {
@@ -310,18 +316,16 @@ func fileMD5(name string) (string, error) {
 
 // extractCIFAR extracts the .bin files of the archive into a temporary
 // directory next to binDir, validates them and renames it to binDir.
-func extractCIFAR(archive, binDir string) error {
+func extractCIFAR(archive, binDir string, records int) error {
 	tmp, err := os.MkdirTemp(filepath.Dir(binDir), ".extract-"+filepath.Base(binDir)+"-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(tmp) // no-op after a successful rename
-	if err := untarBins(archive, tmp); err != nil {
+	// untarBins validates sizes and labels before the directory is
+	// published.
+	if err := untarBins(archive, tmp, records); err != nil {
 		return err
-	}
-	// Validate sizes and labels before publishing the directory.
-	if _, err := LoadCIFAR10Dir(tmp); err != nil {
-		return fmt.Errorf("%s: %w", archive, err)
 	}
 	if err := os.Rename(tmp, binDir); err != nil {
 		if _, serr := os.Stat(binDir); serr == nil {
@@ -332,7 +336,7 @@ func extractCIFAR(archive, binDir string) error {
 	return nil
 }
 
-func untarBins(archive, dir string) error {
+func untarBins(archive, dir string, records int) error {
 	f, err := os.Open(archive)
 	if err != nil {
 		return err
@@ -343,11 +347,10 @@ func untarBins(archive, dir string) error {
 		return fmt.Errorf("%s: %w", archive, err)
 	}
 	tr := tar.NewReader(gz)
-	want := map[string]bool{cifarTestFile: true, "batches.meta.txt": true}
+	missing := map[string]bool{cifarTestFile: true}
 	for _, n := range cifarTrainFiles {
-		want[n] = true
+		missing[n] = true
 	}
-	const maxSize = 2 * CIFARFileRecords * CIFARRecordBytes
 	for {
 		hdr, err := tr.Next()
 		if err == io.EOF {
@@ -357,22 +360,31 @@ func untarBins(archive, dir string) error {
 			return fmt.Errorf("%s: %w", archive, err)
 		}
 		base := path.Base(hdr.Name)
-		if hdr.Typeflag != tar.TypeReg || !want[base] || path.Base(path.Dir(hdr.Name)) != cifarDirName {
+		if hdr.Typeflag != tar.TypeReg || !missing[base] || path.Base(path.Dir(hdr.Name)) != cifarDirName {
 			continue
 		}
-		if hdr.Size > maxSize {
-			return fmt.Errorf("%s: %s: %d bytes is too large", archive, hdr.Name, hdr.Size)
+		name := archive + ": " + hdr.Name
+		if hdr.Size != int64(records)*CIFARRecordBytes {
+			return cifarSizeError(name, hdr.Size, records)
 		}
-		out, err := os.Create(filepath.Join(dir, base))
+		b, err := io.ReadAll(io.LimitReader(tr, hdr.Size))
+		if err == nil && int64(len(b)) != hdr.Size {
+			err = io.ErrUnexpectedEOF
+		}
 		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if _, err := ParseCIFAR10(name, b, records); err != nil {
 			return err
 		}
-		_, err = io.Copy(out, io.LimitReader(tr, maxSize))
-		if cerr := out.Close(); err == nil {
-			err = cerr
+		if err := os.WriteFile(filepath.Join(dir, base), b, 0o644); err != nil {
+			return err
 		}
-		if err != nil {
-			return fmt.Errorf("%s: %s: %w", archive, hdr.Name, err)
+		delete(missing, base)
+	}
+	for _, n := range append(cifarTrainFiles, cifarTestFile) {
+		if missing[n] {
+			return fmt.Errorf("%s: no %s/%s in the archive", archive, cifarDirName, n)
 		}
 	}
 	return nil
