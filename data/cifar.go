@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // CIFAR-10 binary format constants.
@@ -91,6 +92,17 @@ func LoadCIFAR10Dir(dir string) (*Dataset, error) {
 // loadCIFAR10Dir is LoadCIFAR10Dir with a given number of records per
 // file (tests use small files).
 func loadCIFAR10Dir(dir string, records int) (*Dataset, error) {
+	// Check all sizes before allocating 150 MB.
+	for _, f := range append(slices.Clone(cifarTrainFiles), cifarTestFile) {
+		p := filepath.Join(dir, f)
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		if st.Size() != int64(records)*CIFARRecordBytes {
+			return nil, cifarSizeError(p, st.Size(), records)
+		}
+	}
 	train := &CIFARSource{name: "cifar10-train", pix: make([]byte, 0, len(cifarTrainFiles)*records*cifarImageBytes)}
 	for _, f := range cifarTrainFiles {
 		if err := train.readFile(filepath.Join(dir, f), records); err != nil {
