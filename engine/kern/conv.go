@@ -317,19 +317,13 @@ func convFwd(g *convGeom, n int, x, w, b, y []float32, accumulate bool) {
 				hp, wp := g.padImage(xg, xp, g.cg)
 				bp = im2colB{g, xp, hp, wp}
 			}
-			sgemm(false, g.og, p, g.ck, 1, w[gi*g.og*g.ck:], g.ck, bp, beta, yn[gi*g.og*p:], p, inner)
+			var rb []float32
+			if b != nil {
+				rb = b[gi*g.og : (gi+1)*g.og] // added by the micro-kernel, no extra pass over y
+			}
+			sgemm(false, g.og, p, g.ck, 1, w[gi*g.og*g.ck:], g.ck, bp, beta, yn[gi*g.og*p:], p, rb, inner)
 		}
 		convPool.Put(s)
-		if b != nil {
-			// Added after the GEMM, while this image's output is still in cache.
-			for o := 0; o < g.O; o++ {
-				bv := b[o]
-				row := yn[o*p : (o+1)*p]
-				for j := range row {
-					row[j] += bv
-				}
-			}
-		}
 	})
 }
 
@@ -384,7 +378,7 @@ func convBwdData(g *convGeom, n int, w, dy, dx []float32) {
 		col := s.colBuf(g.ck * p)
 		for gi := 0; gi < g.G; gi++ {
 			// col = W_g^T * dY_g, then scatter-add into the image.
-			sgemm(true, g.ck, p, g.og, 1, w[gi*g.og*g.ck:], g.ck, matB{false, dyn[gi*g.og*p:], p}, 0, col, p, inner)
+			sgemm(true, g.ck, p, g.og, 1, w[gi*g.og*g.ck:], g.ck, matB{false, dyn[gi*g.og*p:], p}, 0, col, p, nil, inner)
 			xg := dxn[gi*g.cg*g.H*g.W:]
 			for r := 0; r < g.ck; r++ {
 				g.addCol(col[r*p:(r+1)*p], xg, r, 0)
@@ -420,7 +414,7 @@ func convBwdWeight(g *convGeom, n int, x, dy, dw []float32) {
 				hp, wp := g.padImage(xg, xp, g.cg)
 				bp = im2colTB{im2colB{g, xp, hp, wp}}
 			}
-			sgemm(false, g.og, g.ck, p, 1, dyn[gi*g.og*p:], p, bp, 1, part[gi*g.og*g.ck:], g.ck, inner)
+			sgemm(false, g.og, g.ck, p, 1, dyn[gi*g.og*p:], p, bp, 1, part[gi*g.og*g.ck:], g.ck, nil, inner)
 		}
 		convPool.Put(s)
 	}

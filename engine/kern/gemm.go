@@ -53,7 +53,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	if m <= 0 || n <= 0 {
 		return
 	}
-	sgemm(transA, m, n, k, alpha, a, lda, matB{transB, b, ldb}, beta, c, ldc, true)
+	sgemm(transA, m, n, k, alpha, a, lda, matB{transB, b, ldb}, beta, c, ldc, nil, true)
 }
 
 // bPacker packs op(B)[pc:pc+kc, jc:jc+nc] into micro-panels of gemmNR columns,
@@ -77,18 +77,28 @@ func (m matB) packB(pc, jc, kc, nc int, dst []float32) {
 
 // sgemm computes C = alpha*op(A)*B + beta*C with B given by a packer. parallel=false keeps it on
 // the calling goroutine (callers that already run one GEMM per worker).
-func sgemm(transA bool, m, n, k int, alpha float32, a []float32, lda int, b bPacker, beta float32, c []float32, ldc int, parallel bool) {
+//
+// rowBias, if not nil, holds m values added to the rows of C (C = alpha*op(A)*B + beta*C + bias).
+func sgemm(transA bool, m, n, k int, alpha float32, a []float32, lda int, b bPacker, beta float32, c []float32, ldc int, rowBias []float32, parallel bool) {
 	if m <= 0 || n <= 0 {
 		return
 	}
 	if k <= 0 || alpha == 0 {
 		scaleC(m, n, beta, c, ldc)
+		if rowBias != nil {
+			for i := 0; i < m; i++ {
+				row := c[i*ldc : i*ldc+n]
+				for j := range row {
+					row[j] += rowBias[i]
+				}
+			}
+		}
 		return
 	}
 	threads := Threads()
 	if !parallel || threads <= 1 || m*n*k < gemmParallelFlops {
 		g := gemmPool.Get().(*gemmBufs)
-		sgemmSerial(transA, m, 0, n, k, alpha, a, lda, b, beta, c, ldc, g)
+		sgemmSerial(transA, m, 0, n, k, alpha, a, lda, b, beta, c, ldc, rowBias, g)
 		gemmPool.Put(g)
 		return
 	}
@@ -98,7 +108,7 @@ func sgemm(transA bool, m, n, k int, alpha float32, a []float32, lda int, b bPac
 		tiles := (n + gemmNR - 1) / gemmNR
 		ParallelForDynamic(tiles, max(1, tiles/(4*threads)), func(lo, hi int) {
 			g := gemmPool.Get().(*gemmBufs)
-			sgemmSerial(transA, m, lo*gemmNR, min(hi*gemmNR, n), k, alpha, a, lda, b, beta, c, ldc, g)
+			sgemmSerial(transA, m, lo*gemmNR, min(hi*gemmNR, n), k, alpha, a, lda, b, beta, c, ldc, rowBias, g)
 			gemmPool.Put(g)
 		})
 		return
@@ -110,8 +120,12 @@ func sgemm(transA bool, m, n, k int, alpha float32, a []float32, lda int, b bPac
 		if transA {
 			aoff = i0
 		}
+		var rb []float32
+		if rowBias != nil {
+			rb = rowBias[i0:i1]
+		}
 		g := gemmPool.Get().(*gemmBufs)
-		sgemmSerial(transA, i1-i0, 0, n, k, alpha, a[aoff:], lda, b, beta, c[i0*ldc:], ldc, g)
+		sgemmSerial(transA, i1-i0, 0, n, k, alpha, a[aoff:], lda, b, beta, c[i0*ldc:], ldc, rb, g)
 		gemmPool.Put(g)
 	})
 }
@@ -134,7 +148,7 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 }
 
 // sgemmSerial computes columns [j0, j1) of C on the calling goroutine.
-func sgemmSerial(transA bool, m, j0, j1, k int, alpha float32, a []float32, lda int, b bPacker, beta float32, c []float32, ldc int, g *gemmBufs) {
+func sgemmSerial(transA bool, m, j0, j1, k int, alpha float32, a []float32, lda int, b bPacker, beta float32, c []float32, ldc int, rowBias []float32, g *gemmBufs) {
 	if beta != 0 && beta != 1 {
 		scaleC(m, j1-j0, beta, c[j0:], ldc)
 	}
@@ -155,39 +169,51 @@ func sgemmSerial(transA bool, m, j0, j1, k int, alpha float32, a []float32, lda 
 				mcp := (mc + gemmMR - 1) / gemmMR * gemmMR
 				pa := g.packA(mcp * kc)
 				packA(transA, a, lda, ic, pc, mc, kc, alpha, pa)
-				macroKernel(mc, nc, kc, pa, pb, c[ic*ldc+jc:], ldc, accum, asm, g)
+				var rb []float32
+				if pc == 0 && rowBias != nil {
+					rb = rowBias[ic : ic+mc]
+				}
+				macroKernel(mc, nc, kc, pa, pb, c[ic*ldc+jc:], ldc, accum, asm, rb, g)
 			}
 		}
 	}
 }
 
-// macroKernel multiplies packed A (mc x kc) by packed B (kc x nc) into C.
-func macroKernel(mc, nc, kc int, pa, pb, c []float32, ldc int, accum, asm bool, g *gemmBufs) {
+// macroKernel multiplies packed A (mc x kc) by packed B (kc x nc) into C, adding bias[i] to
+// row i when bias is not nil.
+func macroKernel(mc, nc, kc int, pa, pb, c []float32, ldc int, accum, asm bool, bias []float32, g *gemmBufs) {
+	var biasTile [gemmMR]float32
 	for jr := 0; jr < nc; jr += gemmNR {
 		nr := min(gemmNR, nc-jr)
 		bp := pb[jr*kc:]
 		for ir := 0; ir < mc; ir += gemmMR {
 			mr := min(gemmMR, mc-ir)
 			ap := pa[ir*kc:]
-			if mr == gemmMR && nr == gemmNR {
-				cc := c[ir*ldc+jr : (ir+gemmMR-1)*ldc+jr+gemmNR]
-				if asm {
-					asmKernel6x16(kc, ap, bp, cc, ldc, accum)
-				} else {
-					genericKernel6x16(kc, ap, bp, cc, ldc, accum)
-				}
-				continue
+			// The tile's row biases, padded to gemmMR rows.
+			var bt *[gemmMR]float32
+			if bias != nil {
+				bt = &biasTile
+				*bt = [gemmMR]float32{}
+				copy(bt[:], bias[ir:ir+mr])
+			}
+			var bptr *float32
+			if bt != nil {
+				bptr = &bt[0]
 			}
 			if asm && nr == gemmNR {
-				// Full-width tile with fewer rows: a kernel for just those rows, straight into C.
-				asmKernelRows(mr, kc, ap, bp, c[ir*ldc+jr:(ir+mr-1)*ldc+jr+gemmNR], ldc, accum)
+				// Straight into C; a kernel for just the tile's rows when there are fewer than 6.
+				asmKernelRows(mr, kc, ap, bp, c[ir*ldc+jr:(ir+mr-1)*ldc+jr+gemmNR], ldc, accum, bptr)
+				continue
+			}
+			if !asm && mr == gemmMR && nr == gemmNR {
+				genericKernel6x16(kc, ap, bp, c[ir*ldc+jr:(ir+gemmMR-1)*ldc+jr+gemmNR], ldc, accum, bt)
 				continue
 			}
 			t := g.tile[:]
 			if asm {
-				asmKernelRows(mr, kc, ap, bp, t, gemmNR, false)
+				asmKernelRows(mr, kc, ap, bp, t, gemmNR, false, bptr)
 			} else {
-				genericKernel6x16(kc, ap, bp, t, gemmNR, false)
+				genericKernel6x16(kc, ap, bp, t, gemmNR, false, bt)
 			}
 			for i := 0; i < mr; i++ {
 				row := c[(ir+i)*ldc+jr : (ir+i)*ldc+jr+nr]

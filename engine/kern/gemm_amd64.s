@@ -2,11 +2,11 @@
 
 #include "textflag.h"
 
-// func sgemmKernel6x16(k int, a, b, c *float32, ldc int, accum int)
+// func sgemmKernel6x16(k int, a, b, c *float32, ldc int, accum int, bias *float32)
 //
-// c[i*ldc+j] (+)= sum_l a[l*6+i] * b[l*16+j] for i < 6, j < 16, with a and b packed panels.
-// accum != 0 adds the product to c; accum == 0 overwrites c.
-TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-48
+// c[i*ldc+j] (+)= bias[i] + sum_l a[l*6+i] * b[l*16+j] for i < 6, j < 16, with a and b packed
+// panels. accum != 0 adds to c; accum == 0 overwrites c. bias may be nil (no bias).
+TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-56
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
@@ -14,6 +14,24 @@ TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-48
 	MOVQ ldc+32(FP), R8
 	SHLQ $2, R8
 
+	MOVQ bias+48(FP), AX
+	TESTQ AX, AX
+	JE   zinit
+	VBROADCASTSS 0(AX), Y4
+	VMOVAPS Y4, Y5
+	VBROADCASTSS 4(AX), Y6
+	VMOVAPS Y6, Y7
+	VBROADCASTSS 8(AX), Y8
+	VMOVAPS Y8, Y9
+	VBROADCASTSS 12(AX), Y10
+	VMOVAPS Y10, Y11
+	VBROADCASTSS 16(AX), Y12
+	VMOVAPS Y12, Y13
+	VBROADCASTSS 20(AX), Y14
+	VMOVAPS Y14, Y15
+	JMP  initdone
+
+zinit:
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
@@ -26,6 +44,8 @@ TEXT ·sgemmKernel6x16(SB), NOSPLIT, $0-48
 	VXORPS Y13, Y13, Y13
 	VXORPS Y14, Y14, Y14
 	VXORPS Y15, Y15, Y15
+
+initdone:
 
 	MOVQ CX, BX
 	SHRQ $2, BX

@@ -1,9 +1,17 @@
 package kern
 
-// genericKernel6x16 is the pure-Go micro-kernel: c[i*ldc+j] (+)= sum_l a[l*6+i]*b[l*16+j].
+// genericKernel6x16 is the pure-Go micro-kernel: c[i*ldc+j] (+)= bias[i] + sum_l
+// a[l*6+i]*b[l*16+j] (bias may be nil).
 // It is used where the assembly kernel is unavailable (non-amd64, or no AVX2/FMA).
-func genericKernel6x16(k int, a, b, c []float32, ldc int, accum bool) {
+func genericKernel6x16(k int, a, b, c []float32, ldc int, accum bool, bias *[gemmMR]float32) {
 	var acc [gemmMR][gemmNR]float32
+	if bias != nil {
+		for i := range acc {
+			for j := range acc[i] {
+				acc[i][j] = bias[i]
+			}
+		}
+	}
 	a = a[:k*gemmMR]
 	b = b[:k*gemmNR]
 	for l := 0; l < k; l++ {

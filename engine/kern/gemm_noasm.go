@@ -4,16 +4,12 @@ package kern
 
 const hasAsmKernel = false
 
-func asmKernel6x16(k int, a, b, c []float32, ldc int, accum bool) {
-	panic("kern: no assembly kernel on this architecture")
-}
-
 func copyRows16(dst, src []float32, offs []int) { copyRows16Generic(dst, src, offs) }
 
 func transposeRows16(dst, src []float32, offs *[16]int, n int) {
 	transposeRows16Generic(dst, src, offs, n)
 }
 
-func asmKernelRows(mr, k int, a, b, c []float32, ldc int, accum bool) {
+func asmKernelRows(mr, k int, a, b, c []float32, ldc int, accum bool, bias *float32) {
 	panic("kern: no assembly kernel on this architecture")
 }

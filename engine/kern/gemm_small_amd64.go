@@ -8,22 +8,23 @@ package kern
 // not pay for the padding rows.
 
 //go:noescape
-func sgemmKernel1x16(k int, a, b, c *float32, ldc int, accum int)
+func sgemmKernel1x16(k int, a, b, c *float32, ldc int, accum int, bias *float32)
 
 //go:noescape
-func sgemmKernel2x16(k int, a, b, c *float32, ldc int, accum int)
+func sgemmKernel2x16(k int, a, b, c *float32, ldc int, accum int, bias *float32)
 
 //go:noescape
-func sgemmKernel3x16(k int, a, b, c *float32, ldc int, accum int)
+func sgemmKernel3x16(k int, a, b, c *float32, ldc int, accum int, bias *float32)
 
 //go:noescape
-func sgemmKernel4x16(k int, a, b, c *float32, ldc int, accum int)
+func sgemmKernel4x16(k int, a, b, c *float32, ldc int, accum int, bias *float32)
 
 //go:noescape
-func sgemmKernel5x16(k int, a, b, c *float32, ldc int, accum int)
+func sgemmKernel5x16(k int, a, b, c *float32, ldc int, accum int, bias *float32)
 
-// asmKernelRows runs the micro-kernel for the first mr (1..6) rows of a tile.
-func asmKernelRows(mr, k int, a, b, c []float32, ldc int, accum bool) {
+// asmKernelRows runs the micro-kernel for the first mr (1..6) rows of a tile (bias, if not
+// nil, points at mr row biases).
+func asmKernelRows(mr, k int, a, b, c []float32, ldc int, accum bool, bias *float32) {
 	acc := 0
 	if accum {
 		acc = 1
@@ -34,16 +35,16 @@ func asmKernelRows(mr, k int, a, b, c []float32, ldc int, accum bool) {
 	pa, pb, pc := &a[0], &b[0], &c[0]
 	switch mr {
 	case 1:
-		sgemmKernel1x16(k, pa, pb, pc, ldc, acc)
+		sgemmKernel1x16(k, pa, pb, pc, ldc, acc, bias)
 	case 2:
-		sgemmKernel2x16(k, pa, pb, pc, ldc, acc)
+		sgemmKernel2x16(k, pa, pb, pc, ldc, acc, bias)
 	case 3:
-		sgemmKernel3x16(k, pa, pb, pc, ldc, acc)
+		sgemmKernel3x16(k, pa, pb, pc, ldc, acc, bias)
 	case 4:
-		sgemmKernel4x16(k, pa, pb, pc, ldc, acc)
+		sgemmKernel4x16(k, pa, pb, pc, ldc, acc, bias)
 	case 5:
-		sgemmKernel5x16(k, pa, pb, pc, ldc, acc)
+		sgemmKernel5x16(k, pa, pb, pc, ldc, acc, bias)
 	default:
-		sgemmKernel6x16(k, pa, pb, pc, ldc, acc)
+		sgemmKernel6x16(k, pa, pb, pc, ldc, acc, bias)
 	}
 }

@@ -4,18 +4,28 @@
 
 #include "textflag.h"
 
-// func sgemmKernel1x16(k int, a, b, c *float32, ldc int, accum int)
+// func sgemmKernel1x16(k int, a, b, c *float32, ldc int, accum int, bias *float32)
 //
 // Like sgemmKernel6x16 but for the first 1 rows of the 6-row A panel only.
-TEXT ·sgemmKernel1x16(SB), NOSPLIT, $0-48
+TEXT ·sgemmKernel1x16(SB), NOSPLIT, $0-56
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
 	MOVQ c+24(FP), DX
 	MOVQ ldc+32(FP), R8
 	SHLQ $2, R8
+	MOVQ bias+48(FP), AX
+	TESTQ AX, AX
+	JE   m1zinit
+	VBROADCASTSS 0(AX), Y4
+	VMOVAPS Y4, Y5
+	JMP  m1initdone
+
+m1zinit:
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
+
+m1initdone:
 
 	MOVQ CX, BX
 	SHRQ $1, BX
@@ -65,20 +75,32 @@ m1over:
 	VZEROUPPER
 	RET
 
-// func sgemmKernel2x16(k int, a, b, c *float32, ldc int, accum int)
+// func sgemmKernel2x16(k int, a, b, c *float32, ldc int, accum int, bias *float32)
 //
 // Like sgemmKernel6x16 but for the first 2 rows of the 6-row A panel only.
-TEXT ·sgemmKernel2x16(SB), NOSPLIT, $0-48
+TEXT ·sgemmKernel2x16(SB), NOSPLIT, $0-56
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
 	MOVQ c+24(FP), DX
 	MOVQ ldc+32(FP), R8
 	SHLQ $2, R8
+	MOVQ bias+48(FP), AX
+	TESTQ AX, AX
+	JE   m2zinit
+	VBROADCASTSS 0(AX), Y4
+	VMOVAPS Y4, Y5
+	VBROADCASTSS 4(AX), Y6
+	VMOVAPS Y6, Y7
+	JMP  m2initdone
+
+m2zinit:
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
+
+m2initdone:
 
 	MOVQ CX, BX
 	SHRQ $1, BX
@@ -145,22 +167,36 @@ m2over:
 	VZEROUPPER
 	RET
 
-// func sgemmKernel3x16(k int, a, b, c *float32, ldc int, accum int)
+// func sgemmKernel3x16(k int, a, b, c *float32, ldc int, accum int, bias *float32)
 //
 // Like sgemmKernel6x16 but for the first 3 rows of the 6-row A panel only.
-TEXT ·sgemmKernel3x16(SB), NOSPLIT, $0-48
+TEXT ·sgemmKernel3x16(SB), NOSPLIT, $0-56
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
 	MOVQ c+24(FP), DX
 	MOVQ ldc+32(FP), R8
 	SHLQ $2, R8
+	MOVQ bias+48(FP), AX
+	TESTQ AX, AX
+	JE   m3zinit
+	VBROADCASTSS 0(AX), Y4
+	VMOVAPS Y4, Y5
+	VBROADCASTSS 4(AX), Y6
+	VMOVAPS Y6, Y7
+	VBROADCASTSS 8(AX), Y8
+	VMOVAPS Y8, Y9
+	JMP  m3initdone
+
+m3zinit:
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
 	VXORPS Y8, Y8, Y8
 	VXORPS Y9, Y9, Y9
+
+m3initdone:
 
 	MOVQ CX, BX
 	SHRQ $1, BX
@@ -244,16 +280,30 @@ m3over:
 	VZEROUPPER
 	RET
 
-// func sgemmKernel4x16(k int, a, b, c *float32, ldc int, accum int)
+// func sgemmKernel4x16(k int, a, b, c *float32, ldc int, accum int, bias *float32)
 //
 // Like sgemmKernel6x16 but for the first 4 rows of the 6-row A panel only.
-TEXT ·sgemmKernel4x16(SB), NOSPLIT, $0-48
+TEXT ·sgemmKernel4x16(SB), NOSPLIT, $0-56
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
 	MOVQ c+24(FP), DX
 	MOVQ ldc+32(FP), R8
 	SHLQ $2, R8
+	MOVQ bias+48(FP), AX
+	TESTQ AX, AX
+	JE   m4zinit
+	VBROADCASTSS 0(AX), Y4
+	VMOVAPS Y4, Y5
+	VBROADCASTSS 4(AX), Y6
+	VMOVAPS Y6, Y7
+	VBROADCASTSS 8(AX), Y8
+	VMOVAPS Y8, Y9
+	VBROADCASTSS 12(AX), Y10
+	VMOVAPS Y10, Y11
+	JMP  m4initdone
+
+m4zinit:
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
@@ -262,6 +312,8 @@ TEXT ·sgemmKernel4x16(SB), NOSPLIT, $0-48
 	VXORPS Y9, Y9, Y9
 	VXORPS Y10, Y10, Y10
 	VXORPS Y11, Y11, Y11
+
+m4initdone:
 
 	MOVQ CX, BX
 	SHRQ $1, BX
@@ -362,16 +414,32 @@ m4over:
 	VZEROUPPER
 	RET
 
-// func sgemmKernel5x16(k int, a, b, c *float32, ldc int, accum int)
+// func sgemmKernel5x16(k int, a, b, c *float32, ldc int, accum int, bias *float32)
 //
 // Like sgemmKernel6x16 but for the first 5 rows of the 6-row A panel only.
-TEXT ·sgemmKernel5x16(SB), NOSPLIT, $0-48
+TEXT ·sgemmKernel5x16(SB), NOSPLIT, $0-56
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
 	MOVQ b+16(FP), DI
 	MOVQ c+24(FP), DX
 	MOVQ ldc+32(FP), R8
 	SHLQ $2, R8
+	MOVQ bias+48(FP), AX
+	TESTQ AX, AX
+	JE   m5zinit
+	VBROADCASTSS 0(AX), Y4
+	VMOVAPS Y4, Y5
+	VBROADCASTSS 4(AX), Y6
+	VMOVAPS Y6, Y7
+	VBROADCASTSS 8(AX), Y8
+	VMOVAPS Y8, Y9
+	VBROADCASTSS 12(AX), Y10
+	VMOVAPS Y10, Y11
+	VBROADCASTSS 16(AX), Y12
+	VMOVAPS Y12, Y13
+	JMP  m5initdone
+
+m5zinit:
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
@@ -382,6 +450,8 @@ TEXT ·sgemmKernel5x16(SB), NOSPLIT, $0-48
 	VXORPS Y11, Y11, Y11
 	VXORPS Y12, Y12, Y12
 	VXORPS Y13, Y13, Y13
+
+m5initdone:
 
 	MOVQ CX, BX
 	SHRQ $1, BX

@@ -359,3 +359,30 @@ func TestDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestSgemmRowBias covers the internal GEMM's fused row bias on the serial and both parallel
+// split paths.
+func TestSgemmRowBias(t *testing.T) {
+	withGeneric(t, func(t *testing.T) {
+		r := rand.New(rand.NewSource(7))
+		for _, s := range [][3]int{{7, 5, 3}, {300, 40, 100}, {40, 300, 100}, {13, 37, 0}} {
+			m, n, k := s[0], s[1], s[2]
+			a, b := randSlice(r, m*k), randSlice(r, k*n)
+			bias := randSlice(r, m)
+			for _, beta := range []float32{0, 1} {
+				c := randSlice(r, m*n)
+				want := clone(c)
+				RefSgemm(false, false, m, n, k, 1, a, k, b, n, beta, want, n)
+				for i := 0; i < m; i++ {
+					for j := 0; j < n; j++ {
+						want[i*n+j] += bias[i]
+					}
+				}
+				sgemm(false, m, n, k, 1, a, k, matB{false, b, n}, beta, c, n, bias, true)
+				if e := relErr(c, want); e > tol {
+					t.Fatalf("m=%d n=%d k=%d beta=%v: rel err %g", m, n, k, beta, e)
+				}
+			}
+		}
+	})
+}
