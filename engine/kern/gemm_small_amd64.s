@@ -7,6 +7,8 @@
 // func sgemmKernel1x16(k int, a, b, c *float32, ldc int, accum int, bias *float32)
 //
 // Like sgemmKernel6x16 but for the first 1 rows of the 6-row A panel only.
+// Even and odd k go to separate accumulators (summed at the end) so that the FMA latency, not
+// the throughput, does not bound the loop.
 TEXT ·sgemmKernel1x16(SB), NOSPLIT, $0-56
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
@@ -26,6 +28,8 @@ m1zinit:
 	VXORPS Y5, Y5, Y5
 
 m1initdone:
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
 
 	MOVQ CX, BX
 	SHRQ $1, BX
@@ -42,8 +46,8 @@ m1loop2:
 	VMOVUPS 64(DI), Y0
 	VMOVUPS 96(DI), Y1
 	VBROADCASTSS 24(SI), Y2
-	VFMADD231PS Y0, Y2, Y4
-	VFMADD231PS Y1, Y2, Y5
+	VFMADD231PS Y0, Y2, Y6
+	VFMADD231PS Y1, Y2, Y7
 	ADDQ $48, SI
 	ADDQ $128, DI
 	DECQ BX
@@ -59,6 +63,8 @@ m1tail:
 	VFMADD231PS Y1, Y2, Y5
 
 m1store:
+	VADDPS Y6, Y4, Y4
+	VADDPS Y7, Y5, Y5
 	MOVQ accum+40(FP), AX
 	TESTQ AX, AX
 	JE   m1over
@@ -78,6 +84,8 @@ m1over:
 // func sgemmKernel2x16(k int, a, b, c *float32, ldc int, accum int, bias *float32)
 //
 // Like sgemmKernel6x16 but for the first 2 rows of the 6-row A panel only.
+// Even and odd k go to separate accumulators (summed at the end) so that the FMA latency, not
+// the throughput, does not bound the loop.
 TEXT ·sgemmKernel2x16(SB), NOSPLIT, $0-56
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
@@ -101,6 +109,10 @@ m2zinit:
 	VXORPS Y7, Y7, Y7
 
 m2initdone:
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
 
 	MOVQ CX, BX
 	SHRQ $1, BX
@@ -120,11 +132,11 @@ m2loop2:
 	VMOVUPS 64(DI), Y0
 	VMOVUPS 96(DI), Y1
 	VBROADCASTSS 24(SI), Y2
-	VFMADD231PS Y0, Y2, Y4
-	VFMADD231PS Y1, Y2, Y5
+	VFMADD231PS Y0, Y2, Y8
+	VFMADD231PS Y1, Y2, Y9
 	VBROADCASTSS 28(SI), Y3
-	VFMADD231PS Y0, Y3, Y6
-	VFMADD231PS Y1, Y3, Y7
+	VFMADD231PS Y0, Y3, Y10
+	VFMADD231PS Y1, Y3, Y11
 	ADDQ $48, SI
 	ADDQ $128, DI
 	DECQ BX
@@ -143,6 +155,10 @@ m2tail:
 	VFMADD231PS Y1, Y3, Y7
 
 m2store:
+	VADDPS Y8, Y4, Y4
+	VADDPS Y9, Y5, Y5
+	VADDPS Y10, Y6, Y6
+	VADDPS Y11, Y7, Y7
 	MOVQ accum+40(FP), AX
 	TESTQ AX, AX
 	JE   m2over
@@ -170,6 +186,8 @@ m2over:
 // func sgemmKernel3x16(k int, a, b, c *float32, ldc int, accum int, bias *float32)
 //
 // Like sgemmKernel6x16 but for the first 3 rows of the 6-row A panel only.
+// Even and odd k go to separate accumulators (summed at the end) so that the FMA latency, not
+// the throughput, does not bound the loop.
 TEXT ·sgemmKernel3x16(SB), NOSPLIT, $0-56
 	MOVQ k+0(FP), CX
 	MOVQ a+8(FP), SI
@@ -197,6 +215,12 @@ m3zinit:
 	VXORPS Y9, Y9, Y9
 
 m3initdone:
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+	VXORPS Y14, Y14, Y14
+	VXORPS Y15, Y15, Y15
 
 	MOVQ CX, BX
 	SHRQ $1, BX
@@ -219,14 +243,14 @@ m3loop2:
 	VMOVUPS 64(DI), Y0
 	VMOVUPS 96(DI), Y1
 	VBROADCASTSS 24(SI), Y2
-	VFMADD231PS Y0, Y2, Y4
-	VFMADD231PS Y1, Y2, Y5
+	VFMADD231PS Y0, Y2, Y10
+	VFMADD231PS Y1, Y2, Y11
 	VBROADCASTSS 28(SI), Y3
-	VFMADD231PS Y0, Y3, Y6
-	VFMADD231PS Y1, Y3, Y7
+	VFMADD231PS Y0, Y3, Y12
+	VFMADD231PS Y1, Y3, Y13
 	VBROADCASTSS 32(SI), Y2
-	VFMADD231PS Y0, Y2, Y8
-	VFMADD231PS Y1, Y2, Y9
+	VFMADD231PS Y0, Y2, Y14
+	VFMADD231PS Y1, Y2, Y15
 	ADDQ $48, SI
 	ADDQ $128, DI
 	DECQ BX
@@ -248,6 +272,12 @@ m3tail:
 	VFMADD231PS Y1, Y2, Y9
 
 m3store:
+	VADDPS Y10, Y4, Y4
+	VADDPS Y11, Y5, Y5
+	VADDPS Y12, Y6, Y6
+	VADDPS Y13, Y7, Y7
+	VADDPS Y14, Y8, Y8
+	VADDPS Y15, Y9, Y9
 	MOVQ accum+40(FP), AX
 	TESTQ AX, AX
 	JE   m3over
