@@ -54,28 +54,6 @@ func rowRange(iw0, s, w, n int) (int, int) {
 	return jlo, jhi
 }
 
-// fillRow sets d[j] = xc[ih][iw0 + j*s] (zero outside the H x W plane xc).
-func fillRow(d, xc []float32, ih, iw0, s, h, w int) {
-	if ih < 0 || ih >= h {
-		clear(d)
-		return
-	}
-	row := xc[ih*w : ih*w+w]
-	jlo, jhi := rowRange(iw0, s, w, len(d))
-	clear(d[:jlo])
-	clear(d[jhi:])
-	if jhi == 0 {
-		return
-	}
-	if s == 1 {
-		copy(d[jlo:jhi], row[iw0+jlo:iw0+jhi])
-		return
-	}
-	for j := jlo; j < jhi; j++ {
-		d[j] = row[iw0+j*s]
-	}
-}
-
 // addRow does xc[ih][iw0 + j*s] += d[j] for the positions inside the plane.
 func addRow(d, xc []float32, ih, iw0, s, h, w int) {
 	if ih < 0 || ih >= h {
@@ -388,10 +366,10 @@ func convBwdData(g *convGeom, n int, w, dy, dx []float32) {
 	})
 }
 
-// weightParts is the number of partial weight gradients the batch is split into; it is fixed
-// (not the thread count) so the summation order, and thus the result, does not depend on
-// scheduling.
-func weightParts(n int) int { return min(n, max(8, Threads())) }
+// weightParts is the number of partial weight gradients the batch is split into (contiguous
+// ranges of images, each summed in order, then the partials summed in order). It is a constant,
+// not the thread count, so the result does not depend on scheduling or on GOMAXPROCS.
+func weightParts(n int) int { return min(n, 8) }
 
 // convBwdWeight adds the weight gradient of conv(x, w) for output gradient dy into dw.
 func convBwdWeight(g *convGeom, n int, x, dy, dw []float32) {
@@ -418,21 +396,16 @@ func convBwdWeight(g *convGeom, n int, x, dy, dw []float32) {
 		}
 		convPool.Put(s)
 	}
-	threads := Threads()
-	if n < threads || threads == 1 {
-		// Images in order, each GEMM parallel over disjoint blocks of dw: deterministic.
-		for i := 0; i < n; i++ {
-			accImage(i, dw[:wsz], true)
-		}
-		return
-	}
 	parts := weightParts(n)
 	partial := make([]float32, parts*wsz)
+	// With fewer parts than threads, the GEMMs themselves are split (over disjoint blocks of
+	// the partial, which does not change any summation order).
+	inner := parts < Threads()
 	ParallelForDynamic(parts, 1, func(lo, hi int) {
 		for pi := lo; pi < hi; pi++ {
 			part := partial[pi*wsz : (pi+1)*wsz]
 			for i := pi * n / parts; i < (pi+1)*n/parts; i++ {
-				accImage(i, part, false)
+				accImage(i, part, inner)
 			}
 		}
 	})

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"runtime"
 	"testing"
 )
 
@@ -347,12 +348,17 @@ func TestDeterministic(t *testing.T) {
 			return [][]float32{y, dx, dw, db}
 		}
 		first := run()
-		for rep := 0; rep < 5; rep++ {
+		// Repeated runs, and runs with other thread counts (which change how work is split
+		// across goroutines but never the order of any sum), must agree bit for bit.
+		procs := runtime.GOMAXPROCS(0)
+		for rep, gmp := range []int{procs, procs, 1, 3, procs} {
+			runtime.GOMAXPROCS(gmp)
 			again := run()
+			runtime.GOMAXPROCS(procs)
 			for i := range first {
 				for j := range first[i] {
 					if math.Float32bits(first[i][j]) != math.Float32bits(again[i][j]) {
-						t.Fatalf("%+v: output %d differs at %d between runs: %v vs %v", p, i, j, first[i][j], again[i][j])
+						t.Fatalf("%+v: run %d (GOMAXPROCS %d): output %d differs at %d: %v vs %v", p, rep, gmp, i, j, first[i][j], again[i][j])
 					}
 				}
 			}
@@ -385,4 +391,36 @@ func TestSgemmRowBias(t *testing.T) {
 			}
 		}
 	})
+}
+
+func TestDeterministicTranspose(t *testing.T) {
+	r := rand.New(rand.NewSource(8))
+	p := ConvT2dParams{N: 11, C: 20, H: 9, W: 7, O: 18, KH: 3, KW: 3, StrideH: 2, StrideW: 2,
+		PadH: 1, PadW: 1, OutPadH: 1, OutPadW: 1, DilH: 1, DilW: 1, Groups: 2}
+	oh, ow := p.OutHW()
+	x := randSlice(r, p.N*p.C*p.H*p.W)
+	w := randSlice(r, p.C*p.O/p.Groups*p.KH*p.KW)
+	b := randSlice(r, p.O)
+	dy := randSlice(r, p.N*p.O*oh*ow)
+	run := func() [][]float32 {
+		y := make([]float32, len(dy))
+		ConvTranspose2d(p, x, w, b, y)
+		dx, dw, db := make([]float32, len(x)), make([]float32, len(w)), make([]float32, p.O)
+		ConvTranspose2dBackward(p, x, w, dy, dx, dw, db)
+		return [][]float32{y, dx, dw, db}
+	}
+	first := run()
+	procs := runtime.GOMAXPROCS(0)
+	for rep, gmp := range []int{procs, 1, 3} {
+		runtime.GOMAXPROCS(gmp)
+		again := run()
+		runtime.GOMAXPROCS(procs)
+		for i := range first {
+			for j := range first[i] {
+				if math.Float32bits(first[i][j]) != math.Float32bits(again[i][j]) {
+					t.Fatalf("run %d (GOMAXPROCS %d): output %d differs at %d", rep, gmp, i, j)
+				}
+			}
+		}
+	}
 }
