@@ -1,0 +1,209 @@
+package ref
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"testing"
+
+	"codeberg.org/sbinet/npyio"
+
+	"github.com/vgfq/vgfq/tosa"
+)
+
+// fixturesDir is shared/fixtures/tosa relative to the repository root; the test fails (not
+// skips) when it is missing.
+func fixturesDir(t testing.TB) string {
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Dir(filepath.Dir(filepath.Dir(file))) // .../main
+	dir := filepath.Join(root, "..", "shared", "fixtures", "tosa")
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("TOSA fixtures missing (%v); they are required", err)
+	}
+	return dir
+}
+
+type caseJSON struct {
+	Op         string   `json:"op"`
+	InputName  string   `json:"input_name"`
+	OutputName string   `json:"output_name"`
+	Inputs     []string `json:"inputs"`
+	Outputs    []string `json:"outputs"`
+	GraphOps   []string `json:"graph_ops"`
+}
+
+// fixtureCases returns every case directory (holding case.json) under the fixtures.
+func fixtureCases(t testing.TB) []string {
+	var r []string
+	err := filepath.WalkDir(fixturesDir(t), func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && d.Name() == "case.json" {
+			r = append(r, filepath.Dir(p))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r) == 0 {
+		t.Fatal("no fixture cases found")
+	}
+	sort.Strings(r)
+	return r
+}
+
+// readNpy reads an int8 or int32 .npy file as a tensor.
+func readNpy(path, name string) (*tosa.Tensor, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r, err := npyio.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	shape := append([]int{}, r.Header.Descr.Shape...)
+	t := &tosa.Tensor{Name: name, Shape: shape}
+	switch strings.Trim(r.Header.Descr.Type, "'\"") {
+	case "|i1", "<i1", "i1":
+		var v []int8
+		if err := r.Read(&v); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		t.Type, t.Data = tosa.Int8, tosa.Int8Data(v)
+	case "|u1", "<u1", "u1":
+		var v []uint8
+		if err := r.Read(&v); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		t.Type, t.Data = tosa.Int8, append([]byte{}, v...)
+	case "<i2":
+		var v []int16
+		if err := r.Read(&v); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		t.Type, t.Data = tosa.Int16, tosa.Int16Data(v)
+	case "<i4":
+		var v []int32
+		if err := r.Read(&v); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		t.Type, t.Data = tosa.Int32, tosa.Int32Data(v)
+	default:
+		return nil, fmt.Errorf("%s: unsupported dtype %q", path, r.Header.Descr.Type)
+	}
+	if r.Header.Descr.Fortran {
+		return nil, fmt.Errorf("%s: Fortran order not supported", path)
+	}
+	return t, nil
+}
+
+type fixtureCase struct {
+	dir   string
+	name  string // group/case
+	group string
+	c     caseJSON
+	g     *tosa.Graph
+}
+
+func loadCase(t testing.TB, root, dir string) *fixtureCase {
+	rel, _ := filepath.Rel(root, dir)
+	fc := &fixtureCase{dir: dir, name: rel, group: strings.Split(rel, string(filepath.Separator))[0]}
+	b, err := os.ReadFile(filepath.Join(dir, "case.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &fc.c); err != nil {
+		t.Fatalf("%s: case.json: %v", rel, err)
+	}
+	buf, err := os.ReadFile(filepath.Join(dir, "model.tosa"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fc.g, err = tosa.Decode(buf); err != nil {
+		t.Fatalf("%s: %v", rel, err)
+	}
+	return fc
+}
+
+func (fc *fixtureCase) run(k int) (got, want *tosa.Tensor, err error) {
+	in, err := readNpy(filepath.Join(fc.dir, fc.c.Inputs[k]), fc.c.InputName)
+	if err != nil {
+		return nil, nil, err
+	}
+	want, err = readNpy(filepath.Join(fc.dir, fc.c.Outputs[k]), fc.c.OutputName)
+	if err != nil {
+		return nil, nil, err
+	}
+	out, err := Run(fc.g, map[string]*tosa.Tensor{fc.c.InputName: in})
+	if err != nil {
+		return nil, want, err
+	}
+	got = out[fc.c.OutputName]
+	if got == nil {
+		return nil, want, fmt.Errorf("no output %q", fc.c.OutputName)
+	}
+	return got, want, nil
+}
+
+func TestFixtures(t *testing.T) {
+	root := fixturesDir(t)
+	passed := map[string]int{}
+	total := map[string]int{}
+	for _, dir := range fixtureCases(t) {
+		fc := loadCase(t, root, dir)
+		var ops []string
+		for _, op := range fc.g.Ops {
+			if op.Op != tosa.OpConst && op.Op != tosa.OpConstShape {
+				ops = append(ops, op.Op.String())
+			}
+		}
+		if strings.Join(ops, ",") != strings.Join(fc.c.GraphOps, ",") {
+			t.Errorf("%s: graph ops %v, case.json says %v", fc.name, ops, fc.c.GraphOps)
+		}
+		for k := range fc.c.Inputs {
+			total[fc.group]++
+			got, want, err := fc.run(k)
+			if err != nil {
+				t.Errorf("%s input %d: %v", fc.name, k, err)
+				continue
+			}
+			if got.Type != want.Type || fmt.Sprint(got.Shape) != fmt.Sprint(want.Shape) {
+				t.Errorf("%s input %d: got %v %v, want %v %v", fc.name, k, got.Type, got.Shape, want.Type, want.Shape)
+				continue
+			}
+			if string(got.Data) != string(want.Data) {
+				gv, _ := got.Ints()
+				wv, _ := want.Ints()
+				n := 0
+				first := -1
+				for i := range gv {
+					if gv[i] != wv[i] {
+						if first < 0 {
+							first = i
+						}
+						n++
+					}
+				}
+				t.Errorf("%s input %d: %d of %d elements differ; first at %d: got %d, want %d", fc.name, k, n, len(gv), first, gv[first], wv[first])
+				continue
+			}
+			passed[fc.group]++
+		}
+	}
+	groups := make([]string, 0, len(total))
+	for g := range total {
+		groups = append(groups, g)
+	}
+	sort.Strings(groups)
+	for _, g := range groups {
+		t.Logf("%-18s %d/%d runs bit-exact", g, passed[g], total[g])
+	}
+}
