@@ -98,3 +98,61 @@ func TestFixturesDecodeAndReencode(t *testing.T) {
 }
 
 var _ = strings.TrimSuffix
+
+func TestFixturesDumpAndScenario(t *testing.T) {
+	checked := map[string]int{}
+	for _, path := range fixtureFiles(t) {
+		name := filepath.Base(path)
+		t.Run(name, func(t *testing.T) {
+			f, err := ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			base := strings.TrimSuffix(path, ".vgf")
+			got, err := DumpJSON(f)
+			if err != nil {
+				t.Fatalf("DumpJSON: %v", err)
+			}
+			want := readFixture(t, base+".dump.json")
+			if !bytes.Equal(got, want) {
+				t.Errorf("DumpJSON differs from %s.dump.json: %s", base, firstDiff(got, want))
+			}
+			checked["dump"]++
+			for _, c := range []struct {
+				suffix     string
+				boundaries bool
+			}{{".scenario.json", false}, {".scenario_boundaries.json", true}} {
+				want, err := os.ReadFile(base + c.suffix)
+				if os.IsNotExist(err) {
+					continue
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := ScenarioTemplate(f, c.boundaries)
+				if err != nil {
+					t.Fatalf("ScenarioTemplate(%v): %v", c.boundaries, err)
+				}
+				if !bytes.Equal(got, want) {
+					t.Errorf("ScenarioTemplate differs from %s%s: %s\n%s", base, c.suffix, firstDiff(got, want), got)
+				}
+				checked[c.suffix]++
+			}
+		})
+	}
+	t.Logf("checked: %v", checked)
+	if checked["dump"] != 8 || checked[".scenario.json"] != 7 || checked[".scenario_boundaries.json"] != 1 {
+		t.Errorf("unexpected fixture coverage %v (want 8 dumps, 7 scenarios, 1 with boundaries)", checked)
+	}
+}
+
+func TestKitchenSinkScenarioRejectsImages(t *testing.T) {
+	f, err := ReadFile(filepath.Join(fixtureDir, "corpus/kitchen_sink.vgf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = ScenarioTemplate(f, false)
+	if err == nil || !strings.Contains(err.Error(), "Not implemented descriptor type support VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER for input resource") {
+		t.Fatalf("got %v, want the image input rejected", err)
+	}
+}

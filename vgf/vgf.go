@@ -220,9 +220,9 @@ type Resource struct {
 // SamplerConfig is the sampler configuration of a sampled-image resource (raw
 // VkFilter, VkSamplerAddressMode and VkBorderColor values).
 type SamplerConfig struct {
-	MinFilter, MagFilter         uint32
-	AddressModeU, AddressModeV   uint32
-	BorderColor                  uint32
+	MinFilter, MagFilter       uint32
+	AddressModeU, AddressModeV uint32
+	BorderColor                uint32
 }
 
 // Sequence is the model sequence table: the segments to run, in order, and the
