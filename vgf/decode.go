@@ -129,7 +129,7 @@ func decodeModules(s *fbSection) ([]Module, error) {
 	}
 	root.path = ""
 	vec, _, err := root.vector(0, 4, "modules")
-	if err != nil {
+	if err != nil || vec.n == 0 {
 		return nil, err
 	}
 	mods := make([]Module, vec.n)

@@ -36,6 +36,11 @@ func Encode(f *File) ([]byte, error) {
 			return nil, fmt.Errorf("vgf: constants section: constant %d: sparsity_dimension %d does not fit in int32", i, c.SparsityDimension)
 		}
 	}
+	return encode(f), nil
+}
+
+// encode encodes f without validating it.
+func encode(f *File) []byte {
 	mod := encodeModules(f.Modules)
 	seq := encodeSequence(&f.Sequence)
 	res := encodeResources(f.Resources)
@@ -60,7 +65,7 @@ func Encode(f *File) ([]byte, error) {
 	copy(out[offs[secSequence]:], seq)
 	copy(out[offs[secResources]:], res)
 	writeConstants(out[offs[secConstants]:], f.Constants)
-	return out, nil
+	return out
 }
 
 // WriteFile encodes f (see Encode) and writes it to path atomically with
