@@ -431,9 +431,10 @@ func conv2d(a *tosa.Attr, in []*Value, out *Value, _ *tosa.Tensor) {
 							}
 							inBase := ((n*IH+y)*IW + x) * IC
 							wBase := ((oc*KH+ky)*KW + kx) * IC
-							for ic := range IC {
-								value := input.Data[inBase+ic] - inputZp
-								w := weight.Data[wBase+ic] - weightZp
+							inRow, wRow := input.Data[inBase:inBase+IC], weight.Data[wBase:wBase+IC]
+							for ic, v := range inRow {
+								value := v - inputZp
+								w := wRow[ic] - weightZp
 								acc = applyAddS(acc, value*w, lo, hi)
 							}
 						}
