@@ -9,7 +9,7 @@ import (
 
 // MaxInlineConstantBytes bounds the decoded size of one inline constant (OpConstantNull and
 // replicated constants are tiny in the module but expand to their tensor's size).
-const MaxInlineConstantBytes = 16 << 20
+const MaxInlineConstantBytes = 1 << 20
 
 // ReadOptions control Read.
 type ReadOptions struct {
