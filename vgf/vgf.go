@@ -6,7 +6,7 @@
 // the model sequence table and the model resource table (each a standalone
 // FlatBuffers buffer) and the constants section (the raw "CONST00" layout since
 // format 0.4.0, a FlatBuffers ConstantSection before). The field-by-field
-// reference is docs/reference/vgf-format.md in the shared reference folder.
+// reference is vgf-format.md in the shared reference material (shared/reference).
 //
 // Decode reads format 0.3.x and 0.4.x files with the validation Arm's decoder
 // and vgf_dump perform (and a few checks more), returning errors that name the
