@@ -121,7 +121,6 @@ type writer struct {
 	values     map[string]uint32
 	constNames []nameEnt
 	opNames    []nameEnt
-	outputSet  map[string]bool
 	constants  []Constant
 	nextConst  uint32
 	res        *Result
@@ -422,7 +421,7 @@ func Write(g *tosa.Graph, opt Options) (*Result, error) {
 		scalars: map[scalarType]uint32{}, pooled: map[pconst]uint32{}, bools: map[bool]uint32{},
 		arrays: map[uint32]uint32{}, shapes: map[string]*shapeEnt{}, ttypes: map[string]*tensorTypeEnt{},
 		structBy: map[string]uint32{}, ptrBy: map[uint32]uint32{}, values: map[string]uint32{},
-		outputSet: map[string]bool{}, nextConst: opt.FirstConstantID, res: &Result{}}
+		nextConst: opt.FirstConstantID, res: &Result{}}
 	if err := w.write(); err != nil {
 		return nil, fmt.Errorf("spirv: %w", err)
 	}
@@ -497,7 +496,6 @@ func (w *writer) write() error {
 		w.varNames = append(w.varNames, nameEnt{v, name})
 		w.res.Outputs = append(w.res.Outputs, Binding{Name: name, Binding: binding, Type: t.Type, Shape: append([]int(nil), t.Shape...)})
 		binding++
-		w.outputSet[name] = true
 	}
 
 	for i, op := range g.Ops {
@@ -622,9 +620,7 @@ func (w *writer) operator(op *tosa.Operator) error {
 		}
 	}
 	for _, o := range op.Outputs {
-		if !w.outputSet[o] {
-			w.opNames = append(w.opNames, nameEnt{w.values[o], o})
-		}
+		w.opNames = append(w.opNames, nameEnt{w.values[o], o})
 	}
 	return nil
 }
@@ -684,10 +680,19 @@ func (w *writer) assemble(ioTypes []uint32) error {
 	b.EmitString(OpExtInstImport, []uint32{set}, TOSAInstructionSetName)
 	b.Emit(OpMemoryModel, AddressingLogical, MemoryModelVulkan)
 	if w.opt.DebugNames {
-		for _, l := range [][]nameEnt{w.varNames, w.constNames, w.opNames} {
-			for _, n := range l {
-				b.EmitString(OpName, []uint32{n.id}, n.name)
+		// Results that are graph outputs are named through their interface variable only.
+		outVals := map[uint32]bool{}
+		for _, in := range w.graphOut {
+			outVals[in.Operands[0]] = true
+		}
+		names := append(append([]nameEnt(nil), w.varNames...), w.constNames...)
+		for _, n := range w.opNames {
+			if !outVals[n.id] {
+				names = append(names, n)
 			}
+		}
+		for _, n := range names {
+			b.EmitString(OpName, []uint32{n.id}, n.name)
 		}
 	}
 	binding := w.opt.FirstBinding

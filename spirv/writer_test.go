@@ -288,6 +288,11 @@ func graphsEquivalent(a, b *tosa.Graph) error {
 			return err
 		}
 	}
+	for i := range a.Outputs {
+		if err := same(ta[a.Outputs[i]], tb[b.Outputs[i]]); err != nil {
+			return fmt.Errorf("output %d: %w", i, err)
+		}
+	}
 	ops := func(g *tosa.Graph) []*tosa.Operator {
 		var r []*tosa.Operator
 		for _, o := range g.Ops {
