@@ -152,12 +152,17 @@ func (b im2colB) packB(pc, jc, kc, nc int, dst []float32) {
 		panel := dst[jr*kc : jr*kc+gemmNR*kc]
 		p0 := jc + jr
 		oh, ow := p0/g.OW, p0%g.OW
-		if g.SW == 1 && nr == gemmNR && ow+gemmNR <= g.OW {
-			// The common case: 16 consecutive pixels of one output row, a contiguous run of the
-			// padded image for every tap.
-			off := oh*g.SH*b.wp + ow
-			copyRows16(panel, xp[off:], bases[:kc])
-			continue
+		if g.SW == 1 && nr == gemmNR {
+			// The common case: the panel's pixels are two runs of 8 consecutive pixels of an
+			// output row each (16 of one row, or 8 of two rows as in an 8-wide image), so
+			// every tap reads two contiguous runs of the padded image.
+			oh1, ow1 := (p0+8)/g.OW, (p0+8)%g.OW
+			if ow+8 <= g.OW && ow1+8 <= g.OW {
+				off0 := oh*g.SH*b.wp + ow
+				off1 := oh1*g.SH*b.wp + ow1
+				copyRows16(panel, xp[off0:], bases[:kc], off1-off0)
+				continue
+			}
 		}
 		// General case: per pixel offsets.
 		var offs [gemmNR]int

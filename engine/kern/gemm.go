@@ -308,7 +308,7 @@ func packB(trans bool, b []float32, ldb, pc, jc, kc, nc int, dst []float32) {
 			for l := 0; l < kc; l++ {
 				offs[l] = (pc+l)*ldb + jc + jr
 			}
-			copyRows16(panel, b, offs[:kc])
+			copyRows16(panel, b, offs[:kc], 8)
 			continue
 		}
 		if !trans {

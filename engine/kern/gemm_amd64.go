@@ -13,25 +13,30 @@ func sgemmKernel6x16(k int, a, b, c *float32, ldc int, accum int, bias *float32)
 
 var hasAsmKernel = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
-// gather16 copies, for l < n, the 16 floats at src[offs[l]:] to dst[l*16:] (gemm_amd64.s).
+// gather16 copies, for l < n, the 8 floats at src[offs[l]:] to dst[l*16:] and the 8 at
+// src[offs[l]+off1:] to dst[l*16+8:] (gemm_amd64.s).
 //
 //go:noescape
-func gather16(dst, src *float32, offs *int, n int)
+func gather16(dst, src *float32, offs *int, n int, off1 int)
 
-// copyRows16 sets dst[l*16:l*16+16] = src[offs[l]:offs[l]+16] for l < len(offs).
-func copyRows16(dst, src []float32, offs []int) {
+// copyRows16 sets dst[l*16:l*16+8] = src[offs[l]:offs[l]+8] and
+// dst[l*16+8:l*16+16] = src[offs[l]+off1:offs[l]+off1+8] for l < len(offs) (off1 = 8 copies
+// 16 contiguous floats).
+func copyRows16(dst, src []float32, offs []int, off1 int) {
 	if len(offs) == 0 {
 		return
 	}
 	if !hasAvx || forceGeneric {
-		copyRows16Generic(dst, src, offs)
+		copyRows16Generic(dst, src, offs, off1)
 		return
 	}
 	_ = dst[len(offs)*16-1]
 	for _, o := range offs {
-		_ = src[o+15]
+		_ = src[o+7]
+		_ = src[o+off1+7]
+		_ = src[o+off1]
 	}
-	gather16(&dst[0], &src[0], &offs[0], len(offs))
+	gather16(&dst[0], &src[0], &offs[0], len(offs), off1)
 }
 
 var hasAvx = cpu.X86.HasAVX

@@ -156,21 +156,25 @@ overwrite:
 	VZEROUPPER
 	RET
 
-// func gather16(dst, src *float32, offs *int, n int)
+// func gather16(dst, src *float32, offs *int, n int, off1 int)
 //
-// For l < n: dst[l*16 : l*16+16] = src[offs[l] : offs[l]+16].
-TEXT ·gather16(SB), NOSPLIT, $0-32
+// For l < n: dst[l*16 : l*16+8] = src[offs[l] : offs[l]+8] and
+// dst[l*16+8 : l*16+16] = src[offs[l]+off1 : offs[l]+off1+8].
+TEXT ·gather16(SB), NOSPLIT, $0-40
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ offs+16(FP), BX
 	MOVQ n+24(FP), CX
+	MOVQ off1+32(FP), DX
+	SHLQ $2, DX
+	LEAQ (SI)(DX*1), DX
 	TESTQ CX, CX
 	JE   gdone
 
 gloop:
 	MOVQ (BX), AX
 	VMOVUPS (SI)(AX*4), Y0
-	VMOVUPS 32(SI)(AX*4), Y1
+	VMOVUPS (DX)(AX*4), Y1
 	VMOVUPS Y0, (DI)
 	VMOVUPS Y1, 32(DI)
 	ADDQ $8, BX

@@ -50,12 +50,14 @@ func genericKernel6x16(k int, a, b, c []float32, ldc int, accum bool, bias *[gem
 	}
 }
 
-func copyRows16Generic(dst, src []float32, offs []int) {
+func copyRows16Generic(dst, src []float32, offs []int, off1 int) {
 	for l, o := range offs {
 		d := dst[l*16 : l*16+16 : l*16+16]
-		s := src[o : o+16 : o+16]
-		for j := range d {
-			d[j] = s[j]
+		s0 := src[o : o+8 : o+8]
+		s1 := src[o+off1 : o+off1+8 : o+off1+8]
+		for j := range s0 {
+			d[j] = s0[j]
+			d[8+j] = s1[j]
 		}
 	}
 }

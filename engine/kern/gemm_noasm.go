@@ -4,7 +4,9 @@ package kern
 
 const hasAsmKernel = false
 
-func copyRows16(dst, src []float32, offs []int) { copyRows16Generic(dst, src, offs) }
+func copyRows16(dst, src []float32, offs []int, off1 int) {
+	copyRows16Generic(dst, src, offs, off1)
+}
 
 func transposeRows16(dst, src []float32, offs *[16]int, n int) {
 	transposeRows16Generic(dst, src, offs, n)

@@ -424,3 +424,39 @@ func TestDeterministicTranspose(t *testing.T) {
 		}
 	}
 }
+
+// TestConv2dNetShapes checks shapes like those of the training net (and its downsampled
+// stages), large enough to reach the vectorised packing paths and the parallel splits.
+func TestConv2dNetShapes(t *testing.T) {
+	r := rand.New(rand.NewSource(9))
+	for _, p := range []Conv2dParams{
+		{N: 3, C: 32, H: 32, W: 32, O: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
+		{N: 2, C: 3, H: 32, W: 32, O: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
+		{N: 2, C: 32, H: 32, W: 32, O: 3, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
+		{N: 4, C: 24, H: 8, W: 8, O: 40, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
+		{N: 1, C: 48, H: 16, W: 24, O: 20, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
+		{N: 2, C: 64, H: 12, W: 12, O: 64, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
+		{N: 2, C: 32, H: 10, W: 10, O: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, DilH: 2, DilW: 2, Groups: 32},
+	} {
+		oh, ow := p.OutHW()
+		x := randSlice(r, p.N*p.C*p.H*p.W)
+		w := randSlice(r, p.O*p.C/p.Groups*p.KH*p.KW)
+		b := randSlice(r, p.O)
+		want, got := make([]float32, p.N*p.O*oh*ow), make([]float32, p.N*p.O*oh*ow)
+		RefConv2d(p, x, w, b, want)
+		Conv2d(p, x, w, b, got)
+		if e := relErr(got, want); e > tol {
+			t.Fatalf("Conv2d %+v: rel err %g", p, e)
+		}
+		dy := randSlice(r, len(want))
+		wdx, wdw, wdb := make([]float32, len(x)), make([]float32, len(w)), make([]float32, p.O)
+		gdx, gdw, gdb := make([]float32, len(x)), make([]float32, len(w)), make([]float32, p.O)
+		RefConv2dBackward(p, x, w, dy, wdx, wdw, wdb)
+		Conv2dBackward(p, x, w, dy, gdx, gdw, gdb)
+		for i, pair := range [][2][]float32{{gdx, wdx}, {gdw, wdw}, {gdb, wdb}} {
+			if e := relErr(pair[0], pair[1]); e > tol {
+				t.Fatalf("Conv2dBackward %+v: gradient %d: rel err %g", p, i, e)
+			}
+		}
+	}
+}
