@@ -3,6 +3,8 @@ package spirv
 import (
 	"bytes"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -207,6 +209,11 @@ func TestWriteFixtures(t *testing.T) {
 		}
 		if err := Validate(res.Module); err != nil {
 			t.Errorf("%s: written module does not validate: %v", name, err)
+		}
+		if dir := os.Getenv("SPIRV_DUMP_DIR"); dir != "" {
+			if err := os.WriteFile(filepath.Join(dir, "fixture_"+strings.ReplaceAll(name, "/", "_")+".spv"), got, 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 		wm, _ := Parse(want)
 		if c.exact {
