@@ -25,6 +25,7 @@ type Histogram struct {
 	Min, Max float32 // +inf / -inf before the first finite element
 	Hist     []float32
 	calib    Calibration
+	trace    func(start, end int, err float64) // tests: every err() of the L2 search
 
 	counts [HistBins]int32
 	tmp    []float32
@@ -289,6 +290,9 @@ func (h *Histogram) nonLinearParamSearch() (float32, float32) {
 			continue
 		}
 		n := h.quantError(ns, ne)
+		if h.trace != nil {
+			h.trace(ns, ne, n)
+		}
 		if n > normMin {
 			break
 		}

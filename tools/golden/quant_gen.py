@@ -28,7 +28,8 @@ What is reference and what is ported (quant-numerics.md §6):
 Files (np.savez_compressed):
 
   observers.npz  random calibration streams; upscaler.npz  real SmallUpscaler activations and
-  weights; qparams.npz  direct (min, max) -> (scale, zp) cases; fakequant.npz  crafted fake-quant
+  weights; search.npz  histograms set directly (smooth densities) with every err() value of the
+  L2 search; qparams.npz  direct (min, max) -> (scale, zp) cases; fakequant.npz  crafted fake-quant
   cases; sum.npz  torch.sum cases. Stream i has keys s{i}_name (uint8 text), s{i}_nb, batches
   s{i}_b{j} (float32, original shape), s{i}_axis (channel axis of the per-channel observers), and
   for each observer o in mm, mma, pc, pca, hist: s{i}_{o}_min/_max (float32 state after the
@@ -84,6 +85,13 @@ class TorchAOHistogramObserver(HistogramObserver):
     def __init__(self, **kw):
         super().__init__(bins=2048, **kw)
         self.upsample_rate = 16
+        self.err_log = []
+
+    def _compute_quantization_error(self, next_start_bin, next_end_bin):
+        # Recorded (not changed) so the Go test can compare every err() value of the search.
+        v = super()._compute_quantization_error(next_start_bin, next_end_bin)
+        self.err_log.append((next_start_bin, next_end_bin, v))
+        return v
 
     def _upscale_histogram(self, histogram, orig_min, orig_max, update_min, update_max):
         histogram = histogram.repeat_interleave(self.upsample_rate) / self.upsample_rate
@@ -214,7 +222,12 @@ def run_stream(out, i, name, batches, axis, eps):
         out[p + key + "_minmax"] = np.stack([f32(o.min_val), f32(o.max_val)])
         ok = 1
         try:
+            if key == "hist":
+                o.err_log = []
             s, z = o.calculate_qparams()
+            if key == "hist":
+                out[p + "hist_errbins"] = np.array([(a, b) for a, b, _ in o.err_log], dtype=np.int64).reshape(-1)
+                out[p + "hist_errvals"] = np.array([v for _, _, v in o.err_log], dtype=np.float32)
             out[p + key + "_scale"] = f32(s)
             out[p + key + "_zp"] = z.detach().numpy().astype(np.int64).reshape(-1)
         except (AssertionError, RuntimeError):
@@ -286,7 +299,8 @@ def random_streams():
     add("const_pos", [np.full((1, 3, 4, 4), 0.5) for _ in range(3)])
     add("const_zero", [np.zeros((1, 3, 4, 4)) for _ in range(2)])
     add("const_neg", [np.full((1, 3, 4, 4), -2.75)])
-    add("const_then_spread", [np.full((1, 3, 4, 4), 0.25), rng.uniform(-1, 1, (1, 3, 4, 4)), rng.uniform(-2, 2, (1, 3, 4, 4))])
+    add("const_then_spread", [np.full((1, 3, 4, 4), 0.25), rng.uniform(-1, 1, (1, 3, 6, 6)), rng.uniform(-2, 2, (1, 3, 4, 4))])
+    add("const_then_wider", [np.full((2, 3, 4, 4), -0.5), rng.normal(0, 1, (1, 3, 4, 4))])
     add("const_then_const", [np.full((1, 3, 4, 4), 0.25), np.full((1, 3, 4, 4), 1.5)])
     add("spread_then_const_inside", [rng.uniform(-1, 1, (1, 3, 4, 4)), np.full((1, 3, 4, 4), 0.3)])
     for k in range(3):
@@ -367,6 +381,45 @@ def upscaler_streams(nimg=2):
         w = getattr(model, name).weight.detach().numpy()
         s.append(("upscaler_W_" + name, [w], 0, EPS16))
     return s
+
+
+def search_cases(out):
+    """Histograms set directly (integer counts of smooth densities, so the L2 search runs long):
+    every err() value of the search and the final qparams."""
+    rng = np.random.default_rng(5)
+    xs = (np.arange(2048) + 0.5) / 2048
+    dens = [
+        ("gauss", np.exp(-0.5 * ((xs - 0.5) / 0.08) ** 2)),
+        ("gauss_wide", np.exp(-0.5 * ((xs - 0.4) / 0.2) ** 2)),
+        ("laplace", np.exp(-np.abs(xs - 0.3) / 0.03)),
+        ("laplace_right", np.exp(-np.abs(xs - 0.7) / 0.05)),
+        ("relu_like", np.where(xs < 1 / 2048, 3e3, np.exp(-xs / 0.1))),
+        ("bump_outlier", np.exp(-0.5 * ((xs - 0.2) / 0.05) ** 2) + 1e-4 * np.exp(-0.5 * ((xs - 0.95) / 0.01) ** 2)),
+        ("uniform", np.ones(2048)),
+        ("two_peaks", np.exp(-0.5 * ((xs - 0.25) / 0.03) ** 2) + 0.5 * np.exp(-0.5 * ((xs - 0.75) / 0.03) ** 2)),
+    ]
+    k = 0
+    for name, d in dens:
+        for total in (1e4, 3e6, 4e7):
+            hist = np.round(d / d.sum() * total).astype(np.float32)
+            lo = np.float32(rng.normal() * float(rng.choice([0.01, 1, 30])))
+            hi = np.float32(lo + abs(rng.normal()) * float(rng.choice([0.001, 1, 50])) + 1e-3)
+            o = TorchAOHistogramObserver(eps=EPS16, **scheme(-128, 127, False, False))
+            o.histogram.copy_(torch.from_numpy(hist))
+            o.min_val.copy_(torch.tensor(lo))
+            o.max_val.copy_(torch.tensor(hi))
+            o.err_log = []
+            sc, zp = o.calculate_qparams()
+            p = "h%d_" % k
+            out[p + "name"] = u8(name)
+            out[p + "hist"] = hist
+            out[p + "minmax"] = np.array([lo, hi], dtype=np.float32)
+            out[p + "errbins"] = np.array([(a, b) for a, b, _ in o.err_log], dtype=np.int64).reshape(-1)
+            out[p + "errvals"] = np.array([v for _, _, v in o.err_log], dtype=np.float32)
+            out[p + "scale"] = f32(sc)
+            out[p + "zp"] = zp.numpy().astype(np.int64).reshape(-1)
+            k += 1
+    out["n"] = np.array([k], dtype=np.int64)
 
 
 def qparams_cases(out):
@@ -453,7 +506,7 @@ def main():
     out["n"] = np.array([len(streams)], dtype=np.int64)
     save("upscaler.npz", out)
 
-    for name, fn in (("qparams.npz", qparams_cases), ("fakequant.npz", fakequant_cases), ("sum.npz", sum_cases)):
+    for name, fn in (("search.npz", search_cases), ("qparams.npz", qparams_cases), ("fakequant.npz", fakequant_cases), ("sum.npz", sum_cases)):
         out = {}
         fn(out)
         save(name, out)
