@@ -93,16 +93,17 @@ var rendererPool = sync.Pool{New: func() any {
 }}
 
 type renderer struct {
-	pcg   rand.PCG
-	rng   *rand.Rand
-	n     int       // image side
-	S     float32   // image side as float32
-	img   []float32 // canvas: 3 planes of n*n
-	mask  []float32 // n*n coverage of the current element (0-1)
-	field []float32 // (size+1)^2 noise values at output-pixel corners
-	tmp   []float32 // size*size scratch for the final blur
-	pal   [][3]float32
-	segs  []seg
+	pcg     rand.PCG
+	rng     *rand.Rand
+	n       int       // image side
+	S       float32   // image side as float32
+	img     []float32 // canvas: 3 planes of n*n
+	mask    []float32 // n*n coverage of the current element (0-1)
+	field   []float32 // (size+1)^2 noise values at output-pixel corners
+	tmp     []float32 // size*size scratch for the final blur
+	stripes [stripeRawSize + 1 + stripeTableSize + 1]float32
+	pal     [][3]float32
+	segs    []seg
 }
 
 type seg struct{ ax, ay, bx, by float32 }
@@ -312,6 +313,10 @@ func (r *renderer) paintBox(p *paint, b box, mask []float32, op float32) {
 	if p.kind == paintNoise {
 		p.noise.grid(b.x0, b.y0, b.x1, b.y1, r.field, n+1, p.contrast)
 	}
+	var tab []float32
+	if p.kind == paintGrating && p.sharp != 1 {
+		tab = r.stripeTable(p)
+	}
 	var trow [256]float32
 	t := trow[:min(b.x1-b.x0, len(trow))]
 	for y := b.y0; y < b.y1; y++ {
@@ -342,16 +347,11 @@ func (r *renderer) paintBox(p *paint, b box, mask []float32, op float32) {
 				}
 				break
 			}
-			const inv = float32(1) / ss
+			// Clipped sines (stripes): every pixel's box filter is the
+			// same 1D convolution of the waveform, tabulated once.
+			t0 := (float32(b.x0)+0.5)*p.dx + cy*p.dy + p.phase
 			for j := range t {
-				var v float32
-				for sy := 0; sy < ss; sy++ {
-					ph := (float32(b.x0+j)+0.5*inv)*p.dx + (float32(y)+(float32(sy)+0.5)*inv)*p.dy + p.phase
-					for sx := 0; sx < ss; sx++ {
-						v += clamp01(0.5 + 0.5*p.sharp*sinCycles(ph+float32(sx)*inv*p.dx))
-					}
-				}
-				t[j] = v * (inv * inv)
+				t[j] = lookupCycles(tab, stripeTableSize, t0+float32(j)*p.dx)
 			}
 		case paintNoise:
 			fs := n + 1
@@ -401,6 +401,54 @@ func (r *renderer) paintBox(p *paint, b box, mask []float32, op float32) {
 			}
 		}
 	}
+}
+
+// Sizes of the stripe tables: the raw waveform and its box filter.
+const (
+	stripeRawSize   = 512
+	stripeTableSize = 64
+)
+
+// stripeTable tabulates, for one period of the clipped-sine grating p,
+// the mean of the waveform over the footprint of a pixel (4x4 samples):
+// the box filter of the grating, which is the same 1D convolution of
+// the waveform for every pixel.
+func (r *renderer) stripeTable(p *paint) []float32 {
+	raw := r.stripes[:stripeRawSize+1]
+	for k := 0; k < stripeRawSize; k++ {
+		raw[k] = clamp01(0.5 + 0.5*p.sharp*sinLUT[k*(len(sinLUT)-1)/stripeRawSize])
+	}
+	raw[stripeRawSize] = raw[0]
+	tab := r.stripes[stripeRawSize+1:]
+	var offs [16]float32
+	for i := 0; i < 4; i++ {
+		for j := 0; j < 4; j++ {
+			offs[4*i+j] = (float32(i)+0.5-2)/4*p.dx + (float32(j)+0.5-2)/4*p.dy
+		}
+	}
+	for k := 0; k < stripeTableSize; k++ {
+		ph := float32(k) / stripeTableSize
+		var v float32
+		for _, o := range offs {
+			v += lookupCycles(raw, stripeRawSize, ph+o)
+		}
+		tab[k] = v / 16
+	}
+	tab[stripeTableSize] = tab[0]
+	return tab
+}
+
+// lookupCycles linearly interpolates the periodic table tab, of size+1
+// entries covering one cycle, at phase c.
+func lookupCycles(tab []float32, size int, c float32) float32 {
+	fl := float32(int32(c))
+	if fl > c {
+		fl--
+	}
+	u := (c - fl) * float32(size)
+	k := min(int(u), size-1)
+	f := u - float32(k)
+	return tab[k] + (tab[k+1]-tab[k])*f
 }
 
 // sinc returns sin(πf)/(πf).
@@ -1019,28 +1067,36 @@ func (r *renderer) finish(size int, dst []float32) {
 			}
 		}
 	}
+	sigma := float32(0)
+	gray := false
 	if r.chance(0.6) { // sensor noise, luminance-only or per channel
-		sigma := r.logUni(0.002, 0.02)
-		gray := r.chance(0.5)
-		nz := r.tmp[:plane]
-		for c := 0; c < 3; c++ {
-			if c == 0 || !gray {
-				for k := 0; k < plane; k += 5 {
-					bits := r.rng.Uint64()
-					for j := k; j < min(k+5, plane); j++ {
-						nz[j] = sigma * gaussTable[bits&4095]
-						bits >>= 12
-					}
-				}
+		sigma = r.logUni(0.002, 0.02)
+		gray = r.chance(0.5)
+	}
+	nz := r.tmp[:plane]
+	for c := 0; c < 3; c++ {
+		pl := dst[c*plane : (c+1)*plane]
+		if sigma == 0 {
+			for k, v := range pl {
+				pl[k] = clamp01(v)
 			}
-			pl := dst[c*plane : (c+1)*plane]
-			for k := range pl {
-				pl[k] += nz[k]
+			continue
+		}
+		if c == 0 || !gray {
+			g := gaussTable[:4096]
+			var bits uint64
+			for k := range nz {
+				if k%5 == 0 {
+					bits = r.rng.Uint64()
+				}
+				nz[k] = sigma * g[bits&4095]
+				bits >>= 12
 			}
 		}
-	}
-	for k, v := range dst[:3*plane] {
-		dst[k] = clamp01(v)
+		nz := nz[:len(pl)]
+		for k, v := range pl {
+			pl[k] = clamp01(v + nz[k])
+		}
 	}
 }
 

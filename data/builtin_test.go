@@ -8,10 +8,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
-	"time"
 )
 
 var writeSamples = flag.Bool("write-samples", false, "write ../docs/builtin-samples.png")
@@ -246,35 +244,6 @@ func TestBuiltinTrainTestDisjoint(t *testing.T) {
 		if j, ok := seen[hash(x)]; ok && j >= 0 {
 			t.Errorf("test image %d equals train image %d", i, j)
 		}
-	}
-}
-
-func TestBuiltinSpeed(t *testing.T) {
-	if testing.Short() {
-		t.Skip("short")
-	}
-	s := Builtin(BuiltinOptions{TrainSize: 10000}).Train
-	start := time.Now()
-	workers := runtime.GOMAXPROCS(0)
-	var wg sync.WaitGroup
-	for g := 0; g < workers; g++ {
-		wg.Add(1)
-		go func(g int) {
-			defer wg.Done()
-			dst := make([]float32, 3*32*32)
-			for i := g; i < s.Len(); i += workers {
-				if err := s.Read(i, nil, dst); err != nil {
-					t.Error(err)
-				}
-			}
-		}(g)
-	}
-	wg.Wait()
-	el := time.Since(start)
-	t.Logf("10000 images in %v on %d threads (%.1f µs/image; 50000 would take %v)",
-		el, workers, float64(el.Microseconds())/10000, el*5)
-	if el*5 > 5*time.Second {
-		t.Errorf("generating 50000 images would take %v, want < 5s", el*5)
 	}
 }
 
