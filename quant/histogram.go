@@ -427,7 +427,7 @@ func (h *Histogram) percentileRange(p float64) (float32, float32) {
 	return lo, hi
 }
 
-// mseRange searches bin-edge ranges [lo, hi] by alternating 1-D searches of hi and lo.
+// mseRange searches bin-edge ranges [lo, hi] minimising mseObjective.
 func (h *Histogram) mseRange() (float32, float32) {
 	if h.Min == h.Max {
 		return h.Min, h.Max
@@ -439,6 +439,42 @@ func (h *Histogram) mseRange() (float32, float32) {
 		}
 		return float32(float64(h.Min) + float64(i)*bw)
 	}
+	mse := h.mseObjective()
+	// coarse 2-D grid of bin edges (step 32), then alternating 1-D refinement on all edges
+	loI, hiI := 0, HistBins
+	best := mse(edge(loI), edge(hiI))
+	const coarse = 32
+	for l := 0; l < HistBins; l += coarse {
+		for u := l + coarse; u <= HistBins; u += coarse {
+			if e := mse(edge(l), edge(u)); e < best {
+				best, loI, hiI = e, l, u
+			}
+		}
+	}
+	for round := 0; round < 4; round++ {
+		changed := false
+		for j := loI + 1; j <= HistBins; j++ {
+			if e := mse(edge(loI), edge(j)); e < best {
+				best, hiI, changed = e, j, true
+			}
+		}
+		for j := 0; j < hiI; j++ {
+			if e := mse(edge(j), edge(hiI)); e < best {
+				best, loI, changed = e, j, true
+			}
+		}
+		if !changed {
+			break
+		}
+	}
+	return edge(loI), edge(hiI)
+}
+
+// mseObjective returns the CalibMSE objective: the expected squared quantization error of the
+// histogram for a clipping range (bin centres; scale²/12 inside the grid, squared clipping
+// distance outside).
+func (h *Histogram) mseObjective() func(lo, hi float32) float64 {
+	bw := (float64(h.Max) - float64(h.Min)) / HistBins
 	type bin struct{ c, x float64 } // count, centre
 	bins := make([]bin, 0, HistBins)
 	for i, v := range h.Hist {
@@ -446,7 +482,7 @@ func (h *Histogram) mseRange() (float32, float32) {
 			bins = append(bins, bin{float64(v), float64(h.Min) + (float64(i)+0.5)*bw})
 		}
 	}
-	mse := func(lo, hi float32) float64 {
+	return func(lo, hi float32) float64 {
 		s, z := h.Scheme.QParams(lo, hi)
 		S := float64(s)
 		gl := (float64(h.Scheme.QMin) - float64(z)) * S
@@ -467,23 +503,4 @@ func (h *Histogram) mseRange() (float32, float32) {
 		}
 		return e
 	}
-	loI, hiI := 0, HistBins
-	best := mse(edge(loI), edge(hiI))
-	for round := 0; round < 3; round++ {
-		changed := false
-		for j := loI + 1; j <= HistBins; j++ {
-			if e := mse(edge(loI), edge(j)); e < best {
-				best, hiI, changed = e, j, true
-			}
-		}
-		for j := 0; j < hiI; j++ {
-			if e := mse(edge(j), edge(hiI)); e < best {
-				best, loI, changed = e, j, true
-			}
-		}
-		if !changed {
-			break
-		}
-	}
-	return edge(loI), edge(hiI)
 }
