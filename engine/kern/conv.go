@@ -240,7 +240,24 @@ func (b im2colTB) packB(pc, jc, kc, nc int, dst []float32) {
 }
 
 // convScratch is per-worker scratch memory for convolutions.
-type convScratch struct{ col, pad []float32 }
+type convScratch struct {
+	col, pad, a []float32
+	offs        []int
+}
+
+func (s *convScratch) aBuf(n int) []float32 {
+	if cap(s.a) < n {
+		s.a = make([]float32, n)
+	}
+	return s.a[:n]
+}
+
+func (s *convScratch) offsBuf(n int) []int {
+	if cap(s.offs) < n {
+		s.offs = make([]int, n)
+	}
+	return s.offs[:n]
+}
 
 func (s *convScratch) padBuf(n int) []float32 {
 	if cap(s.pad) < n {
@@ -304,10 +321,63 @@ func convFwd(g *convGeom, n int, x, w, b, y []float32, accumulate bool) {
 			if b != nil {
 				rb = b[gi*g.og : (gi+1)*g.og] // added by the micro-kernel, no extra pass over y
 			}
+			if ib, ok := bp.(im2colB); ok && g.indirectOK() {
+				g.fwdFewOutputs(ib, w[gi*g.og*g.ck:(gi+1)*g.og*g.ck], rb, beta, yn[gi*g.og*p:(gi+1)*g.og*p], s)
+				continue
+			}
 			sgemm(false, g.og, p, g.ck, 1, w[gi*g.og*g.ck:], g.ck, bp, beta, yn[gi*g.og*p:], p, rb, inner)
 		}
 		convPool.Put(s)
 	})
+}
+
+// indirectOK reports whether the forward convolution can use the unpacked-B kernels: few output
+// channels per group (one A panel, so every packed B element would be used once) and output rows
+// made of runs of 8 pixels reading contiguous input (stride 1, width a multiple of 8).
+func (g *convGeom) indirectOK() bool {
+	return hasIndKernel && useAsmKernel() && g.og <= gemmMR && g.SW == 1 && g.OW%8 == 0
+}
+
+// fwdFewOutputs computes one group of one image, y_g = W_g * col + bias (+ y_g when beta = 1),
+// with W_g (og <= 6 rows) packed once and the column matrix read straight from the padded image.
+func (g *convGeom) fwdFewOutputs(b im2colB, wg, bias []float32, beta float32, yg []float32, s *convScratch) {
+	pa := s.aBuf(gemmMR * g.ck)
+	packA(false, wg, g.ck, 0, 0, g.og, g.ck, 1, pa)
+	offs := s.offsBuf(g.ck)
+	for r := range offs {
+		offs[r] = b.rowBase(r)
+	}
+	var bt [gemmMR]float32
+	var bptr *float32
+	if bias != nil {
+		copy(bt[:], bias)
+		bptr = &bt[0]
+	}
+	accum := beta != 0
+	p := g.OH * g.OW
+	var tile [gemmMR * gemmNR]float32
+	for p0 := 0; p0 < p; p0 += gemmNR {
+		off0 := p0/g.OW*g.SH*b.wp + p0%g.OW
+		if p0+gemmNR <= p {
+			p1 := p0 + 8
+			off1 := p1/g.OW*g.SH*b.wp + p1%g.OW
+			indKernelRows(g.og, g.ck, pa, b.xp, off0, off1, offs, yg[p0:], p, accum, bptr)
+			continue
+		}
+		// A last run of 8 pixels: computed twice into a tile, half of it kept.
+		indKernelRows(g.og, g.ck, pa, b.xp, off0, off0, offs, tile[:], gemmNR, false, bptr)
+		for i := 0; i < g.og; i++ {
+			row := yg[i*p+p0 : (i+1)*p]
+			src := tile[i*gemmNR : i*gemmNR+len(row)]
+			if accum {
+				for j, v := range src {
+					row[j] += v
+				}
+			} else {
+				copy(row, src)
+			}
+		}
+	}
 }
 
 // flippedForData returns, when the stride is 1 and the padding small enough, the geometry and

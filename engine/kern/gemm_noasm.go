@@ -15,3 +15,9 @@ func transposeRows16(dst, src []float32, offs *[16]int, n int) {
 func asmKernelRows(mr, k int, a, b, c []float32, ldc int, accum bool, bias *float32) {
 	panic("kern: no assembly kernel on this architecture")
 }
+
+const hasIndKernel = false
+
+func indKernelRows(mr, k int, a, src []float32, off0, off1 int, offs []int, c []float32, ldc int, accum bool, bias *float32) {
+	panic("kern: no assembly kernel on this architecture")
+}

@@ -437,6 +437,8 @@ func TestConv2dNetShapes(t *testing.T) {
 		{N: 1, C: 48, H: 16, W: 24, O: 20, KH: 3, KW: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
 		{N: 2, C: 64, H: 12, W: 12, O: 64, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Groups: 1},
 		{N: 2, C: 32, H: 10, W: 10, O: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 2, PadW: 2, DilH: 2, DilW: 2, Groups: 32},
+		{N: 3, C: 5, H: 7, W: 8, O: 3, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
+		{N: 2, C: 12, H: 9, W: 16, O: 8, KH: 2, KW: 3, StrideH: 2, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 2},
 	} {
 		oh, ow := p.OutHW()
 		x := randSlice(r, p.N*p.C*p.H*p.W)
@@ -456,6 +458,38 @@ func TestConv2dNetShapes(t *testing.T) {
 		for i, pair := range [][2][]float32{{gdx, wdx}, {gdw, wdw}, {gdb, wdb}} {
 			if e := relErr(pair[0], pair[1]); e > tol {
 				t.Fatalf("Conv2dBackward %+v: gradient %d: rel err %g", p, i, e)
+			}
+		}
+	}
+}
+
+func TestConvTranspose2dFixedShapes(t *testing.T) {
+	r := rand.New(rand.NewSource(10))
+	for _, p := range []ConvT2dParams{
+		// dx is a stride-1 conv with 3 outputs over an 8-wide grid of 24 pixels (a half panel).
+		{N: 2, C: 3, H: 3, W: 8, O: 4, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
+		{N: 3, C: 32, H: 16, W: 16, O: 16, KH: 4, KW: 4, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1},
+		{N: 1, C: 24, H: 8, W: 8, O: 24, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 3},
+	} {
+		oh, ow := p.OutHW()
+		x := randSlice(r, p.N*p.C*p.H*p.W)
+		w := randSlice(r, p.C*p.O/p.Groups*p.KH*p.KW)
+		b := randSlice(r, p.O)
+		want, got := make([]float32, p.N*p.O*oh*ow), make([]float32, p.N*p.O*oh*ow)
+		RefConvTranspose2d(p, x, w, b, want)
+		ConvTranspose2d(p, x, w, b, got)
+		if e := relErr(got, want); e > tol {
+			t.Fatalf("ConvTranspose2d %+v: rel err %g", p, e)
+		}
+		dy := randSlice(r, len(want))
+		dx0 := randSlice(r, len(x))
+		wdx, wdw, wdb := clone(dx0), make([]float32, len(w)), make([]float32, p.O)
+		gdx, gdw, gdb := clone(dx0), make([]float32, len(w)), make([]float32, p.O)
+		RefConvTranspose2dBackward(p, x, w, dy, wdx, wdw, wdb)
+		ConvTranspose2dBackward(p, x, w, dy, gdx, gdw, gdb)
+		for i, pair := range [][2][]float32{{sub(gdx, dx0), sub(wdx, dx0)}, {gdw, wdw}, {gdb, wdb}} {
+			if e := relErr(pair[0], pair[1]); e > tol {
+				t.Fatalf("ConvTranspose2dBackward %+v: gradient %d: rel err %g", p, i, e)
 			}
 		}
 	}
