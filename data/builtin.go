@@ -21,21 +21,45 @@ type BuiltinOptions struct {
 	Size int
 }
 
+// Validate reports whether the options are usable: sizes must not be
+// negative and Size must be even (0 selects the defaults).
+func (o BuiltinOptions) Validate() error {
+	if o.TrainSize < 0 || o.TestSize < 0 || o.Size < 0 || o.Size%2 != 0 {
+		return fmt.Errorf("builtin dataset: invalid options (train %d, test %d, size %d): sizes must be >= 0 and the image size even",
+			o.TrainSize, o.TestSize, o.Size)
+	}
+	return nil
+}
+
 // Builtin returns a procedural dataset that needs no files. Image i of a
-// split depends only on Seed, Size, the split and i and is rendered on
-// demand in Read (about 0.1 ms per 32x32 image). Each image layers a
-// random background (colour gradient, fBm noise texture, grating or flat
-// colour) and 2-5 elements (filled or outlined ellipses, rectangles and
-// convex polygons, lines at arbitrary angles, stroke-font text, stripe
-// and noise textures) with random palettes, partial transparency and
-// occlusion, rendered at twice the resolution and box-filtered down so
-// edges are anti-aliased, with optional mild blur, lighting gradient and
-// sensor noise. Rendering is deterministic for a given platform; on
-// architectures where Go fuses multiply-adds (arm64, ...) pixel values
-// may differ from amd64 in the last bits.
+// split depends only on Seed, Size, the split and i, and is rendered on
+// demand in Read (about 0.1 ms of CPU per 32x32 image: 50000 images take
+// under 3 s on 2 cores). Train and test use different random streams.
 //
-// Builtin panics if a size option is negative or Size is odd.
+// Each image layers a background (colour gradient, fBm value-noise
+// texture, sinusoidal or clipped-sine grating, or flat colour) and 2-5
+// occluding elements: filled or outlined ellipses, rectangles and convex
+// polygons, lines at arbitrary angles, and text (glyphs of a small
+// stroke font), each painted with a flat colour, gradient, grating or
+// noise texture from a random palette, sometimes translucent, the first
+// ones sometimes out of focus (soft edges). Frequencies of gratings go up
+// to just below the Nyquist frequency. Finally an optional mild blur,
+// lighting gradient and Gaussian sensor noise are applied.
+//
+// Anti-aliasing is by supersampling where it matters: the coverage of
+// every shape is the mean of 2x2 samples per pixel (box filter), stripes
+// are box-filtered over 4x4 samples of the pixel footprint, and pure
+// sinusoids exactly (sinc attenuation); smooth paints (gradients, noise)
+// are evaluated at the pixel centre (noise as the mean of the pixel's
+// corners), where supersampling would change nothing visible.
+//
+// Rendering is deterministic for a given platform; on architectures
+// where Go fuses multiply-adds (arm64, ...) pixel values may differ from
+// amd64 in the last bits. Builtin panics if opt.Validate fails.
 func Builtin(opt BuiltinOptions) *Dataset {
+	if err := opt.Validate(); err != nil {
+		panic("data.Builtin: " + err.Error())
+	}
 	if opt.TrainSize == 0 {
 		opt.TrainSize = 50000
 	}
@@ -44,9 +68,6 @@ func Builtin(opt BuiltinOptions) *Dataset {
 	}
 	if opt.Size == 0 {
 		opt.Size = 32
-	}
-	if opt.TrainSize < 0 || opt.TestSize < 0 || opt.Size < 2 || opt.Size%2 != 0 {
-		panic(fmt.Sprintf("data.Builtin: invalid options %+v", opt))
 	}
 	return &Dataset{
 		Name: "builtin",
@@ -101,6 +122,8 @@ type renderer struct {
 	mask    []float32 // n*n coverage of the current element (0-1)
 	field   []float32 // (size+1)^2 noise values at output-pixel corners
 	tmp     []float32 // size*size scratch for the final blur
+	trow    []float32 // one row of paint parameters
+	noise   fbm
 	stripes [stripeRawSize + 1 + stripeTableSize + 1]float32
 	pal     [][3]float32
 	segs    []seg
@@ -127,9 +150,10 @@ func (r *renderer) render(stream, i uint64, size int, dst []float32) {
 		r.mask = make([]float32, nn)
 		r.field = make([]float32, (size+1)*(size+1))
 		r.tmp = make([]float32, size*size)
+		r.trow = make([]float32, size)
 	}
 	r.img, r.mask = r.img[:3*nn], r.mask[:nn]
-	r.field, r.tmp = r.field[:(size+1)*(size+1)], r.tmp[:size*size]
+	r.field, r.tmp, r.trow = r.field[:(size+1)*(size+1)], r.tmp[:size*size], r.trow[:size]
 	r.palette()
 
 	// Background.
@@ -235,7 +259,7 @@ type paint struct {
 	phase      float32 // grating phase (cycles)
 	sharp      float32 // grating sharpness (1 = sine)
 	contrast   float32
-	noise      fbm
+	noise      *fbm // the renderer's (one noise paint is live at a time)
 }
 
 func (r *renderer) randPaint(background bool) paint {
@@ -282,7 +306,8 @@ func (r *renderer) randPaint(background bool) paint {
 			p.c1 = mix3(p.c0, p.c1, r.uni(0.2, 0.6))
 		}
 	case paintNoise:
-		r.initFBM(&p.noise)
+		p.noise = &r.noise
+		r.initFBM(p.noise)
 		p.contrast = r.logUni(1, 4)
 	}
 	return p
@@ -317,8 +342,7 @@ func (r *renderer) paintBox(p *paint, b box, mask []float32, op float32) {
 	if p.kind == paintGrating && p.sharp != 1 {
 		tab = r.stripeTable(p)
 	}
-	var trow [256]float32
-	t := trow[:min(b.x1-b.x0, len(trow))]
+	t := r.trow[:b.x1-b.x0]
 	for y := b.y0; y < b.y1; y++ {
 		cy := float32(y) + 0.5
 		switch p.kind {
@@ -487,6 +511,8 @@ func sinCycles(c float32) float32 {
 // fbm is fractal value noise: a sum of octaves of smoothly interpolated
 // random lattices.
 type fbm struct {
+	iu    []int     // lattice cell of each grid column (scratch)
+	fu    []float32 // smoothstep weight of each grid column (scratch)
 	oct   [4]lattice
 	n     int
 	norm  float32
@@ -502,6 +528,9 @@ type lattice struct {
 }
 
 func (r *renderer) initFBM(f *fbm) {
+	if cap(f.iu) < r.n+1 {
+		f.iu, f.fu = make([]int, r.n+1), make([]float32, r.n+1)
+	}
 	f.n = 2 + r.rng.IntN(3)
 	scale := r.logUni(1.5, 8) / r.S // coarsest: 1.5-8 cells across the image
 	gain := r.uni(0.35, 0.7)
@@ -509,7 +538,7 @@ func (r *renderer) initFBM(f *fbm) {
 	amp := float32(1)
 	f.norm = 0
 	for o := 0; o < f.n; o++ {
-		if scale > 0.6 { // finer than ~2 pixels per cell: stop
+		if o > 0 && scale > 0.6 { // finer than ~2 pixels per cell: stop
 			f.n = o
 			break
 		}
@@ -542,12 +571,11 @@ func (f *fbm) grid(x0, y0, x1, y1 int, out []float32, stride int, contrast float
 	for y := y0; y <= y1; y++ {
 		clear(out[y*stride+x0 : y*stride+x1+1])
 	}
-	var iu [64]int
-	var fu [64]float32
 	nx := x1 - x0 + 1
+	iu, fu := f.iu[:nx], f.fu[:nx]
 	for o := 0; o < f.n; o++ {
 		l := &f.oct[o]
-		for j := 0; j < nx && j < len(iu); j++ {
+		for j := range iu {
 			u := float32(x0+j)*l.scale + l.ox
 			i := min(int(u), l.side-2)
 			t := u - float32(i)
@@ -562,7 +590,7 @@ func (f *fbm) grid(x0, y0, x1, y1 int, out []float32, stride int, contrast float
 			r1 := l.vals[(iw+1)*l.side : (iw+2)*l.side]
 			o := out[y*stride+x0 : y*stride+x0+nx]
 			for j := range o {
-				i, t := iu[j&63], fu[j&63]
+				i, t := iu[j], fu[j]
 				a := r0[i] + (r0[i+1]-r0[i])*t
 				b := r1[i] + (r1[i+1]-r1[i])*t
 				o[j] += l.amp * (a + (b-a)*fw)

@@ -258,3 +258,22 @@ func BenchmarkBuiltinRead(b *testing.B) {
 		i++
 	}
 }
+
+func TestBuiltinSizes(t *testing.T) {
+	for _, size := range []int{2, 8, 64, 300} {
+		ds := Builtin(BuiltinOptions{TrainSize: 20, TestSize: 1, Size: size})
+		for _, x := range readAll(t, ds.Train, 20) {
+			for _, v := range x {
+				if !(v >= 0 && v <= 1) {
+					t.Fatalf("size %d: pixel %v", size, v)
+				}
+			}
+		}
+	}
+	if err := (BuiltinOptions{Size: 33}).Validate(); err == nil {
+		t.Error("odd size accepted")
+	}
+	if err := (BuiltinOptions{}).Validate(); err != nil {
+		t.Error(err)
+	}
+}
