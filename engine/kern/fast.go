@@ -1,8 +1,23 @@
 package kern
 
+// The fast kernels (conv.go, depthwise.go, gemm*.go):
+//
+//   - Forward: per image and group, Y_g = W_g * col(X_g) by the packed GEMM, with im2col fused
+//     into the packing of B (read from a zero-padded copy of the image, so no bounds checks) and
+//     the bias added by the micro-kernel. 1x1 stride-1 unpadded convs use X itself as B; convs
+//     with at most 6 outputs per group skip packing B altogether (indirect micro-kernels).
+//   - Data gradient: for stride 1 with enough input channels, a forward convolution of dY with
+//     the flipped, channel-transposed kernel (accumulating into dX); otherwise
+//     col = W_g^T * dY_g followed by col2im (accumulate).
+//   - Weight gradient: dW_g += dY_g * col(X_g)^T, with the transposed im2col fused into packing.
+//     The batch is cut into a fixed number of contiguous parts, each summed in image order into
+//     its own buffer, and the parts are then added in order.
+//   - Depthwise convs (groups == C == O) use direct loops.
+//   - Work is spread over images (ParallelForDynamic), or inside the GEMM when the batch is
+//     smaller than the thread count. No floating-point sum ever depends on how work is split,
+//     so results are bit-identical run to run and for any GOMAXPROCS.
+
 // Conv2d computes the convolution into y (overwritten). b may be nil.
-// im2col fused into the GEMM's B packing, one GEMM per image and group, parallel across images
-// (or inside the GEMM when the batch is smaller than the thread count).
 func Conv2d(p Conv2dParams, x, w, b, y []float32) {
 	oh, ow := p.OutHW()
 	g := newGeom(p, oh, ow)
