@@ -150,7 +150,27 @@ var attrTables = map[Op][]attrField{
 
 // reader is a bounds-checked view of a FlatBuffers buffer. Every accessor validates offsets
 // against the buffer and returns an error naming the byte position instead of panicking.
-type reader struct{ b []byte }
+type reader struct {
+	b      []byte
+	budget int64          // bytes the decoded graph may still allocate
+	strs   map[int]string // strings by position (shared references decode once)
+}
+
+// spend charges n bytes of decoded output against the budget, which is proportional to the
+// input size: FlatBuffers may reference one vector or string many times, so without a cap a
+// small hostile file could expand into gigabytes.
+func (r *reader) spend(n int, what string) error {
+	r.budget -= int64(n)
+	if r.budget < 0 {
+		return fmt.Errorf("%s: decoded graph would exceed %d bytes (%dx the %d-byte input); shared references?", what, decodeBudgetFactor*len(r.b)+decodeBudgetBase, decodeBudgetFactor, len(r.b))
+	}
+	return nil
+}
+
+const (
+	decodeBudgetFactor = 32
+	decodeBudgetBase   = 1 << 20
+)
 
 type table struct {
 	pos   int // absolute position of the table
@@ -306,14 +326,44 @@ func (r *reader) bytesField(t table, id int, what string) ([]byte, bool, error) 
 }
 
 func (r *reader) stringField(t table, id int, what string) (string, error) {
-	b, _, err := r.bytesField(t, id, what)
-	return string(b), err
+	p, err := r.field(t, id, 4, what)
+	if err != nil || p == 0 {
+		return "", err
+	}
+	sp, err := r.indirect(p, what)
+	if err != nil {
+		return "", err
+	}
+	return r.stringAt(sp, what)
+}
+
+// stringAt reads the string whose length prefix is at sp, decoding each position once.
+func (r *reader) stringAt(sp int, what string) (string, error) {
+	if s, ok := r.strs[sp]; ok {
+		return s, nil
+	}
+	l, err := r.u32(sp, what+" length")
+	if err != nil {
+		return "", err
+	}
+	if int64(l) > int64(len(r.b)-sp-4) {
+		return "", fmt.Errorf("%s at offset %d: string length %d overruns the buffer", what, sp, l)
+	}
+	if err := r.spend(int(l)+16, what); err != nil {
+		return "", err
+	}
+	s := string(r.b[sp+4 : sp+4+int(l)])
+	r.strs[sp] = s
+	return s, nil
 }
 
 func (r *reader) int32sField(t table, id int, what string) ([]int, bool, error) {
 	s, n, ok, err := r.vector(t, id, 4, what)
 	if err != nil || !ok {
 		return nil, ok, err
+	}
+	if err := r.spend(8*n+24, what); err != nil {
+		return nil, false, err
 	}
 	v := make([]int, n)
 	for i := range v {
@@ -327,20 +377,18 @@ func (r *reader) stringsField(t table, id int, what string) ([]string, error) {
 	if err != nil || !ok || n == 0 {
 		return nil, err
 	}
+	if err := r.spend(16*n+24, what); err != nil {
+		return nil, err
+	}
 	v := make([]string, n)
 	for i := range v {
 		sp, err := r.indirect(s+4*i, fmt.Sprintf("%s[%d]", what, i))
 		if err != nil {
 			return nil, err
 		}
-		l, err := r.u32(sp, fmt.Sprintf("%s[%d] length", what, i))
-		if err != nil {
+		if v[i], err = r.stringAt(sp, fmt.Sprintf("%s[%d]", what, i)); err != nil {
 			return nil, err
 		}
-		if int64(l) > int64(len(r.b)-sp-4) {
-			return nil, fmt.Errorf("%s[%d] at offset %d: string length %d overruns the buffer", what, i, sp, l)
-		}
-		v[i] = string(r.b[sp+4 : sp+4+int(l)])
 	}
 	return v, nil
 }
@@ -349,6 +397,9 @@ func (r *reader) stringsField(t table, id int, what string) ([]string, error) {
 func (r *reader) tables(t table, id int, what string) ([]table, error) {
 	s, n, ok, err := r.vector(t, id, 4, what)
 	if err != nil || !ok {
+		return nil, err
+	}
+	if err := r.spend(32*n+24, what); err != nil {
 		return nil, err
 	}
 	v := make([]table, n)
@@ -402,7 +453,7 @@ func decode(buf []byte) (*Graph, error) {
 	if string(buf[4:8]) != FileIdentifier {
 		return nil, fmt.Errorf("file identifier %q, want %q (not a .tosa file)", buf[4:8], FileIdentifier)
 	}
-	r := &reader{b: buf}
+	r := &reader{b: buf, budget: int64(decodeBudgetFactor)*int64(len(buf)) + decodeBudgetBase, strs: map[int]string{}}
 	rootPos, err := r.indirect(0, "root table offset")
 	if err != nil {
 		return nil, err
@@ -564,6 +615,9 @@ func decodeTensor(r *reader, tt table, i int) (*Tensor, error) {
 		if need > len(data) {
 			return nil, fmt.Errorf("%s: %d data bytes, shape %v of %v needs %d", w, len(data), shape, t.Type, need)
 		}
+		if err := r.spend(need, w+".data"); err != nil {
+			return nil, err
+		}
 		t.Data = append([]byte{}, data[:need]...)
 	}
 	return t, nil
@@ -628,6 +682,9 @@ func decodeAttr(r *reader, at table, op Op, a *Attr, w string) error {
 			if len(v) == 0 {
 				v = nil
 			} else {
+				if err := r.spend(len(v), fw); err != nil {
+					return err
+				}
 				v = append([]byte{}, v...)
 			}
 			*f.ptrBytes(a) = v

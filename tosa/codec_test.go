@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	flatbuffers "github.com/google/flatbuffers/go"
 )
 
 // fixturesDir is shared/fixtures/tosa, found relative to the repository root (../shared).
@@ -149,4 +151,49 @@ func FuzzDecode(f *testing.F) {
 			t.Fatal("round trip differs")
 		}
 	})
+}
+
+// TestDecodeAmplification: one operator table with 2000 references to one string, referenced
+// 2000 times by the operator vector, must be rejected by the allocation budget, not expanded.
+func TestDecodeAmplification(t *testing.T) {
+	b := flatbuffers.NewBuilder(0)
+	name := b.CreateString("x")
+	refs := make([]flatbuffers.UOffsetT, 2000)
+	for i := range refs {
+		refs[i] = name
+	}
+	e := &encoder{b: b}
+	inputs := e.tables(refs)
+	b.StartObject(5)
+	e.forceU32(fOpOp, uint32(OpIdentity))
+	b.PrependUOffsetTSlot(fOpInputs, inputs, 0)
+	op := b.EndObject()
+	ops := make([]flatbuffers.UOffsetT, 2000)
+	for i := range ops {
+		ops[i] = op
+	}
+	opsVec := e.tables(ops)
+	blockName := b.CreateString("main")
+	b.StartObject(5)
+	b.PrependUOffsetTSlot(fBlockName, blockName, 0)
+	b.PrependUOffsetTSlot(fBlockOperators, opsVec, 0)
+	block := b.EndObject()
+	blocks := e.tables([]flatbuffers.UOffsetT{block})
+	b.StartObject(2)
+	b.PrependUOffsetTSlot(fRegionBlocks, blocks, 0)
+	regions := e.tables([]flatbuffers.UOffsetT{b.EndObject()})
+	b.StartObject(4)
+	e.forceI32(fVerMajor, 1)
+	e.forceI32(fVerMinor, 0)
+	e.forceI32(fVerPatch, 0)
+	e.forceBool(fVerDraft, false)
+	ver := b.EndObject()
+	b.StartObject(2)
+	b.PrependUOffsetTSlot(fGraphVersion, ver, 0)
+	b.PrependUOffsetTSlot(fGraphRegions, regions, 0)
+	b.FinishWithFileIdentifier(b.EndObject(), []byte("TOSA"))
+	buf := b.FinishedBytes()
+	if _, err := Decode(buf); err == nil || !strings.Contains(err.Error(), "exceed") {
+		t.Fatalf("amplified file (%d bytes): %v", len(buf), err)
+	}
 }
