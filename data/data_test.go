@@ -157,6 +157,13 @@ func TestLoader(t *testing.T) {
 	if !slices.Equal(idx0, idx1) || !slices.Equal(hr0[2], hr1[2]) {
 		t.Error("SetEpoch(0) does not reproduce epoch 0")
 	}
+	// Skip resumes mid-epoch with identical batches.
+	l3.SetEpoch(0)
+	l3.Skip(3)
+	hrS, _, idxS := collect(t, l3)
+	if len(hrS) != 2 || !slices.Equal(idxS, idx1[15:]) || !slices.Equal(hrS[0], hr1[3]) {
+		t.Error("Skip(3) does not continue with batch 3")
+	}
 	// Another seed, another order.
 	opt.Seed = 43
 	l4, _ := NewLoader(src, opt)

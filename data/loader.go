@@ -110,6 +110,15 @@ func (l *Loader) SetEpoch(e int) {
 	}
 }
 
+// Skip advances past the next n batches of the current epoch without
+// reading them (to resume mid-epoch): the following batches are exactly
+// those an uninterrupted run would have produced.
+func (l *Loader) Skip(n int) {
+	for ; n > 0 && l.pos < len(l.perm); n-- {
+		l.pos = min(l.pos+l.opt.BatchSize, len(l.perm))
+	}
+}
+
 // Next returns the next batch of the current epoch, or io.EOF at the end
 // of the epoch; call SetEpoch to start another one. The returned Batch
 // and its slices are reused by the next call to Next.
