@@ -7,6 +7,26 @@
 // ID allocation and renumbering are handled here, independently of TOSA. The high layer
 // (writer.go, reader.go) maps a tosa.Graph to such a module and back, following
 // reference/spirv-graph.md.
+//
+// Write emits, in this order: capabilities (Shader, the narrow-type ones in use,
+// VulkanMemoryModel, TensorsARM, GraphARM) and extensions; the "TOSA.001000.1" import;
+// OpMemoryModel Logical Vulkan; OpName (Options.DebugNames); DescriptorSet 0 / Binding
+// decorations, inputs then outputs; then the types/constants section: scalar types (uint first,
+// then by spirv-dis name), interned scalar constants (by type, then value: shape dimensions,
+// ranks, I/O indices and the elements of inline tensor constants), OpTypeArray by length, shape
+// constants and OpTypeTensorARM sorted by name ("shape_1x4x4x3", "t_i8_1x4x4x3"), result structs,
+// pointers and interface variables, OpConstantFalse/True, and per operator, in graph order: its
+// constant data inputs (weights, bias, table; first use), its attributes in grammar order (fresh
+// constants: scalars as OpConstant %uint, arrays as rank-1 uint tensors, zero arrays as
+// OpConstantNull) and its constant former-attribute inputs (zero points, shift, padding, shape,
+// scale/offset/border, multiplier; first use); finally OpTypeGraphARM, OpGraphEntryPointARM and
+// the graph. Ids are numbered in order of first appearance, exactly as spirv-as numbers a text
+// module, so modules written this way match hand-written .spvasm files word for word.
+//
+// Constant tensors of rank != 1, without data, or with more than Options.InlineMaxElements
+// elements become OpGraphConstantARM with dense GraphConstantIDs (the VGF constant index); their
+// data is returned in Result.Constants. Read parses a module back into a tosa.Graph, taking the
+// graph constants' data from ReadOptions.Constants; Validate is the structural check both use.
 package spirv
 
 import (
