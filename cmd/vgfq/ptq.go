@@ -1,0 +1,252 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"github.com/vgfq/vgfq/data"
+	"github.com/vgfq/vgfq/engine"
+	"github.com/vgfq/vgfq/graph"
+	"github.com/vgfq/vgfq/internal/atomicfile"
+	"github.com/vgfq/vgfq/lower"
+	"github.com/vgfq/vgfq/quant"
+	"github.com/vgfq/vgfq/tosa"
+	"github.com/vgfq/vgfq/train"
+)
+
+type ptqFlags struct {
+	model      string
+	data       dataFlags
+	calib      int
+	out        string
+	eps12      bool
+	observer   string
+	percentile float64
+	layout     string
+	keepFloat  []string
+	evalImages int
+	quiet      bool
+	seed       uint64
+}
+
+func newPTQCmd() *cobra.Command {
+	var f ptqFlags
+	c := &cobra.Command{
+		Use:   "ptq",
+		Short: "Post-training quantization to an INT8 TOSA 1.0 graph (model.tosa) with a PSNR report",
+		Long: `ptq calibrates the float model on representative images (histogram observers, as
+TorchAO/ExecuTorch), converts it to INT8 (per-channel symmetric weights, int32 bias, per-tensor
+affine activations), lowers it to a TOSA 1.0 INT graph and writes into --out:
+  model.tosa       the TOSA 1.0 flatbuffer (accepted by the TOSA reference model)
+  quant.json       every tensor's scale/zero point and every RESCALE's multiplier/shift
+It then prints PSNR on the test split for FP32, fake-quant and INT8 (model.tosa executed
+bit-exactly by vgfq's TOSA interpreter).`,
+		Example: `  vgfq ptq --model runs/fp32 --data builtin --calib 500 --out output/`,
+		Args:    cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			ck, err := train.LoadCheckpoint(f.model)
+			if err != nil {
+				return badInputf("--model: %v", err)
+			}
+			_, err = runPTQ(ck.Graph, &f, os.Stdout)
+			return err
+		},
+	}
+	fl := c.Flags()
+	fl.StringVar(&f.model, "model", "runs/fp32", "float model or checkpoint directory")
+	fl.IntVar(&f.calib, "calib", 500, "calibration images (batch 1, from the train split)")
+	fl.StringVar(&f.out, "out", "output", "output directory")
+	fl.BoolVar(&f.eps12, "eps-2-12", false, "observer eps 2^-12 as ExecuTorch <= 1.1 (default 2^-16, ExecuTorch >= 1.2)")
+	fl.StringVar(&f.observer, "calibrator", "histogram", "activation calibrator: histogram (ExecuTorch default, L2 search), minmax, mse, percentile (vgfq options)")
+	fl.Float64Var(&f.percentile, "percentile", 99.99, "percentile for --calibrator percentile")
+	fl.StringVar(&f.layout, "layout", "nhwc", "graph I/O layout: nhwc (no TRANSPOSE, as the tutorial) or nchw (TRANSPOSE at the boundaries)")
+	fl.StringSliceVar(&f.keepFloat, "keep-float", nil, "nodes to keep in float (partial quantization; such a graph cannot lower to INT-only TOSA)")
+	fl.IntVar(&f.evalImages, "eval-images", 640, "test images scored for the PSNR table (0: skip the table)")
+	fl.BoolVar(&f.quiet, "quiet", false, "no progress bar")
+	fl.Uint64Var(&f.seed, "seed", 1, "seed for choosing calibration images")
+	f.data.register(c)
+	return c
+}
+
+// ptqResult is what runPTQ produced.
+type ptqResult struct {
+	Model   *quant.Model
+	Lowered *lower.Result
+	Scores  map[string]*train.EvalResult
+}
+
+func (f *ptqFlags) validate() error {
+	if f.calib < 1 || f.calib > 1_000_000 {
+		return badInputf("--calib %d out of range [1, 1000000]", f.calib)
+	}
+	if f.evalImages < 0 {
+		return badInputf("--eval-images %d must not be negative", f.evalImages)
+	}
+	if !(f.percentile > 50 && f.percentile <= 100) {
+		return badInputf("--percentile %g out of range (50, 100]", f.percentile)
+	}
+	return nil
+}
+
+func runPTQ(g *graph.Graph, f *ptqFlags, log io.Writer) (*ptqResult, error) {
+	if err := f.validate(); err != nil {
+		return nil, err
+	}
+	obs, err := quant.ParseActObserver(f.observer)
+	if err != nil {
+		return nil, badInputf("--calibrator: %v", err)
+	}
+	layout, err := lower.ParseLayout(f.layout)
+	if err != nil {
+		return nil, badInputf("--layout: %v", err)
+	}
+	ds, err := f.data.open(log)
+	if err != nil {
+		return nil, err
+	}
+	if ds.Train.Len() < f.calib {
+		return nil, badInputf("--calib %d: the %s train split has only %d images", f.calib, ds.Name, ds.Train.Len())
+	}
+	start := time.Now()
+	g, folded, err := graph.FoldBatchNorm(g)
+	if err != nil {
+		return nil, badInput(err)
+	}
+	if folded > 0 {
+		fmt.Fprintf(log, "folded %d BatchNorm2d into convolutions\n", folded)
+	}
+	plan, err := quant.Annotate(g, quant.Options{KeepFloat: f.keepFloat})
+	if err != nil {
+		return nil, badInput(err)
+	}
+	cfg := quant.Config{Observer: obs, Percentile: f.percentile}
+	if f.eps12 {
+		cfg.Eps = quant.Eps12
+	}
+	cal := quant.NewCalibrator(plan, cfg)
+	// Calibration images: the first --calib of a seeded shuffle of the train split, batch 1.
+	loader, err := data.NewLoader(ds.Train, data.LoaderOptions{BatchSize: 1, Shuffle: true, Seed: f.seed, Random: true})
+	if err != nil {
+		return nil, badInput(err)
+	}
+	var bar *progressbar.ProgressBar
+	if !f.quiet {
+		bar = progressbar.NewOptions(f.calib, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription("calibrating"),
+			progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond),
+			progressbar.OptionClearOnFinish(), progressbar.OptionSetWidth(24))
+	}
+	for i := 0; i < f.calib; i++ {
+		b, err := loader.Next()
+		if err != nil {
+			return nil, err
+		}
+		x := engine.FromData(b.LR, 1, data.Channels, b.H/2, b.W/2)
+		if err := cal.Observe(x); err != nil {
+			return nil, badInput(err)
+		}
+		if bar != nil {
+			bar.Add(1)
+		}
+	}
+	if bar != nil {
+		bar.Finish()
+	}
+	m, err := cal.Convert()
+	if err != nil {
+		return nil, err
+	}
+	res, err := lower.Lower(m, lower.Options{Layout: layout})
+	if err != nil {
+		return nil, badInput(err)
+	}
+	buf, err := tosa.Encode(res.Graph)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(f.out, 0o755); err != nil {
+		return nil, err
+	}
+	if err := atomicfile.WriteBytes(filepath.Join(f.out, "model.tosa"), buf, 0o644); err != nil {
+		return nil, err
+	}
+	summary, err := quantSummary(m, res)
+	if err != nil {
+		return nil, err
+	}
+	if err := atomicfile.WriteBytes(filepath.Join(f.out, "quant.json"), summary, 0o644); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(log, "PTQ of %s: %d calibration images, %d TOSA operators (%d RESCALE), %s\n", g.Name, m.Images,
+		len(res.Graph.Ops), len(res.Rescales), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(log, "wrote %s and %s\n", filepath.Join(f.out, "model.tosa"), filepath.Join(f.out, "quant.json"))
+	out := &ptqResult{Model: m, Lowered: res, Scores: map[string]*train.EvalResult{}}
+	if f.evalImages > 0 {
+		batches := (f.evalImages + 63) / 64
+		preds := []struct {
+			name string
+			p    train.Predictor
+		}{
+			{"FP32", train.GraphPredictor(g)},
+			{"fake-quant", train.Predictor(m.FakeQuantPredictor())},
+			{"INT8 (.tosa)", train.Predictor(lower.Int8Predictor(res, runtime.GOMAXPROCS(0)))},
+		}
+		fmt.Fprintf(log, "%-14s %9s %8s   (%s test split, %d images)\n", "", "PSNR dB", "SSIM", ds.Name, min(batches*64, ds.Test.Len()))
+		var base *train.EvalResult
+		for _, p := range preds {
+			r, err := train.EvaluatePredictor(p.p, ds.Test, 64, batches, true, nil)
+			if err != nil {
+				return nil, fmt.Errorf("%s evaluation: %v", p.name, err)
+			}
+			out.Scores[p.name] = r
+			base = r
+			fmt.Fprintf(log, "%-14s %9.3f %8.4f\n", p.name, r.PSNR, r.SSIM)
+		}
+		fmt.Fprintf(log, "%-14s %9.3f %8.4f\n", "bilinear", base.BaselinePSNR, base.BaselineSSIM)
+	}
+	return out, nil
+}
+
+// quantSummary is quant.json: per tensor scale/zero point, per RESCALE multiplier/shift.
+func quantSummary(m *quant.Model, r *lower.Result) ([]byte, error) {
+	type convSummary struct {
+		Node         string    `json:"node"`
+		WeightScales []float32 `json:"weight_scales"`
+		BiasScales   []float32 `json:"bias_scales"`
+	}
+	var convs []convSummary
+	for _, n := range m.Graph.Nodes {
+		if cq := m.Convs[n.Name]; cq != nil {
+			convs = append(convs, convSummary{Node: n.Name, WeightScales: cq.WeightScales, BiasScales: cq.BiasScales})
+		}
+	}
+	eps := m.Config.Eps
+	if eps == 0 {
+		eps = quant.Eps16
+	}
+	doc := map[string]any{
+		"format":             "vgfq-quant-summary/1",
+		"graph":              m.Graph.Name,
+		"calibration_images": m.Images,
+		"calibrator":         m.Config.Observer.String(),
+		"eps":                eps,
+		"inputs":             r.Inputs,
+		"outputs":            r.Outputs,
+		"tensors":            r.Tensors,
+		"rescales":           r.Rescales,
+		"convolutions":       convs,
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, errors.New("quant summary: " + err.Error())
+	}
+	return append(b, '\n'), nil
+}
+

@@ -1,0 +1,104 @@
+package lower
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/vgfq/vgfq/engine"
+	"github.com/vgfq/vgfq/tosa"
+	"github.com/vgfq/vgfq/tosa/ref"
+)
+
+// QuantizeInput converts a float NCHW batch (one image, N=1) into the graph input's int8
+// tensor: layout per io, q = clamp(zp + round_half_even(fl32(1/scale) * x)).
+func QuantizeInput(x []float32, c, h, w int, io IO) *tosa.Tensor {
+	q := make([]int8, len(x))
+	qp := qparam(io)
+	for ch := 0; ch < c; ch++ {
+		for y := 0; y < h; y++ {
+			for xx := 0; xx < w; xx++ {
+				v := qp.Quantize(x[(ch*h+y)*w+xx])
+				if io.Layout == "NCHW" {
+					q[(ch*h+y)*w+xx] = v
+				} else {
+					q[(y*w+xx)*c+ch] = v
+				}
+			}
+		}
+	}
+	return &tosa.Tensor{Name: io.Name, Shape: append([]int(nil), io.Shape...), Type: tosa.Int8, Data: tosa.Int8Data(q)}
+}
+
+// DequantizeOutput converts an int8 output tensor (one image) back to float NCHW.
+func DequantizeOutput(t *tosa.Tensor, io IO, dst []float32) error {
+	v, err := t.Int8s()
+	if err != nil {
+		return err
+	}
+	qp := qparam(io)
+	s := io.Shape
+	var c, h, w int
+	if io.Layout == "NCHW" {
+		c, h, w = s[1], s[2], s[3]
+	} else {
+		h, w, c = s[1], s[2], s[3]
+	}
+	if len(dst) < c*h*w || len(v) < c*h*w {
+		return fmt.Errorf("output %q: %d values, want %d", io.Name, len(v), c*h*w)
+	}
+	for ch := 0; ch < c; ch++ {
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				var q int8
+				if io.Layout == "NCHW" {
+					q = v[(ch*h+y)*w+x]
+				} else {
+					q = v[(y*w+x)*c+ch]
+				}
+				dst[(ch*h+y)*w+x] = qp.Dequantize(q)
+			}
+		}
+	}
+	return nil
+}
+
+// Int8Predictor runs the lowered TOSA graph with the reference interpreter on float NCHW
+// batches: each image is quantized with the input's qparams, executed bit-exactly, and the int8
+// output dequantized. Images of a batch run in parallel. The graph must have batch 1.
+func Int8Predictor(r *Result, workers int) func(x *engine.Tensor) (*engine.Tensor, error) {
+	in, out := r.Inputs[0], r.Outputs[0]
+	return func(x *engine.Tensor) (*engine.Tensor, error) {
+		n, c, h, w := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
+		os := out.Shape
+		oc, oh, ow := os[3], os[1], os[2]
+		if out.Layout == "NCHW" {
+			oc, oh, ow = os[1], os[2], os[3]
+		}
+		y := engine.New(n, oc, oh, ow)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, max(workers, 1))
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func(i int) {
+				defer wg.Done()
+				defer func() { <-sem }()
+				qt := QuantizeInput(x.Data[i*c*h*w:(i+1)*c*h*w], c, h, w, in)
+				res, err := ref.Run(r.Graph, map[string]*tosa.Tensor{in.Name: qt})
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				errs[i] = DequantizeOutput(res[out.Name], out, y.Data[i*oc*oh*ow:(i+1)*oc*oh*ow])
+			}(i)
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				return nil, err
+			}
+		}
+		return y, nil
+	}
+}
