@@ -141,6 +141,13 @@ var ctcOperands = map[Op][]int{
 	OpAvgPool2D: {1, 2}, OpReshape: {1}, OpPad: {1, 2}, OpSlice: {1, 2},
 }
 
+// scalarOperands lists the operand indices that are one-element [1] tensors (zero points,
+// MUL shift, PAD pad_const).
+var scalarOperands = map[Op][]int{
+	OpConv2D: {3, 4}, OpDepthwiseConv2D: {3, 4}, OpTransposeConv2D: {3, 4},
+	OpRescale: {3, 4}, OpMul: {2}, OpAvgPool2D: {1, 2}, OpPad: {2},
+}
+
 func checkOp(g *Graph, tensors map[string]*Tensor, isConst map[string]bool, op *Operator) error {
 	ar, known := opArity[op.Op]
 	if !known {
@@ -163,6 +170,11 @@ func checkOp(g *Graph, tensors map[string]*Tensor, isConst map[string]bool, op *
 	in := make([]*Tensor, len(op.Inputs))
 	for k, n := range op.Inputs {
 		in[k] = tensors[n]
+	}
+	for _, k := range scalarOperands[op.Op] {
+		if len(in[k].Shape) != 1 || in[k].Shape[0] != 1 {
+			return fmt.Errorf("input %d %q has shape %v, want [1]", k, in[k].Name, in[k].Shape)
+		}
 	}
 	out := tensors[op.Outputs[0]]
 	if err := checkTypes(op, in, out); err != nil {

@@ -132,12 +132,22 @@ func Run(g *tosa.Graph, inputs map[string]*tosa.Tensor) (map[string]*tosa.Tensor
 	return out, nil
 }
 
+// MaxElements caps the element count of any tensor RunValues materialises (values are held as
+// int64, 8 bytes each), so that a hostile graph within the 8K level limits cannot exhaust
+// memory. Raise it to run larger graphs.
+var MaxElements = 1 << 26
+
 // RunValues is Run on Values.
 func RunValues(g *tosa.Graph, inputs map[string]*Value) (map[string]*Value, error) {
 	if err := g.Validate(); err != nil {
 		return nil, err
 	}
 	decl := g.TensorMap()
+	for _, t := range g.Tensors {
+		if n := tosa.NumElements(t.Shape); n > MaxElements {
+			return nil, fmt.Errorf("tosa/ref: tensor %q has %d elements, more than MaxElements (%d)", t.Name, n, MaxElements)
+		}
+	}
 	env := make(map[string]*Value, len(g.Tensors))
 	for _, name := range g.Inputs {
 		v := inputs[name]

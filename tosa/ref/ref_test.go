@@ -207,3 +207,35 @@ func TestFixtures(t *testing.T) {
 		t.Logf("%-18s %d/%d runs bit-exact", g, passed[g], total[g])
 	}
 }
+
+// FuzzRun decodes mutated fixture models and runs the valid ones on zero inputs: no panic may
+// escape and errors must name the operator.
+func FuzzRun(f *testing.F) {
+	root := fixturesDir(f)
+	for _, dir := range fixtureCases(f) {
+		buf, err := os.ReadFile(filepath.Join(dir, "model.tosa"))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(buf)
+	}
+	_ = root
+	old := MaxElements
+	MaxElements = 1 << 16
+	defer func() { MaxElements = old }()
+	f.Fuzz(func(t *testing.T, buf []byte) {
+		g, err := tosa.Decode(buf)
+		if err != nil || g.Validate() != nil {
+			return
+		}
+		inputs := map[string]*Value{}
+		for _, n := range g.Inputs {
+			d := g.Tensor(n)
+			inputs[n] = &Value{Shape: d.Shape, Type: d.Type, Data: make([]int64, d.NumElements())}
+		}
+		_, err = RunValues(g, inputs)
+		if e, ok := err.(*OpError); ok && strings.Contains(e.Msg, "internal error") {
+			t.Fatalf("interpreter panicked: %v", err)
+		}
+	})
+}
