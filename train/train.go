@@ -139,11 +139,7 @@ func Run(ctx context.Context, g *graph.Graph, ds *data.Dataset, c Config, out st
 	}
 	for st.Epoch < c.Epochs {
 		loader.SetEpoch(st.Epoch)
-		for i := 0; i < st.Step; i++ { // resume mid-epoch: replay the order, skip done batches
-			if _, err := loader.Next(); err != nil {
-				return nil, fmt.Errorf("resume: %v", err)
-			}
-		}
+		loader.Skip(st.Step) // resume mid-epoch: same order, the done batches skipped
 		prog.Start(st.Epoch, steps)
 		start := time.Now()
 		startStep := st.Step
