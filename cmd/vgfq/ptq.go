@@ -249,4 +249,3 @@ func quantSummary(m *quant.Model, r *lower.Result) ([]byte, error) {
 	}
 	return append(b, '\n'), nil
 }
-
