@@ -14,26 +14,29 @@ import (
 func newDemoCmd() *cobra.Command {
 	var tf trainFlags
 	var dir string
+	pf := ptqFlags{calib: 500, observer: "histogram", percentile: 99.99, layout: "nhwc", evalImages: 640, seed: 1}
 	c := &cobra.Command{
 		Use:   "demo",
-		Short: "The end-to-end demo: train the tutorial upscaler on the built-in data, evaluate it",
+		Short: "The end-to-end demo: train the tutorial upscaler on the built-in data, evaluate, quantize to INT8",
 		Long: `demo runs the reference workflow on the built-in data (no download): it trains the
 tutorial's SmallUpscaler for one epoch (AdamW, lr 1e-3, batch 64), scores it on the held-out
 split against plain bilinear upscaling (PSNR, SSIM), and writes everything under --dir:
   fp32/           the trained model (checkpoint directory)
   eval.json       PSNR/SSIM of the model and of the bilinear baseline
-  eval-grid.png   LR input, bilinear, model output and ground truth for a few test images`,
+  eval-grid.png   LR input, bilinear, model output and ground truth for a few test images
+  output/         the PTQ result: model.tosa (TOSA 1.0 INT) and quant.json (scales, zero
+                  points, RESCALE multipliers/shifts), with FP32 / fake-quant / INT8 PSNR printed`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			start := time.Now()
 			out := os.Stdout
 			tf.out = filepath.Join(dir, "fp32")
-			fmt.Fprintf(out, "== 1/2 train %s (%d epoch, batch %d, lr %g) on %s data\n", tf.cfg.Model, tf.cfg.Epochs, tf.cfg.Batch, tf.cfg.LR, tf.data.spec)
+			fmt.Fprintf(out, "== 1/3 train %s (%d epoch, batch %d, lr %g) on %s data\n", tf.cfg.Model, tf.cfg.Epochs, tf.cfg.Batch, tf.cfg.LR, tf.data.spec)
 			g, _, err := runTrain(c, &tf, out)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "== 2/2 evaluate on the held-out split\n")
+			fmt.Fprintf(out, "== 2/3 evaluate on the held-out split\n")
 			ef := evalFlags{data: tf.data, batch: 64, batches: 0, grid: filepath.Join(dir, "eval-grid.png"), samples: 8}
 			res, err := runEval(g, &ef, out)
 			if err != nil {
@@ -44,6 +47,13 @@ split against plain bilinear upscaling (PSNR, SSIM), and writes everything under
 				return err
 			}
 			if err := printEval(out, false, g.Name, res); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "== 3/3 post-training quantization to INT8 TOSA (%d calibration images)\n", pf.calib)
+			pf.data = tf.data
+			pf.out = filepath.Join(dir, "output")
+			pf.quiet = tf.quiet
+			if _, err := runPTQ(g, &pf, out); err != nil {
 				return err
 			}
 			fmt.Fprintf(out, "demo finished in %s; outputs in %s\n", time.Since(start).Round(time.Second), dir)
