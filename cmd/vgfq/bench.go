@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,6 +22,7 @@ func newBenchCmd() *cobra.Command {
 	}
 	var model string
 	var batch, steps, warmup, size int
+	var cpuprofile string
 	tc := &cobra.Command{
 		Use:   "train",
 		Short: "Training throughput in images/s (forward + backward + AdamW step, random data)",
@@ -32,6 +34,17 @@ func newBenchCmd() *cobra.Command {
 			g, err := zoo.Build(model, size, size, 1)
 			if err != nil {
 				return badInput(err)
+			}
+			if cpuprofile != "" {
+				f, err := os.Create(cpuprofile)
+				if err != nil {
+					return badInput(err)
+				}
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
 			}
 			ips, err := benchTrain(g, batch, size, steps, warmup)
 			if err != nil {
@@ -47,6 +60,7 @@ func newBenchCmd() *cobra.Command {
 	tc.Flags().IntVar(&steps, "steps", 30, "timed steps")
 	tc.Flags().IntVar(&warmup, "warmup", 3, "untimed warm-up steps")
 	tc.Flags().IntVar(&size, "input-size", 16, "low-resolution input size")
+	tc.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file")
 	c.AddCommand(tc)
 	return c
 }
