@@ -26,6 +26,7 @@ package export
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -579,4 +580,55 @@ func RunDecoded(f *vgf.File, d *spirv.Decoded, ins []*tosa.Tensor) ([]*tosa.Tens
 		outs[i] = res[b.Name]
 	}
 	return outs, nil
+}
+
+// ReadNPY decodes a .npy array of int8 or uint8 (raw bytes, as the Scenario Runner reads them
+// for R8_SINT tensors) or int32 elements, in C order, into a tensor named name. The header's
+// shape must be covered by the data (no allocation beyond the input's size).
+func ReadNPY(name string, data []byte) (t *tosa.Tensor, err error) {
+	if len(data) < 12 || string(data[:6]) != string(npy.Magic[:]) {
+		return nil, fmt.Errorf("%s: not a .npy file", name)
+	}
+	defer func() { // npyio panics on some malformed headers
+		if r := recover(); r != nil {
+			t, err = nil, fmt.Errorf("%s: malformed .npy header", name)
+		}
+	}()
+	r, err := npy.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	h := r.Header.Descr
+	if h.Fortran {
+		return nil, fmt.Errorf("%s: Fortran-order arrays are not supported", name)
+	}
+	n := 1
+	for _, d := range h.Shape {
+		if d < 0 || (d > 0 && n > len(data)/d) {
+			return nil, fmt.Errorf("%s: shape %v does not fit the file's %d bytes", name, h.Shape, len(data))
+		}
+		n *= d
+	}
+	t = &tosa.Tensor{Name: name, Shape: append([]int{}, h.Shape...)}
+	size := 1
+	switch strings.Trim(h.Type, `'"`) {
+	case "|i1", "<i1", "i1", "|u1", "<u1", "u1", "|b1":
+		t.Type = tosa.Int8
+	case "<i4":
+		t.Type, size = tosa.Int32, 4
+	default:
+		return nil, fmt.Errorf("%s: dtype %s not supported (want int8, uint8 or int32)", name, h.Type)
+	}
+	if n*size > len(data) {
+		return nil, fmt.Errorf("%s: shape %v needs %d bytes, the file has %d", name, h.Shape, n*size, len(data))
+	}
+	off := 10 + int(binary.LittleEndian.Uint16(data[8:]))
+	if data[6] >= 2 {
+		off = 12 + int(binary.LittleEndian.Uint32(data[8:]))
+	}
+	if off > len(data) || len(data)-off != n*size {
+		return nil, fmt.Errorf("%s: %d data bytes for shape %v of %s (want %d)", name, len(data)-min(off, len(data)), h.Shape, h.Type, n*size)
+	}
+	t.Data = append([]byte{}, data[off:]...)
+	return t, nil
 }

@@ -186,3 +186,26 @@ func TestBadSampleInput(t *testing.T) {
 		t.Fatalf("default input %d, want zero point %d", v[0], res.Inputs[0].ZP)
 	}
 }
+
+func TestNPYRoundTrip(t *testing.T) {
+	x := &tosa.Tensor{Name: "x", Type: tosa.Int8, Shape: []int{1, 2, 3, 4}, Data: make([]byte, 24)}
+	for i := range x.Data {
+		x.Data[i] = byte(i * 37)
+	}
+	b, err := EncodeNPY(x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := ReadNPY("x.npy", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !equalInts(y.Shape, x.Shape) || !bytes.Equal(y.Data, x.Data) || y.Type != tosa.Int8 {
+		t.Fatalf("got %v %v", y.Shape, y.Type)
+	}
+	for _, bad := range [][]byte{b[:len(b)-1], append(append([]byte{}, b...), 0), b[:12], []byte("\x93NUMPY\x01\x00\x20\x00{'descr': '|i1', 'fortran_order': False, 'shape': (1000000000, 1000000000), }")} {
+		if _, err := ReadNPY("bad.npy", bad); err == nil {
+			t.Errorf("no error for %q", bad[:min(len(bad), 40)])
+		}
+	}
+}
