@@ -55,7 +55,7 @@ evaluates it.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return badInputf("%v (see '%s --help')", err, c.CommandPath())
 	})
-	root.AddCommand(newTrainCmd(), newEvalCmd(), newDemoCmd(), newBenchCmd(), newModelsCmd(), newPTQCmd())
+	root.AddCommand(newTrainCmd(), newEvalCmd(), newDemoCmd(), newBenchCmd(), newModelsCmd(), newPTQCmd(), newInspectCmd(), newRunCmd())
 	return root
 }
 
