@@ -3,6 +3,7 @@ package quant
 import (
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/vgfq/vgfq/engine"
 	"github.com/vgfq/vgfq/graph"
@@ -131,6 +132,14 @@ func (c *Calibrator) Observe(x *engine.Tensor) error {
 			return out
 		}
 		if id, ok := c.Plan.Group[n.Name]; ok {
+			for _, v := range out.Val.Data {
+				if v > math.MaxFloat32 || v < -math.MaxFloat32 {
+					// TorchAO's histogram silently drops ±inf; an infinite activation means the
+					// float model overflows, which no quantization can represent: stop here.
+					obsErr = fmt.Errorf("calibration image %d: infinite activation at node %q (%s); the float model overflows — check its weights and input range", c.images+1, n.Name, n.Op)
+					return out
+				}
+			}
 			if err := c.obs[id].Observe(out.Val.Data, out.Val.Shape); err != nil {
 				if errors.Is(err, ErrNaN) {
 					obsErr = fmt.Errorf("calibration image %d: NaN activation at node %q (%s); check the model weights and inputs", c.images+1, n.Name, n.Op)
