@@ -17,15 +17,17 @@ func newDemoCmd() *cobra.Command {
 	pf := ptqFlags{calib: 500, observer: "histogram", percentile: 99.99, layout: "nhwc", evalImages: 640, seed: 1}
 	c := &cobra.Command{
 		Use:   "demo",
-		Short: "The end-to-end demo: train the tutorial upscaler on the built-in data, evaluate, quantize to INT8",
+		Short: "The end-to-end demo: train the tutorial upscaler on the built-in data, evaluate, quantize to INT8, export .vgf",
 		Long: `demo runs the reference workflow on the built-in data (no download): it trains the
 tutorial's SmallUpscaler for one epoch (AdamW, lr 1e-3, batch 64), scores it on the held-out
 split against plain bilinear upscaling (PSNR, SSIM), and writes everything under --dir:
   fp32/           the trained model (checkpoint directory)
   eval.json       PSNR/SSIM of the model and of the bilinear baseline
   eval-grid.png   LR input, bilinear, model output and ground truth for a few test images
-  output/         the PTQ result: model.tosa (TOSA 1.0 INT) and quant.json (scales, zero
-                  points, RESCALE multipliers/shifts), with FP32 / fake-quant / INT8 PSNR printed`,
+  output/         the PTQ result: model.tosa (TOSA 1.0 INT), model.vgf (for the ML SDK for
+                  Vulkan), io.json (the integration contract), scenario.json + input.npy +
+                  expected_output.npy (for Arm's Scenario Runner), quant.json (scales, zero
+                  points, RESCALE multipliers/shifts); FP32 / fake-quant / INT8 PSNR printed`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			start := time.Now()
@@ -49,7 +51,7 @@ split against plain bilinear upscaling (PSNR, SSIM), and writes everything under
 			if err := printEval(out, false, g.Name, res); err != nil {
 				return err
 			}
-			fmt.Fprintf(out, "== 3/3 post-training quantization to INT8 TOSA (%d calibration images)\n", pf.calib)
+			fmt.Fprintf(out, "== 3/3 post-training quantization to INT8 TOSA + VGF (%d calibration images)\n", pf.calib)
 			pf.data = tf.data
 			pf.out = filepath.Join(dir, "output")
 			pf.quiet = tf.quiet

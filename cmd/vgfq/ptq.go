@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vgfq/vgfq/data"
 	"github.com/vgfq/vgfq/engine"
+	"github.com/vgfq/vgfq/export"
 	"github.com/vgfq/vgfq/graph"
 	"github.com/vgfq/vgfq/internal/atomicfile"
 	"github.com/vgfq/vgfq/lower"
@@ -35,6 +36,7 @@ type ptqFlags struct {
 	evalImages int
 	quiet      bool
 	seed       uint64
+	debugInfo  bool
 }
 
 func newPTQCmd() *cobra.Command {
@@ -45,8 +47,13 @@ func newPTQCmd() *cobra.Command {
 		Long: `ptq calibrates the float model on representative images (histogram observers, as
 TorchAO/ExecuTorch), converts it to INT8 (per-channel symmetric weights, int32 bias, per-tensor
 affine activations), lowers it to a TOSA 1.0 INT graph and writes into --out:
-  model.tosa       the TOSA 1.0 flatbuffer (accepted by the TOSA reference model)
-  quant.json       every tensor's scale/zero point and every RESCALE's multiplier/shift
+  model.tosa          the TOSA 1.0 flatbuffer
+  quant.json          every tensor's scale/zero point and every RESCALE's multiplier/shift
+  model.vgf           SPIR-V graph module + constants for the ML SDK for Vulkan
+  io.json             the integration contract: bindings, shapes, VkFormat, scale/zero point,
+                      the exact quantize/dequantize formulas
+  scenario.json       for Arm's Scenario Runner, with input.npy (a real test image) and
+  expected_output.npy what model.vgf must produce for it
 It then prints PSNR on the test split for FP32, fake-quant and INT8 (model.tosa executed
 bit-exactly by vgfq's TOSA interpreter).`,
 		Example: `  vgfq ptq --model runs/fp32 --data builtin --calib 500 --out output/`,
@@ -72,6 +79,7 @@ bit-exactly by vgfq's TOSA interpreter).`,
 	fl.IntVar(&f.evalImages, "eval-images", 640, "test images scored for the PSNR table (0: skip the table)")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress bar")
 	fl.Uint64Var(&f.seed, "seed", 1, "seed for choosing calibration images")
+	fl.BoolVar(&f.debugInfo, "debug-info", false, "keep tensor names in the SPIR-V graph module (like model-converter --emit-debug-info)")
 	f.data.register(c)
 	return c
 }
@@ -186,7 +194,17 @@ func runPTQ(g *graph.Graph, f *ptqFlags, log io.Writer) (*ptqResult, error) {
 	}
 	fmt.Fprintf(log, "PTQ of %s: %d calibration images, %d TOSA operators (%d RESCALE), %s\n", g.Name, m.Images,
 		len(res.Graph.Ops), len(res.Rescales), time.Since(start).Round(time.Millisecond))
-	fmt.Fprintf(log, "wrote %s and %s\n", filepath.Join(f.out, "model.tosa"), filepath.Join(f.out, "quant.json"))
+	// The VGF: a real test image as the sample input of the scenario.
+	sample, err := sampleInput(ds.Test, res)
+	if err != nil {
+		return nil, err
+	}
+	art, err := export.WriteVGF(res, f.out, export.Options{DebugInfo: f.debugInfo, Inputs: []*tosa.Tensor{sample}, Verify: true})
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(log, "wrote %s: model.tosa, quant.json, model.vgf (%d bytes, %d constants), io.json, scenario.json, input.npy, expected_output.npy\n",
+		f.out, len(art.VGFBytes), len(art.VGF.Constants))
 	out := &ptqResult{Model: m, Lowered: res, Scores: map[string]*train.EvalResult{}}
 	if f.evalImages > 0 {
 		batches := (f.evalImages + 63) / 64
@@ -212,6 +230,20 @@ func runPTQ(g *graph.Graph, f *ptqFlags, log io.Writer) (*ptqResult, error) {
 		fmt.Fprintf(log, "%-14s %9.3f %8.4f\n", "bilinear", base.BaselinePSNR, base.BaselineSSIM)
 	}
 	return out, nil
+}
+
+// sampleInput quantizes the first test image for the scenario's input.npy.
+func sampleInput(src data.Source, res *lower.Result) (*tosa.Tensor, error) {
+	loader, err := data.NewLoader(src, data.LoaderOptions{BatchSize: 1})
+	if err != nil {
+		return nil, err
+	}
+	b, err := loader.Next()
+	if err != nil {
+		return nil, err
+	}
+	in := res.Inputs[0]
+	return lower.QuantizeInput(b.LR, data.Channels, b.H/2, b.W/2, in), nil
 }
 
 // quantSummary is quant.json: per tensor scale/zero point, per RESCALE multiplier/shift.
