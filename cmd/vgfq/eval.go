@@ -5,11 +5,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"runtime"
 
 	"github.com/spf13/cobra"
 	"github.com/vgfq/vgfq/data"
 	"github.com/vgfq/vgfq/engine"
 	"github.com/vgfq/vgfq/graph"
+	"github.com/vgfq/vgfq/inspect"
+	"github.com/vgfq/vgfq/lower"
 	"github.com/vgfq/vgfq/report"
 	"github.com/vgfq/vgfq/train"
 )
@@ -34,6 +38,18 @@ func newEvalCmd() *cobra.Command {
   vgfq eval --model runs/fp32 --json`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			if fi, err := os.Stat(f.model); err == nil && !fi.IsDir() {
+				// An INT8 artifact: score the .tosa / .vgf itself.
+				pred, name, err := int8Predictor(f.model)
+				if err != nil {
+					return err
+				}
+				res, err := runEvalPredictor(pred, name, &f, os.Stderr)
+				if err != nil {
+					return err
+				}
+				return printEval(os.Stdout, f.json, name, res)
+			}
 			ck, err := train.LoadCheckpoint(f.model)
 			if err != nil {
 				return badInputf("--model: %v", err)
@@ -46,7 +62,7 @@ func newEvalCmd() *cobra.Command {
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&f.model, "model", "runs/fp32", "model or checkpoint directory")
+	fl.StringVar(&f.model, "model", "runs/fp32", "model or checkpoint directory, or an INT8 model.tosa / model.vgf (scored bit-exactly; scales from io.json or quant.json next to it)")
 	fl.IntVar(&f.batch, "batch", 64, "evaluation batch size")
 	fl.IntVar(&f.batches, "batches", 50, "number of test batches to score (0: the whole test split)")
 	fl.BoolVar(&f.json, "json", false, "print the results as JSON (psnr, ssim, baseline_psnr, baseline_ssim, batches, images)")
@@ -72,6 +88,66 @@ func (f *evalFlags) validate() error {
 
 // runEval scores g and writes the grid.
 func runEval(g *graph.Graph, f *evalFlags, log io.Writer) (*train.EvalResult, error) {
+	return runEvalPredictor(train.GraphPredictor(g), g.Name, f, log)
+}
+
+// int8Predictor loads a .tosa or .vgf file and returns a predictor that quantizes images with
+// the model's IO contract (io.json / quant.json next to the file), runs the integer graph
+// bit-exactly and dequantizes the output.
+func int8Predictor(path string) (train.Predictor, string, error) {
+	m, err := inspect.Load(path)
+	if err != nil {
+		return nil, "", badInput(err)
+	}
+	if m.Graph == nil {
+		return nil, "", badInputf("%s: no executable graph: %v", path, m.GraphErr)
+	}
+	ins, err := m.Inputs()
+	if err != nil {
+		return nil, "", badInput(err)
+	}
+	outs, err := m.Outputs()
+	if err != nil {
+		return nil, "", badInput(err)
+	}
+	if len(ins) != 1 || len(outs) != 1 {
+		return nil, "", badInputf("%s: %d inputs and %d outputs; eval needs one image in and one out", path, len(ins), len(outs))
+	}
+	var rf runFlags
+	qi, err := rf.qparams(path, m, true, ins[0])
+	if err != nil {
+		return nil, "", err
+	}
+	qo, err := rf.qparams(path, m, false, outs[0])
+	if err != nil {
+		return nil, "", err
+	}
+	layout := func(q qparams, shape []int) (string, error) {
+		l := q.layout
+		if l == "" {
+			l = "NHWC"
+		}
+		if len(shape) != 4 || shape[0] != 1 {
+			return "", badInputf("%s: tensor shape %v is not a batch-1 image", path, shape)
+		}
+		return l, nil
+	}
+	li, err := layout(qi, ins[0].Shape)
+	if err != nil {
+		return nil, "", err
+	}
+	lo, err := layout(qo, outs[0].Shape)
+	if err != nil {
+		return nil, "", err
+	}
+	res := &lower.Result{Graph: m.Graph,
+		Inputs:  []lower.IO{{Name: m.Graph.Inputs[0], Shape: ins[0].Shape, Layout: li, Scale: qi.scale, ZP: qi.zp}},
+		Outputs: []lower.IO{{Name: m.Graph.Outputs[0], Shape: outs[0].Shape, Layout: lo, Scale: qo.scale, ZP: qo.zp}}}
+	return train.Predictor(lower.Int8Predictor(res, runtime.GOMAXPROCS(0))), filepath.Base(path), nil
+}
+
+// runEvalPredictor scores a predictor and writes the grid.
+func runEvalPredictor(pred train.Predictor, name string, f *evalFlags, log io.Writer) (*train.EvalResult, error) {
 	if err := f.validate(); err != nil {
 		return nil, err
 	}
@@ -92,12 +168,12 @@ func runEval(g *graph.Graph, f *evalFlags, log io.Writer) (*train.EvalResult, er
 			})
 		}
 	}
-	res, err := train.EvaluatePredictor(train.GraphPredictor(g), ds.Test, f.batch, f.batches, !f.noSSIM, visit)
+	res, err := train.EvaluatePredictor(pred, ds.Test, f.batch, f.batches, !f.noSSIM, visit)
 	if err != nil {
 		return nil, err
 	}
 	if f.grid != "" && len(rows) > 0 {
-		if err := report.WriteGrid(f.grid, rows, []string{"LR", "bilinear", g.Name, "ground truth"}, 4); err != nil {
+		if err := report.WriteGrid(f.grid, rows, []string{"LR", "bilinear", name, "ground truth"}, 4); err != nil {
 			return nil, err
 		}
 		fmt.Fprintf(log, "wrote %s\n", f.grid)

@@ -49,6 +49,22 @@ func TestPTQ(t *testing.T) {
 	if err := json.Unmarshal(js, &summary); err != nil || len(summary.Rescales) == 0 || len(summary.Tensors) == 0 {
 		t.Fatalf("quant.json: %v %s", err, js[:min(200, len(js))])
 	}
+	// eval scores the INT8 artifacts themselves; .tosa and .vgf are the same model.
+	var scores []map[string]float64
+	for _, file := range []string{"model.tosa", "model.vgf"} {
+		code, stdout, stderr := runCLI(t, "eval", "--model", filepath.Join(out, file), "--builtin-test", "64", "--batch", "32", "--json", "--grid", "")
+		if code != 0 {
+			t.Fatalf("eval %s: exit %d: %s", file, code, stderr)
+		}
+		var r map[string]float64
+		if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+			t.Fatalf("eval %s: %v", file, err)
+		}
+		scores = append(scores, r)
+	}
+	if scores[0]["psnr"] != scores[1]["psnr"] || !(scores[0]["psnr"] > 10) {
+		t.Errorf("INT8 PSNR .tosa %v vs .vgf %v", scores[0]["psnr"], scores[1]["psnr"])
+	}
 	// Deterministic: the same run writes the same bytes.
 	out2 := filepath.Join(dir, "out2")
 	if code, _, _ := runCLI(t, "ptq", "--model", model, "--builtin-train", "64", "--builtin-test", "64", "--calib", "32", "--eval-images", "0", "--out", out2, "--quiet"); code != 0 {
