@@ -1,0 +1,794 @@
+package fast
+
+import (
+	"math"
+	"slices"
+
+	"github.com/vgfq/vgfq/tosa"
+	"github.com/vgfq/vgfq/tosa/ref"
+)
+
+// compileOp returns the fast kernel of an operator, or nil when it has none or when one of the
+// specification's ERROR_IF / REQUIRE conditions that depend only on attributes, shapes and
+// constants fails (tosa/ref then executes it and reports the failure).
+func (p *Program) compileOp(s *step) kernel {
+	switch s.op.Op {
+	case tosa.OpConv2D:
+		return p.compileConv2D(s)
+	case tosa.OpDepthwiseConv2D:
+		return p.compileDepthwise(s)
+	case tosa.OpRescale:
+		return p.compileRescale(s)
+	case tosa.OpResize:
+		return p.compileResize(s)
+	case tosa.OpClamp:
+		return p.compileClamp(s)
+	case tosa.OpAdd, tosa.OpSub:
+		return p.compileAddSub(s)
+	case tosa.OpMul:
+		return p.compileMul(s)
+	case tosa.OpTable:
+		return p.compileTable(s)
+	case tosa.OpConcat:
+		return p.compileConcat(s)
+	case tosa.OpReshape:
+		return p.compileReshape(s)
+	case tosa.OpIdentity:
+		return p.compileIdentity(s)
+	case tosa.OpTranspose:
+		return p.compileTranspose(s)
+	case tosa.OpAvgPool2D:
+		return p.compileAvgPool(s)
+	case tosa.OpMaxPool2D:
+		return p.compileMaxPool(s)
+	}
+	return nil
+}
+
+// ---------------------------------------------------------------------------------------------
+// RESCALE
+
+type rescalePlan struct {
+	C              int // channels (1 when per-tensor)
+	mul, shift     []int64
+	rndPos, rndNeg []int64 // rounding constant for value >= 0 / < 0
+	vlo, vhi       []int64 // REQUIRE vlo <= value < vhi
+	izp, ozp       int64   // zero points (zero-extended when unsigned)
+	inUnsigned     bool
+	outUnsigned    bool
+	outMin, outMax int64
+	outBits        uint
+}
+
+func (p *Program) compileRescale(s *step) kernel {
+	a := &s.op.Attr
+	in, out := &p.slots[s.in[0]], &p.slots[s.out]
+	mS, shS, izS, ozS := &p.slots[s.in[1]], &p.slots[s.in[2]], &p.slots[s.in[3]], &p.slots[s.in[4]]
+	inT, outT := in.typ, out.typ
+	if (inT != tosa.Int8 && inT != tosa.Int32) || (outT != tosa.Int8 && outT != tosa.Int32) {
+		return nil
+	}
+	if !mS.isConst || !shS.isConst || !izS.isConst || !ozS.isConst {
+		return nil
+	}
+	izp, ok1 := scalarOf(izS)
+	ozp, ok2 := scalarOf(ozS)
+	if !ok1 || !ok2 {
+		return nil
+	}
+	inBits, outBits := uint(inT.Bits()), uint(outT.Bits())
+	zext := func(v int64, b uint) int64 { return int64(uint64(v) & (uint64(1)<<b - 1)) }
+	// the ERROR_IF conditions of ref.rescale for INT8 / INT32 operands
+	iu, ou := a.InputUnsigned, a.OutputUnsigned
+	switch {
+	case inT != tosa.Int8 && izp != 0, outT != tosa.Int8 && ozp != 0,
+		a.RoundingMode != tosa.SingleRound && a.RoundingMode != tosa.DoubleRound,
+		!a.Scale32 && a.RoundingMode == tosa.DoubleRound,
+		iu && ou, outT == tosa.Int32 && iu, inT == tosa.Int32 && ou, inT == tosa.Int32 && iu,
+		outT == tosa.Int32 && ou, a.PerChannel && len(in.shape) < 1:
+		return nil
+	}
+	r := &rescalePlan{C: 1, inUnsigned: iu, outUnsigned: ou, outBits: outBits}
+	if a.PerChannel {
+		r.C = in.shape[len(in.shape)-1]
+	}
+	mv, ok1 := intsOf(mS)
+	sv, ok2 := intsOf(shS)
+	if !ok1 || !ok2 || len(mv) < r.C || len(sv) < r.C {
+		return nil
+	}
+	if iu {
+		r.izp = zext(izp, inBits)
+	} else {
+		r.izp = izp
+	}
+	if ou {
+		r.ozp = zext(ozp, outBits)
+		r.outMin, r.outMax = 0, int64(1)<<outBits-1
+	} else {
+		r.ozp = ozp
+		r.outMin, r.outMax = outT.MinMax()
+	}
+	doubleRound := a.RoundingMode == tosa.DoubleRound
+	for c := range r.C {
+		m, sh := mv[c], sv[c]
+		// REQUIREs on the constants: multiplier >= 0, 2 <= shift <= 62
+		if m < 0 || sh < 2 || sh > 62 {
+			return nil
+		}
+		rnd := int64(1) << (sh - 1)
+		rp, rn := rnd, rnd
+		if a.Scale32 && doubleRound && sh > 31 {
+			rp, rn = rnd+1<<30, rnd-1<<30
+		}
+		var lo, hi int64
+		if a.Scale32 { // value fits int32 and lies in [-2^(shift-1), 2^(shift-1))
+			lo, hi = max(math.MinInt32, -(int64(1)<<(sh-1))), min(int64(math.MaxInt32)+1, int64(1)<<(sh-1))
+		} else { // apply_scale_16: value fits int48
+			lo, hi = -(int64(1) << 47), int64(1)<<47
+		}
+		r.mul = append(r.mul, m)
+		r.shift = append(r.shift, sh)
+		r.rndPos = append(r.rndPos, rp)
+		r.rndNeg = append(r.rndNeg, rn)
+		r.vlo = append(r.vlo, lo)
+		r.vhi = append(r.vhi, hi)
+	}
+	si, so := s.in[0], s.out
+	switch {
+	case inT == tosa.Int8 && outT == tosa.Int8:
+		return func(st *state) bool { return rescaleRun(st.bufs[si].i8, st.bufs[so].i8, r) }
+	case inT == tosa.Int8 && outT == tosa.Int32:
+		return func(st *state) bool { return rescaleRun(st.bufs[si].i8, st.bufs[so].i32, r) }
+	case inT == tosa.Int32 && outT == tosa.Int8:
+		return func(st *state) bool { return rescaleRun(st.bufs[si].i32, st.bufs[so].i8, r) }
+	default:
+		return func(st *state) bool { return rescaleRun(st.bufs[si].i32, st.bufs[so].i32, r) }
+	}
+}
+
+// scalarOf returns the first element of a constant.
+func scalarOf(s *slot) (int64, bool) {
+	v, ok := intsOf(s)
+	if !ok || len(v) < 1 {
+		return 0, false
+	}
+	return v[0], true
+}
+
+// intsOf returns a constant's elements as int64.
+func intsOf(s *slot) ([]int64, bool) {
+	if !s.isConst {
+		return nil, false
+	}
+	switch s.kind {
+	case kI8:
+		r := make([]int64, len(s.c.i8))
+		for i, x := range s.c.i8 {
+			r[i] = int64(x)
+		}
+		return r, true
+	case kI32:
+		r := make([]int64, len(s.c.i32))
+		for i, x := range s.c.i32 {
+			r[i] = int64(x)
+		}
+		return r, true
+	}
+	return s.c.i64, true
+}
+
+func rescaleRun[I int8 | int32, O int8 | int32](in []I, out []O, r *rescalePlan) bool {
+	C := r.C
+	if len(in) == 0 {
+		return true
+	}
+	out = out[:len(in)]
+	for base := 0; base < len(in); base += C {
+		xs := in[base : base+C]
+		os := out[base : base+C]
+		for c, x := range xs {
+			var value int64
+			if r.inUnsigned {
+				value = int64(uint8(x)) - r.izp
+			} else {
+				value = int64(x) - r.izp
+			}
+			if value < r.vlo[c] || value >= r.vhi[c] {
+				return false
+			}
+			rnd := r.rndPos[c]
+			if value < 0 {
+				rnd = r.rndNeg[c]
+			}
+			res := (value*r.mul[c] + rnd) >> r.shift[c]
+			if res < math.MinInt32 || res > math.MaxInt32 {
+				return false
+			}
+			res += r.ozp
+			if res < math.MinInt32 || res > math.MaxInt32 {
+				return false
+			}
+			res = min(max(res, r.outMin), r.outMax)
+			if r.outUnsigned && res > r.outMax>>1 {
+				res -= int64(1) << r.outBits
+			}
+			os[c] = O(res)
+		}
+	}
+	return true
+}
+
+// ---------------------------------------------------------------------------------------------
+// RESIZE (INT8 input: NEAREST → INT8, BILINEAR → INT32)
+
+func (p *Program) compileResize(s *step) kernel {
+	a := &s.op.Attr
+	in, out := &p.slots[s.in[0]], &p.slots[s.out]
+	if in.typ != tosa.Int8 {
+		return nil
+	}
+	if !(a.Mode == tosa.ResizeNearest && out.typ == tosa.Int8) && !(a.Mode == tosa.ResizeBilinear && out.typ == tosa.Int32) {
+		return nil
+	}
+	scale, ok1 := intsOf(&p.slots[s.in[1]])
+	offset, ok2 := intsOf(&p.slots[s.in[2]])
+	border, ok3 := intsOf(&p.slots[s.in[3]])
+	if !ok1 || !ok2 || !ok3 || len(scale) < 4 || len(offset) < 2 || len(border) < 2 {
+		return nil
+	}
+	N, IH, IW, C := in.shape[0], in.shape[1], in.shape[2], in.shape[3]
+	OH, OW := out.shape[1], out.shape[2]
+	syn, syd, sxn, sxd := scale[0], scale[1], scale[2], scale[3]
+	offY, offX, bY, bX := offset[0], offset[1], border[0], border[1]
+	// the ERROR_IF conditions of ref.resize
+	switch {
+	case max(OH, OW, IH, IW) >= 16384, syn <= 0 || syd <= 0 || sxn <= 0 || sxd <= 0,
+		syn > 1<<11 || sxn > 1<<11, syd >= 16*syn || sxd >= 16*sxn,
+		offY < -syn || offY >= 16*syn, offX < -sxn || offX >= 16*sxn,
+		bY < -16*syn || bY >= syn, bX < -16*sxn || bX >= sxn:
+		return nil
+	}
+	h := (int64(IH)-1)*syn - offY + bY
+	w := (int64(IW)-1)*sxn - offX + bX
+	if h%syd != 0 || int64(OH) != h/syd+1 || w%sxd != 0 || int64(OW) != w/sxd+1 {
+		return nil
+	}
+	type axis struct {
+		i0, i1 int   // clamped source indices
+		d      int32 // fraction numerator
+		near   int   // nearest source index
+	}
+	mk := func(O, I int, sd, off, sn int64) []axis {
+		r := make([]axis, O)
+		for o := range O {
+			v := int64(o)*sd + off
+			i := floorDiv(v, sn)
+			d := v - i*sn
+			i0, i1 := max(i, 0), min(i+1, int64(I)-1)
+			near := i0
+			if 2*d >= sn {
+				near = i1
+			}
+			r[o] = axis{int(i0), int(i1), int32(d), int(near)}
+		}
+		return r
+	}
+	ys, xs := mk(OH, IH, syd, offY, syn), mk(OW, IW, sxd, offX, sxn)
+	si, so := s.in[0], s.out
+	if a.Mode == tosa.ResizeNearest {
+		return func(st *state) bool {
+			src, dst := st.bufs[si].i8, st.bufs[so].i8
+			for n := range N {
+				for oy, ay := range ys {
+					for ox, ax := range xs {
+						o := ((n*OH+oy)*OW + ox) * C
+						i := ((n*IH+ay.near)*IW + ax.near) * C
+						copy(dst[o:o+C], src[i:i+C])
+					}
+				}
+			}
+			return true
+		}
+	}
+	sny, snx := int32(syn), int32(sxn)
+	return func(st *state) bool {
+		src, dst := st.bufs[si].i8, st.bufs[so].i32
+		for n := range N {
+			for oy, ay := range ys {
+				r0 := src[(n*IH+ay.i0)*IW*C : (n*IH+ay.i0+1)*IW*C]
+				r1 := src[(n*IH+ay.i1)*IW*C : (n*IH+ay.i1+1)*IW*C]
+				wy0, wy1 := sny-ay.d, ay.d
+				for ox, ax := range xs {
+					w00, w01 := wy0*(snx-ax.d), wy0*ax.d
+					w10, w11 := wy1*(snx-ax.d), wy1*ax.d
+					o := dst[((n*OH+oy)*OW+ox)*C : ((n*OH+oy)*OW+ox+1)*C]
+					p00, p01 := r0[ax.i0*C:ax.i0*C+C], r0[ax.i1*C:ax.i1*C+C]
+					p10, p11 := r1[ax.i0*C:ax.i0*C+C], r1[ax.i1*C:ax.i1*C+C]
+					for c := range o {
+						o[c] = int32(p00[c])*w00 + int32(p01[c])*w01 + int32(p10[c])*w10 + int32(p11[c])*w11
+					}
+				}
+			}
+		}
+		return true
+	}
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
+}
+
+// ---------------------------------------------------------------------------------------------
+// CLAMP, TABLE
+
+func (p *Program) compileClamp(s *step) kernel {
+	a := &s.op.Attr
+	in, out := &p.slots[s.in[0]], &p.slots[s.out]
+	if (in.typ != tosa.Int8 && in.typ != tosa.Int32) || out.typ != in.typ {
+		return nil
+	}
+	lo, ok1 := clampBound(a.ClampMin, in.typ)
+	hi, ok2 := clampBound(a.ClampMax, in.typ)
+	if !ok1 || !ok2 || hi < lo {
+		return nil
+	}
+	si, so := s.in[0], s.out
+	if in.typ == tosa.Int8 {
+		l, h := int8(lo), int8(hi)
+		return func(st *state) bool {
+			src, dst := st.bufs[si].i8, st.bufs[so].i8[:len(st.bufs[si].i8)]
+			for i, v := range src {
+				dst[i] = min(max(v, l), h)
+			}
+			return true
+		}
+	}
+	l, h := int32(lo), int32(hi)
+	return func(st *state) bool {
+		src, dst := st.bufs[si].i32, st.bufs[so].i32[:len(st.bufs[si].i32)]
+		for i, v := range src {
+			dst[i] = min(max(v, l), h)
+		}
+		return true
+	}
+}
+
+func clampBound(b []byte, t tosa.DType) (int64, bool) {
+	n := t.DataSize(1)
+	if len(b) < n {
+		return 0, false
+	}
+	v, err := (&tosa.Tensor{Name: "clamp bound", Type: t, Data: b[:n]}).Ints()
+	if err != nil {
+		return 0, false
+	}
+	return v[0], true
+}
+
+func (p *Program) compileTable(s *step) kernel {
+	in, tb, out := &p.slots[s.in[0]], &p.slots[s.in[1]], &p.slots[s.out]
+	if in.typ != tosa.Int8 || tb.typ != tosa.Int8 || out.typ != tosa.Int8 || !tb.isConst || len(tb.c.i8) != 256 {
+		return nil
+	}
+	var t [256]int8
+	copy(t[:], tb.c.i8)
+	si, so := s.in[0], s.out
+	return func(st *state) bool {
+		src := st.bufs[si].i8
+		dst := st.bufs[so].i8[:len(src)]
+		for i, v := range src {
+			dst[i] = t[uint8(int16(v)+128)]
+		}
+		return true
+	}
+}
+
+// ---------------------------------------------------------------------------------------------
+// ADD, SUB (INT32), MUL (INT8 / INT32 → INT32) with broadcasting
+
+// bcast describes the broadcast of two equal-rank operands to the output: the output is
+// iterated as rows of its last dimension; each row starts at aOff/bOff and steps by aInc/bInc
+// (0 for a broadcast dimension).
+type bcast struct {
+	rows, n          int
+	aOff, bOff       []int
+	aInc, bInc       int
+	simple           bool // both operands have the output's shape
+	aScalar, bScalar bool // one element
+}
+
+func newBcast(out, a, b []int) (*bcast, bool) {
+	if len(a) != len(out) || len(b) != len(out) {
+		return nil, false
+	}
+	bc := &bcast{simple: slices.Equal(a, out) && slices.Equal(b, out),
+		aScalar: tosa.NumElements(a) == 1, bScalar: tosa.NumElements(b) == 1}
+	r := len(out)
+	if r == 0 {
+		bc.rows, bc.n = 1, 1
+		bc.aOff, bc.bOff = []int{0}, []int{0}
+		return bc, true
+	}
+	bc.n = out[r-1]
+	bc.rows = tosa.NumElements(out[:r-1])
+	stA, stB := stridesOf(a), stridesOf(b)
+	if a[r-1] != 1 {
+		bc.aInc = 1
+	}
+	if b[r-1] != 1 {
+		bc.bInc = 1
+	}
+	bc.aOff, bc.bOff = make([]int, bc.rows), make([]int, bc.rows)
+	idx := make([]int, r-1)
+	for row := range bc.rows {
+		pa, pb := 0, 0
+		for d, i := range idx {
+			if a[d] != 1 {
+				pa += i * stA[d]
+			}
+			if b[d] != 1 {
+				pb += i * stB[d]
+			}
+		}
+		bc.aOff[row], bc.bOff[row] = pa, pb
+		for d := r - 2; d >= 0; d-- {
+			idx[d]++
+			if idx[d] < out[d] {
+				break
+			}
+			idx[d] = 0
+		}
+	}
+	return bc, true
+}
+
+func stridesOf(shape []int) []int {
+	s := make([]int, len(shape))
+	n := 1
+	for i := len(shape) - 1; i >= 0; i-- {
+		s[i] = n
+		n *= shape[i]
+	}
+	return s
+}
+
+// apply runs f over every output element; f returns false to stop (a failed REQUIRE).
+func binary[A, B, O int8 | int32](bc *bcast, a []A, b []B, o []O, f func(x A, y B) (O, bool)) bool {
+	if bc.simple {
+		o = o[:len(a)]
+		b = b[:len(a)]
+		for i, x := range a {
+			v, ok := f(x, b[i])
+			if !ok {
+				return false
+			}
+			o[i] = v
+		}
+		return true
+	}
+	n := bc.n
+	for row := range bc.rows {
+		or := o[row*n : row*n+n]
+		ia, ib := bc.aOff[row], bc.bOff[row]
+		for i := range or {
+			v, ok := f(a[ia+i*bc.aInc], b[ib+i*bc.bInc])
+			if !ok {
+				return false
+			}
+			or[i] = v
+		}
+	}
+	return true
+}
+
+func (p *Program) compileAddSub(s *step) kernel {
+	a, b, out := &p.slots[s.in[0]], &p.slots[s.in[1]], &p.slots[s.out]
+	if a.typ != tosa.Int32 || b.typ != tosa.Int32 || out.typ != tosa.Int32 {
+		return nil
+	}
+	bc, ok := newBcast(out.shape, a.shape, b.shape)
+	if !ok {
+		return nil
+	}
+	ia, ib, so := s.in[0], s.in[1], s.out
+	if s.op.Op == tosa.OpAdd {
+		return func(st *state) bool {
+			return binary(bc, st.bufs[ia].i32, st.bufs[ib].i32, st.bufs[so].i32, func(x, y int32) (int32, bool) {
+				r := int64(x) + int64(y)
+				return int32(r), r == int64(int32(r))
+			})
+		}
+	}
+	return func(st *state) bool {
+		return binary(bc, st.bufs[ia].i32, st.bufs[ib].i32, st.bufs[so].i32, func(x, y int32) (int32, bool) {
+			r := int64(x) - int64(y)
+			return int32(r), r == int64(int32(r))
+		})
+	}
+}
+
+func (p *Program) compileMul(s *step) kernel {
+	a, b, sh, out := &p.slots[s.in[0]], &p.slots[s.in[1]], &p.slots[s.in[2]], &p.slots[s.out]
+	if a.typ != b.typ || (a.typ != tosa.Int8 && a.typ != tosa.Int32) || out.typ != tosa.Int32 {
+		return nil
+	}
+	shift, ok := scalarOf(sh)
+	if !ok || shift < 0 || shift > 63 || (a.typ != tosa.Int32 && shift != 0) {
+		return nil
+	}
+	bc, ok := newBcast(out.shape, a.shape, b.shape)
+	if !ok {
+		return nil
+	}
+	ia, ib, so := s.in[0], s.in[1], s.out
+	if a.typ == tosa.Int8 {
+		return func(st *state) bool {
+			return binary(bc, st.bufs[ia].i8, st.bufs[ib].i8, st.bufs[so].i32, func(x, y int8) (int32, bool) {
+				return int32(x) * int32(y), true
+			})
+		}
+	}
+	if shift == 0 {
+		return func(st *state) bool {
+			return binary(bc, st.bufs[ia].i32, st.bufs[ib].i32, st.bufs[so].i32, func(x, y int32) (int32, bool) {
+				return x * y, true // the low 32 bits of the product
+			})
+		}
+	}
+	rnd := int64(1) << (shift - 1)
+	return func(st *state) bool {
+		return binary(bc, st.bufs[ia].i32, st.bufs[ib].i32, st.bufs[so].i32, func(x, y int32) (int32, bool) {
+			r := (int64(x)*int64(y) + rnd) >> shift
+			return int32(r), r == int64(int32(r))
+		})
+	}
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data movement: CONCAT, RESHAPE, IDENTITY, TRANSPOSE (any storage kind)
+
+func (p *Program) compileConcat(s *step) kernel {
+	out := &p.slots[s.out]
+	axis := s.op.Attr.Axis
+	if axis < 0 || axis >= len(out.shape) {
+		return nil
+	}
+	outer := tosa.NumElements(out.shape[:axis])
+	inner := tosa.NumElements(out.shape[axis+1:])
+	sum := 0
+	var chunk []int
+	for _, si := range s.in {
+		in := &p.slots[si]
+		if in.typ != out.typ || len(in.shape) != len(out.shape) {
+			return nil
+		}
+		chunk = append(chunk, in.shape[axis]*inner)
+		sum += in.shape[axis]
+	}
+	if sum != out.shape[axis] {
+		return nil
+	}
+	ins, so, kd := slices.Clone(s.in), s.out, out.kind
+	return func(st *state) bool {
+		pos := 0
+		dst := st.bufs[so]
+		for o := range outer {
+			for k, si := range ins {
+				n := chunk[k]
+				src := st.bufs[si]
+				switch kd {
+				case kI8:
+					copy(dst.i8[pos:pos+n], src.i8[o*n:(o+1)*n])
+				case kI32:
+					copy(dst.i32[pos:pos+n], src.i32[o*n:(o+1)*n])
+				default:
+					copy(dst.i64[pos:pos+n], src.i64[o*n:(o+1)*n])
+				}
+				pos += n
+			}
+		}
+		return true
+	}
+}
+
+func (p *Program) compileReshape(s *step) kernel {
+	in, shp, out := &p.slots[s.in[0]], &p.slots[s.in[1]], &p.slots[s.out]
+	if in.typ != out.typ || in.n != out.n {
+		return nil
+	}
+	v, ok := intsOf(shp)
+	if !ok {
+		return nil
+	}
+	for d, x := range v {
+		if d >= len(out.shape) || int64(out.shape[d]) != x {
+			return nil
+		}
+	}
+	si, so := s.in[0], s.out
+	return func(st *state) bool { st.bufs[so] = st.bufs[si]; return true }
+}
+
+func (p *Program) compileIdentity(s *step) kernel {
+	in, out := &p.slots[s.in[0]], &p.slots[s.out]
+	if in.typ != out.typ || in.n != out.n {
+		return nil
+	}
+	si, so := s.in[0], s.out
+	return func(st *state) bool { st.bufs[so] = st.bufs[si]; return true }
+}
+
+func (p *Program) compileTranspose(s *step) kernel {
+	in, out := &p.slots[s.in[0]], &p.slots[s.out]
+	perms := s.op.Attr.Perms
+	r := len(in.shape)
+	if in.typ != out.typ || len(perms) != r || len(out.shape) != r || in.n > math.MaxInt32 {
+		return nil
+	}
+	for i, pm := range perms {
+		if pm < 0 || pm >= r || slices.Index(perms, pm) != i || out.shape[i] != in.shape[pm] {
+			return nil
+		}
+	}
+	st := stridesOf(in.shape)
+	idx := make([]int32, out.n)
+	index := make([]int, r)
+	for pos := range out.n {
+		q := 0
+		for i, pm := range perms {
+			q += index[i] * st[pm]
+		}
+		idx[pos] = int32(q)
+		for d := r - 1; d >= 0; d-- {
+			index[d]++
+			if index[d] < out.shape[d] {
+				break
+			}
+			index[d] = 0
+		}
+	}
+	si, so, kd := s.in[0], s.out, out.kind
+	return func(st *state) bool {
+		src, dst := st.bufs[si], st.bufs[so]
+		switch kd {
+		case kI8:
+			gather(dst.i8, src.i8, idx)
+		case kI32:
+			gather(dst.i32, src.i32, idx)
+		default:
+			gather(dst.i64, src.i64, idx)
+		}
+		return true
+	}
+}
+
+func gather[T int8 | int32 | int64](dst, src []T, idx []int32) {
+	dst = dst[:len(idx)]
+	for i, q := range idx {
+		dst[i] = src[q]
+	}
+}
+
+// ---------------------------------------------------------------------------------------------
+// AVG_POOL2D (INT8, acc INT32), MAX_POOL2D (INT8 / INT32)
+
+type poolGeom struct {
+	N, IH, IW, C, OH, OW   int
+	ky, kx, sy, sx, pt, pl int
+}
+
+func poolGeometry(a *tosa.Attr, in, out *slot) (*poolGeom, bool) {
+	if len(a.Kernel) != 2 || len(a.Stride) != 2 || len(a.Pad) != 4 || len(in.shape) != 4 || len(out.shape) != 4 {
+		return nil, false
+	}
+	g := &poolGeom{N: in.shape[0], IH: in.shape[1], IW: in.shape[2], C: in.shape[3], OH: out.shape[1], OW: out.shape[2],
+		ky: a.Kernel[0], kx: a.Kernel[1], sy: a.Stride[0], sx: a.Stride[1], pt: a.Pad[0], pl: a.Pad[2]}
+	pb, pr := a.Pad[1], a.Pad[3]
+	switch {
+	case g.ky < 1 || g.kx < 1, g.sy < 1 || g.sx < 1, g.pt < 0 || pb < 0 || g.pl < 0 || pr < 0,
+		pr >= g.kx || g.pl >= g.kx, g.pt >= g.ky || pb >= g.ky:
+		return nil, false
+	}
+	return g, true
+}
+
+// window returns the valid input range [y0, y1) × [x0, x1) of an output position.
+func (g *poolGeom) window(oy, ox int) (y0, y1, x0, x1 int) {
+	iy, ix := oy*g.sy-g.pt, ox*g.sx-g.pl
+	return max(iy, 0), min(iy+g.ky, g.IH), max(ix, 0), min(ix+g.kx, g.IW)
+}
+
+func (p *Program) compileAvgPool(s *step) kernel {
+	in, out := &p.slots[s.in[0]], &p.slots[s.out]
+	if in.typ != tosa.Int8 || out.typ != tosa.Int8 {
+		return nil
+	}
+	izp, ok1 := scalarOf(&p.slots[s.in[1]])
+	ozp, ok2 := scalarOf(&p.slots[s.in[2]])
+	if !ok1 || !ok2 {
+		return nil
+	}
+	g, ok := poolGeometry(&s.op.Attr, in, out)
+	// |acc| <= count·255 must stay below 2^29 so that apply_scale_32 (shift >= 30) holds
+	if !ok || int64(g.ky)*int64(g.kx)*255 >= 1<<29 {
+		return nil
+	}
+	si, so := s.in[0], s.out
+	return func(st *state) bool {
+		src, dst := st.bufs[si].i8, st.bufs[so].i8
+		acc := make([]int32, g.C)
+		for n := range g.N {
+			for oy := range g.OH {
+				for ox := range g.OW {
+					y0, y1, x0, x1 := g.window(oy, ox)
+					count := max(y1-y0, 0) * max(x1-x0, 0)
+					if count == 0 {
+						return false // apply_scale_32 REQUIRE fails in ref
+					}
+					clear(acc)
+					for y := y0; y < y1; y++ {
+						for x := x0; x < x1; x++ {
+							row := src[((n*g.IH+y)*g.IW+x)*g.C : ((n*g.IH+y)*g.IW+x+1)*g.C]
+							for c, v := range row {
+								acc[c] += int32(v)
+							}
+						}
+					}
+					m, sh := ref.ReciprocalScale(count)
+					mul, shift := int64(m), uint(sh)
+					rnd := int64(1) << (shift - 1)
+					zsum := int64(count) * izp
+					o := dst[((n*g.OH+oy)*g.OW+ox)*g.C : ((n*g.OH+oy)*g.OW+ox+1)*g.C]
+					for c, v := range acc {
+						r := ((int64(v)-zsum)*mul+rnd)>>shift + ozp
+						o[c] = int8(min(max(r, -128), 127))
+					}
+				}
+			}
+		}
+		return true
+	}
+}
+
+func (p *Program) compileMaxPool(s *step) kernel {
+	in, out := &p.slots[s.in[0]], &p.slots[s.out]
+	if (in.typ != tosa.Int8 && in.typ != tosa.Int32) || out.typ != in.typ {
+		return nil
+	}
+	g, ok := poolGeometry(&s.op.Attr, in, out)
+	if !ok {
+		return nil
+	}
+	si, so := s.in[0], s.out
+	if in.typ == tosa.Int8 {
+		return func(st *state) bool { maxPool(g, st.bufs[si].i8, st.bufs[so].i8, math.MinInt8); return true }
+	}
+	return func(st *state) bool { maxPool(g, st.bufs[si].i32, st.bufs[so].i32, math.MinInt32); return true }
+}
+
+func maxPool[T int8 | int32](g *poolGeom, src, dst []T, lowest T) {
+	for n := range g.N {
+		for oy := range g.OH {
+			for ox := range g.OW {
+				y0, y1, x0, x1 := g.window(oy, ox)
+				o := dst[((n*g.OH+oy)*g.OW+ox)*g.C : ((n*g.OH+oy)*g.OW+ox+1)*g.C]
+				for c := range o {
+					o[c] = lowest
+				}
+				for y := y0; y < y1; y++ {
+					for x := x0; x < x1; x++ {
+						row := src[((n*g.IH+y)*g.IW+x)*g.C : ((n*g.IH+y)*g.IW+x+1)*g.C]
+						for c, v := range row {
+							o[c] = max(o[c], v)
+						}
+					}
+				}
+			}
+		}
+	}
+}
