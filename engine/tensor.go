@@ -9,6 +9,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -61,17 +62,7 @@ func (t *Tensor) Dim(i int) int {
 func (t *Tensor) Zero() { clear(t.Data) }
 
 // SameShape reports whether a and b have identical shapes.
-func SameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
+func SameShape(a, b []int) bool { return slices.Equal(a, b) }
 
 // ShapeString formats a shape as 1x3x16x16.
 func ShapeString(shape []int) string {

@@ -32,6 +32,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -352,24 +353,12 @@ func sampleInputs(g *tosa.Graph, given []*tosa.Tensor, c *Contract) ([]*tosa.Ten
 			continue
 		}
 		t := given[i]
-		if t == nil || t.Type != gt.Type || !equalInts(t.Shape, gt.Shape) || len(t.Data) != gt.Type.DataSize(tosa.NumElements(gt.Shape)) {
+		if t == nil || t.Type != gt.Type || !slices.Equal(t.Shape, gt.Shape) || len(t.Data) != gt.Type.DataSize(tosa.NumElements(gt.Shape)) {
 			return nil, fmt.Errorf("export: sample input %d must be %s%v like graph input %q", i, gt.Type, gt.Shape, gt.Name)
 		}
 		r = append(r, &tosa.Tensor{Name: gt.Name, Shape: append([]int{}, gt.Shape...), Type: gt.Type, Data: t.Data})
 	}
 	return r, nil
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // RunTOSA runs g on inputs (in graph input order) with the reference interpreter and returns the
@@ -553,7 +542,7 @@ func RunDecoded(f *vgf.File, d *spirv.Decoded, ins []*tosa.Tensor) ([]*tosa.Tens
 			return nil, fmt.Errorf("model input %d: binding %d is not a graph input", i, s.Binding)
 		}
 		t := ins[i]
-		if t == nil || t.Type != b.Type || !equalInts(t.Shape, b.Shape) || len(t.Data) != b.Type.DataSize(tosa.NumElements(b.Shape)) {
+		if t == nil || t.Type != b.Type || !slices.Equal(t.Shape, b.Shape) || len(t.Data) != b.Type.DataSize(tosa.NumElements(b.Shape)) {
 			var got string
 			if t != nil {
 				got = fmt.Sprintf(", got %s%v", t.Type, t.Shape)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -52,7 +53,7 @@ func TestRoundTrip(t *testing.T) {
 					t.Fatal(err)
 				}
 				for i := range want {
-					if !bytes.Equal(got[i].Data, want[i].Data) || !equalInts(got[i].Shape, want[i].Shape) {
+					if !bytes.Equal(got[i].Data, want[i].Data) || !slices.Equal(got[i].Shape, want[i].Shape) {
 						t.Fatalf("seed %d: output %d differs", seed, i)
 					}
 				}
@@ -108,7 +109,7 @@ func TestRoundTrip(t *testing.T) {
 				if name != "input.npy" {
 					want = a.Expected[0]
 				}
-				if !equalInts(r.Header.Descr.Shape, want.Shape) || !bytes.Equal(tosa.Int8Data(v), want.Data) {
+				if !slices.Equal(r.Header.Descr.Shape, want.Shape) || !bytes.Equal(tosa.Int8Data(v), want.Data) {
 					t.Errorf("%s: shape %v", name, r.Header.Descr.Shape)
 				}
 			}
@@ -200,7 +201,7 @@ func TestNPYRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !equalInts(y.Shape, x.Shape) || !bytes.Equal(y.Data, x.Data) || y.Type != tosa.Int8 {
+	if !slices.Equal(y.Shape, x.Shape) || !bytes.Equal(y.Data, x.Data) || y.Type != tosa.Int8 {
 		t.Fatalf("got %v %v", y.Shape, y.Type)
 	}
 	for _, bad := range [][]byte{b[:len(b)-1], append(append([]byte{}, b...), 0), b[:12], []byte("\x93NUMPY\x01\x00\x20\x00{'descr': '|i1', 'fortran_order': False, 'shape': (1000000000, 1000000000), }")} {

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/vgfq/vgfq/export"
@@ -260,7 +261,7 @@ func Run(m *Model, inputs []*tosa.Tensor) (outs []*tosa.Tensor, err error) {
 	}
 	for i, io := range ios {
 		t := inputs[i]
-		if t == nil || t.Type != io.Type || !sameShape(t.Shape, io.Shape) || len(t.Data) != io.Type.DataSize(tosa.NumElements(io.Shape)) {
+		if t == nil || t.Type != io.Type || !slices.Equal(t.Shape, io.Shape) || len(t.Data) != io.Type.DataSize(tosa.NumElements(io.Shape)) {
 			got := "nothing"
 			if t != nil {
 				got = fmt.Sprintf("%s%v", t.Type, t.Shape)
@@ -286,18 +287,6 @@ func RunFile(path string, inputs []*tosa.Tensor) ([]*tosa.Tensor, error) {
 		return nil, err
 	}
 	return Run(m, inputs)
-}
-
-func sameShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // ErrNotVGF is returned by the VGF-only renderings for a .tosa file.

@@ -3,6 +3,7 @@ package lower
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -73,10 +74,10 @@ func TestUpscalerGraphMatchesExecuTorch(t *testing.T) {
 		t.Fatalf("ops %s\nwant %s", got, want)
 	}
 	tm := r.Graph.TensorMap()
-	if in := tm[r.Graph.Inputs[0]]; in.Type != tosa.Int8 || !equalInts(in.Shape, []int{1, 16, 16, 3}) {
+	if in := tm[r.Graph.Inputs[0]]; in.Type != tosa.Int8 || !slices.Equal(in.Shape, []int{1, 16, 16, 3}) {
 		t.Errorf("input %v %v", in.Type, in.Shape)
 	}
-	if out := tm[r.Graph.Outputs[0]]; out.Type != tosa.Int8 || !equalInts(out.Shape, []int{1, 32, 32, 3}) {
+	if out := tm[r.Graph.Outputs[0]]; out.Type != tosa.Int8 || !slices.Equal(out.Shape, []int{1, 32, 32, 3}) {
 		t.Errorf("output %v %v", out.Type, out.Shape)
 	}
 	// Input is >= 0, so its zero point is -128; ReLU outputs too.
@@ -88,7 +89,7 @@ func TestUpscalerGraphMatchesExecuTorch(t *testing.T) {
 			s, _ := tm[op.Inputs[1]].Int64s()
 			o, _ := tm[op.Inputs[2]].Int64s()
 			b, _ := tm[op.Inputs[3]].Int64s()
-			if !equal64(s, []int64{4, 2, 4, 2}) || !equal64(o, []int64{-1, -1}) || !equal64(b, []int64{1, 1}) || op.Attr.Mode != tosa.ResizeBilinear {
+			if !slices.Equal(s, []int64{4, 2, 4, 2}) || !slices.Equal(o, []int64{-1, -1}) || !slices.Equal(b, []int64{1, 1}) || op.Attr.Mode != tosa.ResizeBilinear {
 				t.Errorf("RESIZE scale %v offset %v border %v", s, o, b)
 			}
 		}
@@ -122,30 +123,6 @@ func TestUpscalerGraphMatchesExecuTorch(t *testing.T) {
 	}
 }
 
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-func equal64(a, b []int64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func TestNCHWLayoutAddsTwoTransposes(t *testing.T) {
 	g, _ := zoo.Upscaler(16, 16, 1)
 	m := quantize(t, g, 4)
@@ -159,7 +136,7 @@ func TestNCHWLayoutAddsTwoTransposes(t *testing.T) {
 			n++
 		}
 	}
-	if n != 2 || r.Inputs[0].Layout != "NCHW" || !equalInts(r.Inputs[0].Shape, []int{1, 3, 16, 16}) {
+	if n != 2 || r.Inputs[0].Layout != "NCHW" || !slices.Equal(r.Inputs[0].Shape, []int{1, 3, 16, 16}) {
 		t.Errorf("%d transposes, input %+v", n, r.Inputs[0])
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -110,7 +111,7 @@ func runModel(path string, f *runFlags, log io.Writer) error {
 		if err != nil {
 			return badInput(err)
 		}
-		if x.Type != in.Type || !equalShape(x.Shape, in.Shape) {
+		if x.Type != in.Type || !slices.Equal(x.Shape, in.Shape) {
 			return badInputf("%s: %s%v, but %s input %q is %s%v", f.input, x.Type, x.Shape, path, in.Name, in.Type, in.Shape)
 		}
 	} else {
@@ -153,18 +154,6 @@ func runModel(path string, f *runFlags, log io.Writer) error {
 	return nil
 }
 
-func equalShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 // qparams finds the scale and zero point of the model input (in) or output for images: flags,
 // then --contract, then io.json / quant.json next to the model file.
 func (f *runFlags) qparams(path string, m *inspect.Model, in bool, io inspect.IO) (qparams, error) {
@@ -202,7 +191,7 @@ func (f *runFlags) qparams(path string, m *inspect.Model, in bool, io inspect.IO
 		}
 		for _, t := range ts {
 			if t.Name == io.Name || len(ts) == 1 {
-				if !equalShape(t.Shape, io.Shape) {
+				if !slices.Equal(t.Shape, io.Shape) {
 					return qparams{}, badInputf("%s: %s %q has shape %v, the model's is %v", cpath, kind, t.Name, t.Shape, io.Shape)
 				}
 				return qparams{scale: t.Scale, zp: t.ZeroPoint, layout: t.Layout, from: cpath}, nil
@@ -228,7 +217,7 @@ func (f *runFlags) qparams(path string, m *inspect.Model, in bool, io inspect.IO
 			ios = s.Inputs
 		}
 		for _, x := range ios {
-			if (x.Name == io.Name || len(ios) == 1) && equalShape(x.Shape, io.Shape) {
+			if (x.Name == io.Name || len(ios) == 1) && slices.Equal(x.Shape, io.Shape) {
 				if !(x.Scale > 0) || x.ZP < -128 || x.ZP > 127 {
 					return qparams{}, badInputf("%s: %s %q: bad scale %v / zero point %d", p, kind, x.Name, x.Scale, x.ZP)
 				}
