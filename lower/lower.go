@@ -597,18 +597,7 @@ func (l *lowerer) pixelShuffle(n *graph.Node) error {
 // addSub: ExecuTorch's insert_rescale_ops_to_int32_maxscale: both inputs to int32 at the common
 // scale 2*max(s_a, s_b) with 20 bits of headroom, ADD/SUB, RESCALE back.
 func (l *lowerer) addSub(n *graph.Node) error {
-	if err := l.sameRank4(n); err != nil {
-		return err
-	}
-	qa, err := l.qp(n.Inputs[0])
-	if err != nil {
-		return err
-	}
-	qb, err := l.qp(n.Inputs[1])
-	if err != nil {
-		return err
-	}
-	qo, err := l.qp(n.Name)
+	qa, qb, qo, err := l.binaryQParams(n)
 	if err != nil {
 		return err
 	}
@@ -637,30 +626,28 @@ func (l *lowerer) addSub(n *graph.Node) error {
 	return nil
 }
 
-func (l *lowerer) sameRank4(n *graph.Node) error {
+// binaryQParams checks a two-operand element-wise node and returns the qparams of its operands
+// and its output.
+func (l *lowerer) binaryQParams(n *graph.Node) (qa, qb, qo quant.QParam, err error) {
 	for _, in := range n.Inputs {
 		if len(l.g.Node(in).Shape) != 4 {
-			return fmt.Errorf("operand %q is not 4-D", in)
+			return qa, qb, qo, fmt.Errorf("operand %q is not 4-D", in)
 		}
 	}
-	return nil
+	if qa, err = l.qp(n.Inputs[0]); err != nil {
+		return
+	}
+	if qb, err = l.qp(n.Inputs[1]); err != nil {
+		return
+	}
+	qo, err = l.qp(n.Name)
+	return
 }
 
 // mul: both inputs to int32 with their zero points removed, MUL (shift 0), RESCALE by
 // s_a*s_b/s_out.
 func (l *lowerer) mul(n *graph.Node) error {
-	if err := l.sameRank4(n); err != nil {
-		return err
-	}
-	qa, err := l.qp(n.Inputs[0])
-	if err != nil {
-		return err
-	}
-	qb, err := l.qp(n.Inputs[1])
-	if err != nil {
-		return err
-	}
-	qo, err := l.qp(n.Name)
+	qa, qb, qo, err := l.binaryQParams(n)
 	if err != nil {
 		return err
 	}
