@@ -2,6 +2,7 @@ package fast
 
 import (
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/vgfq/vgfq/tosa"
@@ -33,6 +34,8 @@ type convPlan struct {
 	wp                                []int16
 	bias                              []int32 // per output channel (broadcast resolved)
 	scr                               int
+	post                              *rescalePlan // fused RESCALE, or nil
+	postOut, flag                     int
 }
 
 func (p *Program) compileConv2D(s *step) kernel {
@@ -95,8 +98,16 @@ func (p *Program) compileConv2D(s *step) kernel {
 	}
 	c.scr = p.newScratch()
 	si, so := s.in[0], s.out
+	s.conv = c
 	return func(st *state) bool {
-		c.run(st.bufs[si].i8, st.bufs[so].i32, &st.scr[c.scr])
+		var post []int8
+		if c.post != nil {
+			post = st.bufs[c.postOut].i8
+		}
+		ok := c.run(st.bufs[si].i8, st.bufs[so].i32, post, &st.scr[c.scr])
+		if c.post != nil {
+			st.flags[c.flag] = ok
+		}
 		return true
 	}
 }
@@ -108,33 +119,46 @@ func abs64(x int64) int64 {
 	return x
 }
 
-func (c *convPlan) run(in []int8, out []int32, scr *scratch) {
+// run computes the convolution into out and, with a fused RESCALE, its result into post; it
+// returns false when the fused RESCALE failed a check (post is then incomplete).
+func (c *convPlan) run(in []int8, out []int32, post []int8, scr *scratch) bool {
 	P := c.N * c.OH * c.OW
 	if P == 0 || c.OC == 0 {
-		return
+		return c.post == nil || c.post.apply(out, post)
 	}
 	groups := (P + mr - 1) / mr
 	Kpad := 2 * c.Kp
-	A := scr.int16s(groups * mr * Kpad)
+	nIn := c.N * c.IH * c.IW * c.IC
+	buf := scr.int16s(nIn + groups*mr*Kpad)
+	xs, A := buf[:nIn], buf[nIn:]
+	// the input with input_zp subtracted, once, so that im2col is a sequence of copies
+	izp := c.izp
+	for i, v := range in[:nIn] {
+		xs[i] = int16(v) - izp
+	}
 	C := scr.int32s(groups * mr * c.OCp)
 	work := P * c.Kp * c.OCp
 	nw := min(workers(), groups, work/(1<<16)+1)
 	if nw <= 1 {
-		c.rows(in, out, A, C, 0, groups)
-		return
+		return c.rows(xs, out, post, A, C, 0, groups)
 	}
 	var wg sync.WaitGroup
+	oks := make([]bool, nw)
 	for t := range nw {
 		g0, g1 := groups*t/nw, groups*(t+1)/nw
-		wg.Go(func() { c.rows(in, out, A, C, g0, g1) })
+		wg.Go(func() { oks[t] = c.rows(xs, out, post, A, C, g0, g1) })
 	}
 	wg.Wait()
+	return !slices.Contains(oks, false)
 }
 
 // rows computes the row groups [g0, g1): im2col, GEMM, bias.
-func (c *convPlan) rows(in []int8, out []int32, A []int16, C []int32, g0, g1 int) {
+func (c *convPlan) rows(xs []int16, out []int32, post []int8, A []int16, C []int32, g0, g1 int) bool {
+	ok := true
 	P := c.N * c.OH * c.OW
 	Kpad := 2 * c.Kp
+	IC, KW, IW := c.IC, c.KW, c.IW
+	span := KW * IC
 	for g := g0; g < g1; g++ {
 		// im2col of the group's rows
 		for r := range mr {
@@ -147,22 +171,29 @@ func (c *convPlan) rows(in []int8, out []int32, A []int16, C []int32, g0, g1 int
 			n, rem := p/(c.OH*c.OW), p%(c.OH*c.OW)
 			oy, ox := rem/c.OW, rem%c.OW
 			iy, ix := oy*c.sy-c.padT, ox*c.sx-c.padL
+			inside := c.dx == 1 && ix >= 0 && ix+KW <= IW
 			k := 0
 			for ky := range c.KH {
 				y := iy + ky*c.dy
-				for kx := range c.KW {
+				dst := row[k : k+span]
+				k += span
+				if y < 0 || y >= c.IH {
+					clear(dst)
+					continue
+				}
+				rowBase := (n*c.IH + y) * IW
+				if inside {
+					copy(dst, xs[(rowBase+ix)*IC:])
+					continue
+				}
+				for kx := range KW {
 					x := ix + kx*c.dx
-					dst := row[k : k+c.IC]
-					k += c.IC
-					if y < 0 || y >= c.IH || x < 0 || x >= c.IW {
-						clear(dst)
+					d := dst[kx*IC : kx*IC+IC]
+					if x < 0 || x >= IW {
+						clear(d)
 						continue
 					}
-					base := ((n*c.IH+y)*c.IW + x) * c.IC
-					src := in[base : base+c.IC]
-					for i, v := range src {
-						dst[i] = int16(v) - c.izp
-					}
+					copy(d, xs[(rowBase+x)*IC:])
 				}
 			}
 			if k < Kpad {
@@ -181,6 +212,7 @@ func (c *convPlan) rows(in []int8, out []int32, A []int16, C []int32, g0, g1 int
 			}
 			kernel4x16(a, Kpad, wb, c.Kp, cg[blk*nr:], c.OCp)
 		}
+		bias := c.bias
 		for r := range mr {
 			p := g*mr + r
 			if p >= P {
@@ -188,11 +220,16 @@ func (c *convPlan) rows(in []int8, out []int32, A []int16, C []int32, g0, g1 int
 			}
 			o := out[p*c.OC : (p+1)*c.OC]
 			src := cg[r*c.OCp : r*c.OCp+c.OC]
+			bias := bias[:len(src)]
 			for oc, v := range src {
-				o[oc] = v + c.bias[oc]
+				o[oc] = v + bias[oc]
+			}
+			if c.post != nil && ok {
+				ok = c.post.apply(o, post[p*c.OC:(p+1)*c.OC])
 			}
 		}
 	}
+	return ok
 }
 
 // kernel4x16Go is the portable micro-kernel: c[r·ldc + ch] = Σ_j a[r·lda + 2j + e]·w[(j·16 + ch)·2 + e].

@@ -85,6 +85,11 @@ type step struct {
 	out   int   // slot index of op.Outputs[0]
 	run   kernel
 	fb    *fallback // always set for non-constant operators
+	// fusion: a fast CONV2D whose only consumer is a fast int32 → int8 RESCALE applies it in
+	// its epilogue (per row group, in parallel); the RESCALE step then only checks the flag
+	conv    *convPlan
+	rescale *rescalePlan
+	flag    int // index into state.flags (fused RESCALE steps), or -1
 }
 
 // Program is a compiled graph. It is safe for concurrent Run / RunInt8 calls.
@@ -96,6 +101,7 @@ type Program struct {
 	inputs  []int // slot indices of g.Inputs
 	outputs []int // slot indices of g.Outputs
 	nScr    int   // number of scratch areas used by kernels
+	nFlags  int   // number of fused CONV2D → RESCALE pairs
 	pool    sync.Pool
 	fastOps map[tosa.Op]int // operator counts executed by fast kernels (for tests and reports)
 	refOps  map[tosa.Op]int // operator counts executed by tosa/ref
@@ -103,8 +109,9 @@ type Program struct {
 
 // state is the per-Run execution state: tensor buffers and kernel scratch.
 type state struct {
-	bufs []buf
-	scr  []scratch
+	bufs  []buf
+	scr   []scratch
+	flags []bool // per fused RESCALE: true when the CONV2D epilogue already produced its output
 }
 
 // scratch is one kernel's scratch memory, reused across Runs of the same state.
@@ -182,6 +189,7 @@ func Compile(g *tosa.Graph) (*Program, error) {
 		}
 		p.steps = append(p.steps, st)
 	}
+	p.fuse()
 	// aliasing outputs (RESHAPE / IDENTITY) get their buffer from their input at run time
 	for _, st := range p.steps {
 		if st.run != nil && (st.op.Op == tosa.OpReshape || st.op.Op == tosa.OpIdentity) {
@@ -190,6 +198,45 @@ func Compile(g *tosa.Graph) (*Program, error) {
 	}
 	p.pool.New = func() any { return p.newState() }
 	return p, nil
+}
+
+// fuse pairs each fast CONV2D with its RESCALE when the RESCALE (int32 → int8, signed) is
+// the only reader of the accumulator. The CONV2D still writes the int32 accumulator, so that
+// a RESCALE whose REQUIRE fails can be re-executed (and reported) at its own position.
+func (p *Program) fuse() {
+	for _, s := range p.steps {
+		if s.conv == nil || s.run == nil {
+			continue
+		}
+		acc := p.slots[s.out].name
+		if slices.Contains(p.g.Outputs, acc) {
+			continue
+		}
+		cons := p.g.Consumers(acc)
+		if len(cons) != 1 {
+			continue
+		}
+		var r *step
+		for _, t := range p.steps {
+			if t.index == cons[0] {
+				r = t
+			}
+		}
+		if r == nil || r.rescale == nil || r.run == nil || r.in[0] != s.out || p.slots[r.out].typ != tosa.Int8 ||
+			r.rescale.inUnsigned || r.rescale.outUnsigned || (len(r.rescale.ch) != 1 && len(r.rescale.ch) != s.conv.OC) {
+			continue
+		}
+		flag := p.nFlags
+		p.nFlags++
+		s.conv.post, s.conv.postOut, s.conv.flag = r.rescale, r.out, flag
+		inner := r.run
+		r.run = func(st *state) bool {
+			if st.flags[flag] {
+				return true
+			}
+			return inner(st)
+		}
+	}
 }
 
 // decodeConst decodes a constant tensor's data into typed storage.
@@ -220,7 +267,7 @@ func decodeConst(t *tosa.Tensor, k kind) (buf, bool) {
 }
 
 func (p *Program) newState() *state {
-	st := &state{bufs: make([]buf, len(p.slots)), scr: make([]scratch, p.nScr)}
+	st := &state{bufs: make([]buf, len(p.slots)), scr: make([]scratch, p.nScr), flags: make([]bool, p.nFlags)}
 	for i := range p.slots {
 		s := &p.slots[i]
 		switch {

@@ -48,16 +48,24 @@ func (p *Program) compileOp(s *step) kernel {
 // ---------------------------------------------------------------------------------------------
 // RESCALE
 
+// rescaleCh holds one channel's apply_scale parameters.
+type rescaleCh struct {
+	mul, rndPos, rndNeg int64 // rounding constant for value >= 0 / < 0
+	rndDelta            int64 // rndNeg - rndPos
+	lo, hi              int64 // REQUIRE lo <= value < hi
+	shift               uint
+}
+
 type rescalePlan struct {
-	C              int // channels (1 when per-tensor)
-	mul, shift     []int64
-	rndPos, rndNeg []int64 // rounding constant for value >= 0 / < 0
-	vlo, vhi       []int64 // REQUIRE vlo <= value < vhi
-	izp, ozp       int64   // zero points (zero-extended when unsigned)
+	ch             []rescaleCh // one per channel (one when per-tensor)
+	izp, ozp       int64       // zero points (zero-extended when unsigned)
 	inUnsigned     bool
 	outUnsigned    bool
 	outMin, outMax int64
 	outBits        uint
+	// safe: no REQUIRE can fail for any input value of the input type (proved at compile
+	// time), so the kernel skips the per-element checks
+	safe bool
 }
 
 func (p *Program) compileRescale(s *step) kernel {
@@ -88,13 +96,14 @@ func (p *Program) compileRescale(s *step) kernel {
 		outT == tosa.Int32 && ou, a.PerChannel && len(in.shape) < 1:
 		return nil
 	}
-	r := &rescalePlan{C: 1, inUnsigned: iu, outUnsigned: ou, outBits: outBits}
+	r := &rescalePlan{inUnsigned: iu, outUnsigned: ou, outBits: outBits}
+	C := 1
 	if a.PerChannel {
-		r.C = in.shape[len(in.shape)-1]
+		C = in.shape[len(in.shape)-1]
 	}
 	mv, ok1 := intsOf(mS)
 	sv, ok2 := intsOf(shS)
-	if !ok1 || !ok2 || len(mv) < r.C || len(sv) < r.C {
+	if !ok1 || !ok2 || len(mv) < C || len(sv) < C {
 		return nil
 	}
 	if iu {
@@ -110,7 +119,7 @@ func (p *Program) compileRescale(s *step) kernel {
 		r.outMin, r.outMax = outT.MinMax()
 	}
 	doubleRound := a.RoundingMode == tosa.DoubleRound
-	for c := range r.C {
+	for c := range C {
 		m, sh := mv[c], sv[c]
 		// REQUIREs on the constants: multiplier >= 0, 2 <= shift <= 62
 		if m < 0 || sh < 2 || sh > 62 {
@@ -127,13 +136,22 @@ func (p *Program) compileRescale(s *step) kernel {
 		} else { // apply_scale_16: value fits int48
 			lo, hi = -(int64(1) << 47), int64(1)<<47
 		}
-		r.mul = append(r.mul, m)
-		r.shift = append(r.shift, sh)
-		r.rndPos = append(r.rndPos, rp)
-		r.rndNeg = append(r.rndNeg, rn)
-		r.vlo = append(r.vlo, lo)
-		r.vhi = append(r.vhi, hi)
+		r.ch = append(r.ch, rescaleCh{mul: m, rndPos: rp, rndNeg: rn, rndDelta: rn - rp, lo: lo, hi: hi, shift: uint(sh)})
 	}
+	if !iu && !ou {
+		inMin, inMax := inT.MinMax()
+		vmin, vmax := inMin-r.izp, inMax-r.izp
+		r.safe = true
+		for _, p := range r.ch {
+			// |value·mul + rnd| <= vabs·mul + 2^62 < 2^63 (vabs <= 2^31+128, mul < 2^31, rnd <= 2^62)
+			vabs := max(abs64(vmin), abs64(vmax))
+			bound := (vabs*p.mul+max(abs64(p.rndPos), abs64(p.rndNeg)))>>p.shift + 1
+			if vmin < p.lo || vmax >= p.hi || bound+abs64(r.ozp) > math.MaxInt32 {
+				r.safe = false
+			}
+		}
+	}
+	s.rescale = r
 	si, so := s.in[0], s.out
 	switch {
 	case inT == tosa.Int8 && outT == tosa.Int8:
@@ -179,29 +197,78 @@ func intsOf(s *slot) ([]int64, bool) {
 }
 
 func rescaleRun[I int8 | int32, O int8 | int32](in []I, out []O, r *rescalePlan) bool {
-	C := r.C
-	if len(in) == 0 {
+	if r.inUnsigned || r.outUnsigned {
+		return rescaleUnsigned(in, out, r)
+	}
+	C := len(r.ch)
+	out = out[:len(in)]
+	izp, ozp, omin, omax := r.izp, r.ozp, r.outMin, r.outMax
+	if r.safe {
+		for base := 0; base+C <= len(in); base += C {
+			xs := in[base : base+C]
+			os := out[base : base+C]
+			ch := r.ch[:len(xs)]
+			for c, x := range xs {
+				p := &ch[c]
+				value := int64(x) - izp
+				rnd := p.rndPos + (value>>63)&p.rndDelta // branch-free: rndNeg when value < 0
+				res := (value*p.mul+rnd)>>(p.shift&63) + ozp
+				os[c] = O(min(max(res, omin), omax))
+			}
+		}
 		return true
 	}
+	for base := 0; base+C <= len(in); base += C {
+		xs := in[base : base+C]
+		os := out[base : base+C]
+		ch := r.ch[:len(xs)]
+		for c, x := range xs {
+			p := &ch[c]
+			value := int64(x) - izp
+			if value < p.lo || value >= p.hi {
+				return false
+			}
+			rnd := p.rndPos
+			if value < 0 {
+				rnd = p.rndNeg
+			}
+			res := (value*p.mul + rnd) >> p.shift
+			if res != int64(int32(res)) { // apply_scale_32's result must fit int32
+				return false
+			}
+			res += ozp
+			if res != int64(int32(res)) { // apply_add_s<int32>
+				return false
+			}
+			os[c] = O(min(max(res, omin), omax))
+		}
+	}
+	return true
+}
+
+// rescaleUnsigned is rescaleRun with input_unsigned / output_unsigned (INT8 only).
+func rescaleUnsigned[I int8 | int32, O int8 | int32](in []I, out []O, r *rescalePlan) bool {
+	C := len(r.ch)
 	out = out[:len(in)]
-	for base := 0; base < len(in); base += C {
+	for base := 0; base+C <= len(in); base += C {
 		xs := in[base : base+C]
 		os := out[base : base+C]
 		for c, x := range xs {
+			p := &r.ch[c]
 			var value int64
 			if r.inUnsigned {
 				value = int64(uint8(x)) - r.izp
 			} else {
 				value = int64(x) - r.izp
 			}
-			if value < r.vlo[c] || value >= r.vhi[c] {
+			if value < p.lo || value >= p.hi {
 				return false
 			}
-			rnd := r.rndPos[c]
+			rnd := p.rndPos
 			if value < 0 {
-				rnd = r.rndNeg[c]
+				rnd = p.rndNeg
 			}
-			res := (value*r.mul[c] + rnd) >> r.shift[c]
+			res := (value*p.mul + rnd) >> p.shift
 			if res < math.MinInt32 || res > math.MaxInt32 {
 				return false
 			}
@@ -792,3 +859,6 @@ func maxPool[T int8 | int32](g *poolGeom, src, dst []T, lowest T) {
 		}
 	}
 }
+
+// apply rescales int32 values to int8 (the fused CONV2D epilogue).
+func (r *rescalePlan) apply(in []int32, out []int8) bool { return rescaleRun(in, out, r) }
