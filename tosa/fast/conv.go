@@ -107,6 +107,9 @@ func (p *Program) compileConv2D(s *step) kernel {
 		ok := c.run(st.bufs[si].i8, st.bufs[so].i32, post, &st.scr[c.scr])
 		if c.post != nil {
 			st.flags[c.flag] = ok
+			if !ok { // the fused RESCALE failed: produce the accumulator for its own step
+				c.run(st.bufs[si].i8, st.bufs[so].i32, nil, &st.scr[c.scr])
+			}
 		}
 		return true
 	}
@@ -119,12 +122,13 @@ func abs64(x int64) int64 {
 	return x
 }
 
-// run computes the convolution into out and, with a fused RESCALE, its result into post; it
-// returns false when the fused RESCALE failed a check (post is then incomplete).
+// run computes the convolution into out or, with a fused RESCALE (post != nil), the RESCALE's
+// result into post without storing the accumulator; it returns false when the fused RESCALE
+// failed a check (post is then incomplete).
 func (c *convPlan) run(in []int8, out []int32, post []int8, scr *scratch) bool {
 	P := c.N * c.OH * c.OW
 	if P == 0 || c.OC == 0 {
-		return c.post == nil || c.post.apply(out, post)
+		return post == nil || c.post.apply(out, post)
 	}
 	groups := (P + mr - 1) / mr
 	Kpad := 2 * c.Kp
@@ -218,14 +222,20 @@ func (c *convPlan) rows(xs []int16, out []int32, post []int8, A []int16, C []int
 			if p >= P {
 				break
 			}
-			o := out[p*c.OC : (p+1)*c.OC]
 			src := cg[r*c.OCp : r*c.OCp+c.OC]
 			bias := bias[:len(src)]
+			if post != nil {
+				if ok {
+					for oc, v := range src {
+						src[oc] = v + bias[oc]
+					}
+					ok = c.post.apply(src, post[p*c.OC:(p+1)*c.OC])
+				}
+				continue
+			}
+			o := out[p*c.OC : (p+1)*c.OC]
 			for oc, v := range src {
 				o[oc] = v + bias[oc]
-			}
-			if c.post != nil && ok {
-				ok = c.post.apply(o, post[p*c.OC:(p+1)*c.OC])
 			}
 		}
 	}

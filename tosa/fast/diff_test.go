@@ -590,3 +590,63 @@ func TestPortableKernel(t *testing.T) {
 	defer func() { useAVX2 = true }()
 	TestDiffConv2D(t)
 }
+
+// TestDiffConvRescale covers the fused CONV2D → RESCALE epilogue, including RESCALEs whose
+// REQUIRE fails (small shifts) and a CONV2D accumulator that is also a graph output.
+func TestDiffConvRescale(t *testing.T) {
+	var st diffStats
+	fused := 0
+	for it := range iters {
+		r := newRand(8000 + uint64(it))
+		N, IH, IW, IC, OC := 1, 2+r.IntN(10), 2+r.IntN(10), 1+r.IntN(16), 1+r.IntN(40)
+		attr := tosa.Attr{Pad: []int{1, 1, 1, 1}, Stride: []int{1, 1}, Dilation: []int{1, 1}, AccType: tosa.Int32}
+		b := tosa.NewBuilder()
+		x := b.Input("x", tosa.Int8, N, IH, IW, IC)
+		ws := b.AddConst("w", tosa.Int8, []int{OC, 3, 3, IC}, tosa.Int8Data(i8s(r, OC*9*IC)))
+		bs := b.AddConst("b", tosa.Int32, []int{OC}, tosa.Int32Data(i32s(r, OC, 1<<16)))
+		iz := b.AddConst("izp", tosa.Int8, []int{1}, tosa.Int8Data([]int8{randI8(r)}))
+		wz := b.AddConst("wzp", tosa.Int8, []int{1}, tosa.Int8Data([]int8{0}))
+		acc := b.AddOp(tosa.OpConv2D, attr, []string{x, ws, bs, iz, wz}, "acc", tosa.Int32)
+		perCh := r.IntN(2) == 0
+		nc := 1
+		if perCh {
+			nc = OC
+		}
+		mul, sh := make([]int32, nc), make([]int8, nc)
+		for c := range nc {
+			mul[c] = int32(1<<30 + r.IntN(1<<30))
+			sh[c] = int8(30 + 8 + r.IntN(8))
+			if it%4 == 3 {
+				sh[c] = int8(2 + r.IntN(20)) // the scaled value may leave int32, or the value exceed 2^(shift-1)
+			}
+		}
+		rm := tosa.SingleRound
+		if r.IntN(2) == 0 {
+			rm = tosa.DoubleRound
+		}
+		m := b.AddConst("m", tosa.Int32, []int{nc}, tosa.Int32Data(mul))
+		s := b.AddConst("s", tosa.Int8, []int{nc}, tosa.Int8Data(sh))
+		riz := b.AddConst("rizp", tosa.Int32, []int{1}, tosa.Int32Data([]int32{0}))
+		roz := b.AddConst("rozp", tosa.Int8, []int{1}, tosa.Int8Data([]int8{randI8(r)}))
+		y := b.AddOp(tosa.OpRescale, tosa.Attr{Scale32: true, PerChannel: perCh, RoundingMode: rm}, []string{acc, m, s, riz, roz}, "y", tosa.Int8)
+		b.Output(y)
+		if it%5 == 0 {
+			b.Output(acc)
+		}
+		g, err := b.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, g, map[string]*tosa.Tensor{x: i8in(x, []int{N, IH, IW, IC}, i8s(r, N*IH*IW*IC))}, tosa.OpRescale, &st)
+		if p, _ := Compile(g); p.nFlags > 0 {
+			fused++
+		}
+	}
+	st.report(t, iters)
+	if st.errs == 0 {
+		t.Error("no fused RESCALE failure exercised")
+	}
+	if fused < iters/2 {
+		t.Errorf("only %d graphs fused CONV2D and RESCALE", fused)
+	}
+}
