@@ -159,9 +159,23 @@ func TestInt8MatchesFakeQuant(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		iq, err := Int8Predictor(r, 2)(x)
+		pred, err := Int8Predictor(r, 2)
 		if err != nil {
 			t.Fatal(err)
+		}
+		iq, err := pred(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The fast executor and the reference interpreter agree bit for bit.
+		iref, err := Int8PredictorRef(r, 2)(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range iq.Data {
+			if iq.Data[i] != iref.Data[i] {
+				t.Fatalf("%s: fast and reference executors differ at %d: %v vs %v", name, i, iq.Data[i], iref.Data[i])
+			}
 		}
 		out := r.Outputs[0]
 		var maxSteps float64

@@ -6,6 +6,7 @@ import (
 
 	"github.com/vgfq/vgfq/engine"
 	"github.com/vgfq/vgfq/tosa"
+	"github.com/vgfq/vgfq/tosa/fast"
 	"github.com/vgfq/vgfq/tosa/ref"
 )
 
@@ -62,10 +63,28 @@ func DequantizeOutput(t *tosa.Tensor, io IO, dst []float32) error {
 	return nil
 }
 
-// Int8Predictor runs the lowered TOSA graph with the reference interpreter on float NCHW
-// batches: each image is quantized with the input's qparams, executed bit-exactly, and the int8
-// output dequantized. Images of a batch run in parallel. The graph must have batch 1.
-func Int8Predictor(r *Result, workers int) func(x *engine.Tensor) (*engine.Tensor, error) {
+// Int8Predictor runs the lowered TOSA graph on float NCHW batches: each image is quantized with
+// the input's qparams, executed bit-exactly by the fast integer executor (tosa/fast, tested
+// bit-identical with the reference interpreter tosa/ref), and the int8 output dequantized.
+// Images of a batch run in parallel. The graph must have batch 1.
+func Int8Predictor(r *Result, workers int) (func(x *engine.Tensor) (*engine.Tensor, error), error) {
+	prog, err := fast.Compile(r.Graph)
+	if err != nil {
+		return nil, err
+	}
+	return int8Predictor(r, workers, func(t *tosa.Tensor) (map[string]*tosa.Tensor, error) {
+		return prog.Run(map[string]*tosa.Tensor{r.Inputs[0].Name: t})
+	}), nil
+}
+
+// Int8PredictorRef is Int8Predictor with the reference interpreter (slow; the oracle).
+func Int8PredictorRef(r *Result, workers int) func(x *engine.Tensor) (*engine.Tensor, error) {
+	return int8Predictor(r, workers, func(t *tosa.Tensor) (map[string]*tosa.Tensor, error) {
+		return ref.Run(r.Graph, map[string]*tosa.Tensor{r.Inputs[0].Name: t})
+	})
+}
+
+func int8Predictor(r *Result, workers int, run func(*tosa.Tensor) (map[string]*tosa.Tensor, error)) func(x *engine.Tensor) (*engine.Tensor, error) {
 	in, out := r.Inputs[0], r.Outputs[0]
 	return func(x *engine.Tensor) (*engine.Tensor, error) {
 		n, c, h, w := x.Shape[0], x.Shape[1], x.Shape[2], x.Shape[3]
@@ -85,7 +104,7 @@ func Int8Predictor(r *Result, workers int) func(x *engine.Tensor) (*engine.Tenso
 				defer wg.Done()
 				defer func() { <-sem }()
 				qt := QuantizeInput(x.Data[i*c*h*w:(i+1)*c*h*w], c, h, w, in)
-				res, err := ref.Run(r.Graph, map[string]*tosa.Tensor{in.Name: qt})
+				res, err := run(qt)
 				if err != nil {
 					errs[i] = err
 					return

@@ -143,7 +143,11 @@ func int8Predictor(path string) (train.Predictor, string, error) {
 	res := &lower.Result{Graph: m.Graph,
 		Inputs:  []lower.IO{{Name: m.Graph.Inputs[0], Shape: ins[0].Shape, Layout: li, Scale: qi.scale, ZP: qi.zp}},
 		Outputs: []lower.IO{{Name: m.Graph.Outputs[0], Shape: outs[0].Shape, Layout: lo, Scale: qo.scale, ZP: qo.zp}}}
-	return train.Predictor(lower.Int8Predictor(res, runtime.GOMAXPROCS(0))), filepath.Base(path), nil
+	pred, err := lower.Int8Predictor(res, runtime.GOMAXPROCS(0))
+	if err != nil {
+		return nil, "", badInputf("%s: %v", path, err)
+	}
+	return train.Predictor(pred), filepath.Base(path), nil
 }
 
 // runEvalPredictor scores a predictor and writes the grid.

@@ -208,13 +208,17 @@ func runPTQ(g *graph.Graph, f *ptqFlags, log io.Writer) (*ptqResult, error) {
 	out := &ptqResult{Model: m, Lowered: res, Scores: map[string]*train.EvalResult{}}
 	if f.evalImages > 0 {
 		batches := (f.evalImages + 63) / 64
+		int8pred, err := lower.Int8Predictor(res, runtime.GOMAXPROCS(0))
+		if err != nil {
+			return nil, err
+		}
 		preds := []struct {
 			name string
 			p    train.Predictor
 		}{
 			{"FP32", train.GraphPredictor(g)},
 			{"fake-quant", train.Predictor(m.FakeQuantPredictor())},
-			{"INT8 (.tosa)", train.Predictor(lower.Int8Predictor(res, runtime.GOMAXPROCS(0)))},
+			{"INT8 (.tosa)", train.Predictor(int8pred)},
 		}
 		fmt.Fprintf(log, "%-14s %9s %8s   (%s test split, %d images)\n", "", "PSNR dB", "SSIM", ds.Name, min(batches*64, ds.Test.Len()))
 		var base *train.EvalResult
