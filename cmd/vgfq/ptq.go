@@ -76,7 +76,7 @@ bit-exactly by vgfq's TOSA interpreter).`,
 	fl.Float64Var(&f.percentile, "percentile", 99.99, "percentile for --calibrator percentile")
 	fl.StringVar(&f.layout, "layout", "nhwc", "graph I/O layout: nhwc (no TRANSPOSE, as the tutorial) or nchw (TRANSPOSE at the boundaries)")
 	fl.StringSliceVar(&f.keepFloat, "keep-float", nil, "nodes to keep in float (partial quantization; such a graph cannot lower to INT-only TOSA)")
-	fl.IntVar(&f.evalImages, "eval-images", 640, "test images scored for the PSNR table (0: skip the table)")
+	fl.IntVar(&f.evalImages, "eval-images", 3200, "test images scored for the PSNR table (the tutorial's 50 batches of 64; 0: skip the table)")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress bar")
 	fl.Uint64Var(&f.seed, "seed", 1, "seed for choosing calibration images")
 	fl.BoolVar(&f.debugInfo, "debug-info", false, "keep tensor names in the SPIR-V graph module (like model-converter --emit-debug-info)")
