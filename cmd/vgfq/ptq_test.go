@@ -70,9 +70,12 @@ func TestPTQ(t *testing.T) {
 	if code, _, _ := runCLI(t, "ptq", "--model", model, "--builtin-train", "64", "--builtin-test", "64", "--calib", "32", "--eval-images", "0", "--out", out2, "--quiet"); code != 0 {
 		t.Fatal("second ptq failed")
 	}
-	buf2, _ := os.ReadFile(filepath.Join(out2, "model.tosa"))
-	if string(buf) != string(buf2) {
-		t.Error("model.tosa differs between identical runs")
+	for _, f := range []string{"model.tosa", "model.vgf", "io.json", "scenario.json", "input.npy", "expected_output.npy", "quant.json"} {
+		a, err1 := os.ReadFile(filepath.Join(out, f))
+		b, err2 := os.ReadFile(filepath.Join(out2, f))
+		if err1 != nil || err2 != nil || string(a) != string(b) {
+			t.Errorf("%s differs between identical runs (%v %v)", f, err1, err2)
+		}
 	}
 
 	bad := filepath.Join(dir, "bad")
