@@ -578,12 +578,20 @@ func ReadNPY(name string, data []byte) (t *tosa.Tensor, err error) {
 	if len(data) < 12 || string(data[:6]) != string(npy.Magic[:]) {
 		return nil, fmt.Errorf("%s: not a .npy file", name)
 	}
+	// Check the header length against the file before npyio allocates a buffer for it.
+	off := 10 + int(binary.LittleEndian.Uint16(data[8:]))
+	if data[6] >= 2 {
+		off = 12 + int(binary.LittleEndian.Uint32(data[8:]))
+	}
+	if off > len(data) || off < 0 {
+		return nil, fmt.Errorf("%s: header length %d is past the end of the %d-byte file", name, off, len(data))
+	}
 	defer func() { // npyio panics on some malformed headers
 		if r := recover(); r != nil {
 			t, err = nil, fmt.Errorf("%s: malformed .npy header", name)
 		}
 	}()
-	r, err := npy.NewReader(bytes.NewReader(data))
+	r, err := npy.NewReader(bytes.NewReader(data[:off]))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", name, err)
 	}
@@ -611,11 +619,7 @@ func ReadNPY(name string, data []byte) (t *tosa.Tensor, err error) {
 	if n*size > len(data) {
 		return nil, fmt.Errorf("%s: shape %v needs %d bytes, the file has %d", name, h.Shape, n*size, len(data))
 	}
-	off := 10 + int(binary.LittleEndian.Uint16(data[8:]))
-	if data[6] >= 2 {
-		off = 12 + int(binary.LittleEndian.Uint32(data[8:]))
-	}
-	if off > len(data) || len(data)-off != n*size {
+	if len(data)-off != n*size {
 		return nil, fmt.Errorf("%s: %d data bytes for shape %v of %s (want %d)", name, len(data)-min(off, len(data)), h.Shape, h.Type, n*size)
 	}
 	t.Data = append([]byte{}, data[off:]...)
