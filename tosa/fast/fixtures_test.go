@@ -3,96 +3,16 @@ package fast
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 
-	"codeberg.org/sbinet/npyio"
-
 	"github.com/vgfq/vgfq/tosa"
+	"github.com/vgfq/vgfq/tosa/internal/tosatest"
 	"github.com/vgfq/vgfq/tosa/ref"
 )
-
-// fixturesDir is shared/fixtures/tosa relative to the repository root; the test fails (not
-// skips) when it is missing.
-func fixturesDir(t testing.TB) string {
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Dir(filepath.Dir(filepath.Dir(file))) // .../main
-	dir := filepath.Join(root, "..", "shared", "fixtures", "tosa")
-	if _, err := os.Stat(dir); err != nil {
-		t.Fatalf("TOSA fixtures missing (%v); they are required", err)
-	}
-	return dir
-}
-
-type caseJSON struct {
-	Op         string   `json:"op"`
-	InputName  string   `json:"input_name"`
-	OutputName string   `json:"output_name"`
-	Inputs     []string `json:"inputs"`
-	Outputs    []string `json:"outputs"`
-	GraphOps   []string `json:"graph_ops"`
-}
-
-func fixtureCases(t testing.TB) []string {
-	var r []string
-	err := filepath.WalkDir(fixturesDir(t), func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if !d.IsDir() && d.Name() == "case.json" {
-			r = append(r, filepath.Dir(p))
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(r) == 0 {
-		t.Fatal("no fixture cases found")
-	}
-	sort.Strings(r)
-	return r
-}
-
-// readNpy reads an int8 or int32 .npy file as a tensor.
-func readNpy(path, name string) (*tosa.Tensor, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	r, err := npyio.NewReader(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if r.Header.Descr.Fortran {
-		return nil, fmt.Errorf("%s: Fortran order not supported", path)
-	}
-	t := &tosa.Tensor{Name: name, Shape: append([]int{}, r.Header.Descr.Shape...)}
-	switch strings.Trim(r.Header.Descr.Type, "'\"") {
-	case "|i1", "<i1", "i1":
-		var v []int8
-		if err := r.Read(&v); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		t.Type, t.Data = tosa.Int8, tosa.Int8Data(v)
-	case "<i4":
-		var v []int32
-		if err := r.Read(&v); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		t.Type, t.Data = tosa.Int32, tosa.Int32Data(v)
-	default:
-		return nil, fmt.Errorf("%s: unsupported dtype %q", path, r.Header.Descr.Type)
-	}
-	return t, nil
-}
 
 type fixture struct {
 	dir, name string
@@ -192,3 +112,10 @@ func TestFixtures(t *testing.T) {
 		}
 	}
 }
+
+// The shared fixture readers (tosa/internal/tosatest).
+type caseJSON = tosatest.Case
+
+func fixturesDir(t testing.TB) string                 { return tosatest.Dir(t) }
+func fixtureCases(t testing.TB) []string              { return tosatest.Cases(t) }
+func readNpy(path, name string) (*tosa.Tensor, error) { return tosatest.ReadNPY(path, name) }
