@@ -13,6 +13,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"github.com/vgfq/vgfq/data"
+	"github.com/vgfq/vgfq/diagnose"
 	"github.com/vgfq/vgfq/engine"
 	"github.com/vgfq/vgfq/export"
 	"github.com/vgfq/vgfq/graph"
@@ -37,6 +38,7 @@ type ptqFlags struct {
 	quiet      bool
 	seed       uint64
 	debugInfo  bool
+	layers     int
 }
 
 func newPTQCmd() *cobra.Command {
@@ -79,6 +81,7 @@ bit-exactly by vgfq's TOSA interpreter).`,
 	fl.IntVar(&f.evalImages, "eval-images", 3200, "test images scored for the PSNR table (the tutorial's 50 batches of 64; 0: skip the table)")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress bar")
 	fl.Uint64Var(&f.seed, "seed", 1, "seed for choosing calibration images")
+	fl.IntVar(&f.layers, "layer-images", 16, "test images traced for the per-layer error table and layers.json (0: skip)")
 	fl.BoolVar(&f.debugInfo, "debug-info", false, "keep tensor names in the SPIR-V graph module (like model-converter --emit-debug-info)")
 	f.data.register(c)
 	return c
@@ -233,7 +236,45 @@ func runPTQ(g *graph.Graph, f *ptqFlags, log io.Writer) (*ptqResult, error) {
 		}
 		fmt.Fprintf(log, "%-14s %9.3f %8.4f\n", "bilinear", base.BaselinePSNR, base.BaselineSSIM)
 	}
+	if f.layers > 0 {
+		if err := layerReport(m, res, ds.Test, f.layers, f.out, log); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
+}
+
+// layerReport traces test images through float, fake-quant and INT8 and prints, per quantized
+// tensor, the SQNR against float; it writes the table as layers.json.
+func layerReport(m *quant.Model, res *lower.Result, src data.Source, images int, out string, log io.Writer) error {
+	loader, err := data.NewLoader(src, data.LoaderOptions{BatchSize: min(images, 64)})
+	if err != nil {
+		return err
+	}
+	var batches []*engine.Tensor
+	for got := 0; got < images; {
+		b, err := loader.Next()
+		if err != nil {
+			break
+		}
+		n := min(b.N, images-got)
+		batches = append(batches, engine.FromData(append([]float32(nil), b.LR[:n*3*b.H*b.W/4]...), n, data.Channels, b.H/2, b.W/2))
+		got += n
+	}
+	layers, err := diagnose.PerLayer(m, res, batches)
+	if err != nil {
+		return fmt.Errorf("per-layer trace: %v", err)
+	}
+	fmt.Fprintf(log, "per-layer error over %d test images (SQNR against float, dB; higher is better):\n", images)
+	fmt.Fprintf(log, "  %-12s %-12s %10s %5s %10s %8s %11s %8s\n", "node", "op", "scale", "zp", "fake-quant", "INT8", "INT8-vs-FQ", "clipped")
+	for _, l := range layers {
+		fmt.Fprintf(log, "  %-12s %-12s %10.6f %5d %10.2f %8.2f %8.0f stp %7.3f%%\n", l.Node, l.Op, l.Scale, l.ZP, l.FakeQuantSQNR, l.Int8SQNR, l.Int8VsFakeQuantMax, 100*l.Clipped)
+	}
+	js, err := json.MarshalIndent(map[string]any{"format": "vgfq-layers/1", "images": images, "layers": layers}, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteBytes(filepath.Join(out, "layers.json"), append(js, '\n'), 0o644)
 }
 
 // sampleInput quantizes the first test image for the scenario's input.npy.
