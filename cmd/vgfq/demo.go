@@ -14,7 +14,7 @@ import (
 func newDemoCmd() *cobra.Command {
 	var tf trainFlags
 	var dir string
-	pf := ptqFlags{calib: 500, observer: "histogram", percentile: 99.99, layout: "nhwc", evalImages: 3200, seed: 1}
+	pf := ptqFlags{calib: 500, observer: "histogram", percentile: 99.99, layout: "nhwc", evalImages: 3200, seed: 1, layers: 16}
 	c := &cobra.Command{
 		Use:   "demo",
 		Short: "The end-to-end demo: train the tutorial upscaler on the built-in data, evaluate, quantize to INT8, export .vgf",
