@@ -54,10 +54,12 @@ func (f *dataFlags) open(log io.Writer) (*data.Dataset, error) {
 	case "cifar10", "cifar-10":
 		var bar *progressbar.ProgressBar
 		opt := data.DownloadOptions{Progress: func(done, total int64) {
-			if bar == nil {
+			if bar == nil && showBars() {
 				bar = progressbar.DefaultBytes(total, "downloading CIFAR-10")
 			}
-			bar.Set64(done)
+			if bar != nil {
+				bar.Set64(done)
+			}
 		}}
 		ds, err := data.CIFAR10(f.cacheDir, opt)
 		if bar != nil {

@@ -149,7 +149,7 @@ func runPTQ(g *graph.Graph, f *ptqFlags, log io.Writer) (*ptqResult, error) {
 		return nil, badInput(err)
 	}
 	var bar *progressbar.ProgressBar
-	if !f.quiet {
+	if !f.quiet && showBars() {
 		bar = progressbar.NewOptions(f.calib, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription("calibrating"),
 			progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond),
 			progressbar.OptionClearOnFinish(), progressbar.OptionSetWidth(24))

@@ -12,6 +12,7 @@ import (
 	"github.com/vgfq/vgfq/graph"
 	"github.com/vgfq/vgfq/train"
 	"github.com/vgfq/vgfq/zoo"
+	"golang.org/x/term"
 )
 
 // barProgress shows a progress bar with ETA on stderr and prints log lines above it.
@@ -22,7 +23,13 @@ type barProgress struct {
 	loss  float64
 }
 
-func newProgress(w io.Writer, quiet bool) *barProgress { return &barProgress{w: w, quiet: quiet} }
+func newProgress(w io.Writer, quiet bool) *barProgress {
+	return &barProgress{w: w, quiet: quiet || !showBars()}
+}
+
+// showBars reports whether progress bars are drawn: only when stderr is a terminal, so logs of
+// scripted runs (CI, pipes) get the loss lines and summaries, not bar redraws.
+func showBars() bool { return term.IsTerminal(int(os.Stderr.Fd())) }
 
 func (p *barProgress) Start(epoch, steps int) {
 	if p.quiet {
