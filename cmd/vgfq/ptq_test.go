@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vgfq/vgfq/graph"
 	"github.com/vgfq/vgfq/tosa"
 	"github.com/vgfq/vgfq/zoo"
 )
@@ -76,6 +77,27 @@ func TestPTQ(t *testing.T) {
 		if err1 != nil || err2 != nil || string(a) != string(b) {
 			t.Errorf("%s differs between identical runs (%v %v)", f, err1, err2)
 		}
+	}
+
+	// A graph op without a TOSA lowering: exit 2 naming the node, nothing written.
+	b := graph.NewBuilder("odd", 1)
+	x := b.Input("x", 1, 3, 16, 16)
+	up := b.Unary(graph.OpResize, "up_ac", x, graph.Attrs{Mode: "bilinear", Scale: []float64{2, 2}, AlignCorners: true})
+	oddG, err := b.Build(b.Conv2d("conv", up, graph.ConvSpec{In: 3, Out: 3, Kernel: 3, Padding: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	odd := filepath.Join(dir, "odd")
+	if err := oddG.Save(odd); err != nil {
+		t.Fatal(err)
+	}
+	oddOut := filepath.Join(dir, "oddout")
+	code, _, stderr = runCLI(t, "ptq", "--model", odd, "--builtin-train", "64", "--builtin-test", "64", "--calib", "8", "--out", oddOut, "--quiet")
+	if code != exitInput || !strings.Contains(stderr, `node "up_ac" (Resize)`) || !strings.Contains(stderr, "align_corners") {
+		t.Errorf("op without lowering: exit %d, stderr %q", code, stderr)
+	}
+	if _, err := os.Stat(oddOut); err == nil {
+		t.Errorf("failed lowering left %s behind", oddOut)
 	}
 
 	bad := filepath.Join(dir, "bad")
