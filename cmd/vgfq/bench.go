@@ -18,7 +18,7 @@ import (
 func newBenchCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "bench",
-		Short: "Measure end-to-end speed (training throughput)",
+		Short: "Measure end-to-end speed: training throughput, inference and PTQ",
 	}
 	var model string
 	var batch, steps, warmup, size int
@@ -61,7 +61,7 @@ func newBenchCmd() *cobra.Command {
 	tc.Flags().IntVar(&warmup, "warmup", 3, "untimed warm-up steps")
 	tc.Flags().IntVar(&size, "input-size", 16, "low-resolution input size")
 	tc.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file")
-	c.AddCommand(tc)
+	c.AddCommand(tc, newBenchInferCmd())
 	return c
 }
 
