@@ -145,3 +145,17 @@ func TestModelsCommand(t *testing.T) {
 		}
 	}
 }
+
+func TestBenchCommands(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "bench", "train", "--batch", "2", "--steps", "1", "--warmup", "0")
+	if code != 0 || !strings.Contains(stdout, "images/s") {
+		t.Errorf("bench train: exit %d %q %q", code, stdout, stderr)
+	}
+	code, stdout, stderr = runCLI(t, "bench", "infer", "--images", "2", "--calib", "2", "--model", "espcn")
+	if code != 0 || !strings.Contains(stdout, "reference interpreter") {
+		t.Errorf("bench infer: exit %d %q %q", code, stdout, stderr)
+	}
+	if code, _, _ := runCLI(t, "bench", "train", "--batch", "0"); code != exitInput {
+		t.Errorf("bench train --batch 0: exit %d", code)
+	}
+}
