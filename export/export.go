@@ -279,58 +279,46 @@ func EncodeNPY(t *tosa.Tensor) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// WriteNPY writes an int8 or int32 tensor as a .npy array of its shape (C order).
+// WriteNPY writes an int8 or int32 tensor as a .npy array of its shape (C order) in NPY format
+// version 1.0, byte for byte as numpy.save writes it (header dict, spaces to a 64-byte
+// boundary, newline). Version 1.0 is what every reader accepts: the TOSA reference model reads
+// only 1.0, Arm's Scenario Runner reads 1.0 and 2.0.
 func WriteNPY(w io.Writer, t *tosa.Tensor) error {
 	n := tosa.NumElements(t.Shape)
 	if t.Type.DataSize(n) != len(t.Data) {
 		return fmt.Errorf("npy: tensor %q: %d data bytes for %s%v", t.Name, len(t.Data), t.Type, t.Shape)
 	}
-	var v any
+	var descr string
 	switch t.Type {
 	case tosa.Int8:
-		x, err := t.Int8s()
-		if err != nil {
-			return err
-		}
-		v = nest(x, t.Shape)
+		descr = "|i1"
 	case tosa.Int32:
-		x, err := t.Int32s()
-		if err != nil {
-			return err
-		}
-		v = nest(x, t.Shape)
+		descr = "<i4"
 	default:
 		return fmt.Errorf("npy: tensor %q: type %s not supported", t.Name, t.Type)
 	}
-	return npy.Write(w, v)
-}
-
-// nest reshapes a flat slice into nested slices of shape (so npyio records the full shape).
-func nest[T any](x []T, shape []int) any {
-	switch len(shape) {
-	case 0:
-		return x[0]
-	case 1:
-		return x
-	case 2:
-		return split(x, shape[1])
-	case 3:
-		return split(split(x, shape[2]), shape[1])
-	case 4:
-		return split(split(split(x, shape[3]), shape[2]), shape[1])
-	case 5:
-		return split(split(split(split(x, shape[4]), shape[3]), shape[2]), shape[1])
-	default:
-		return split(split(split(split(split(x, shape[5]), shape[4]), shape[3]), shape[2]), shape[1])
+	dims := make([]string, len(t.Shape))
+	for i, d := range t.Shape {
+		dims[i] = strconv.Itoa(d)
 	}
-}
-
-func split[T any](x []T, n int) [][]T {
-	r := make([][]T, 0, len(x)/max(n, 1))
-	for i := 0; i+n <= len(x) && n > 0; i += n {
-		r = append(r, x[i:i+n:i+n])
+	shape := "(" + strings.Join(dims, ", ") + ")"
+	if len(dims) == 1 {
+		shape = "(" + dims[0] + ",)"
 	}
-	return r
+	header := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr, shape)
+	const prefix = 10 // magic (6) + version (2) + header length (2)
+	pad := 64 - (prefix+len(header)+1)%64
+	header += strings.Repeat(" ", pad) + "\n"
+	if len(header) > 65535 {
+		return fmt.Errorf("npy: tensor %q: shape %v too long for an NPY 1.0 header", t.Name, t.Shape)
+	}
+	buf := make([]byte, 0, prefix+len(header)+len(t.Data))
+	buf = append(buf, "\x93NUMPY\x01\x00"...)
+	buf = binary.LittleEndian.AppendUint16(buf, uint16(len(header)))
+	buf = append(buf, header...)
+	buf = append(buf, t.Data...)
+	_, err := w.Write(buf)
+	return err
 }
 
 // sampleInputs returns the sample inputs, checked against the graph's inputs.
