@@ -29,6 +29,10 @@ type FolderOptions struct {
 	// MaxPixels rejects images with more pixels than this (protection
 	// against decompression bombs); default 1<<26 (64 Mpixel).
 	MaxPixels int
+	// CropsPerImage is the number of random crops each training image
+	// gives per epoch (the training split's Len is images × this);
+	// default 1. A few large photos need many crops per epoch.
+	CropsPerImage int
 }
 
 // Folder returns a dataset of the PNG and JPEG images under dir
@@ -59,6 +63,12 @@ func Folder(dir string, opt FolderOptions) (*Dataset, error) {
 	}
 	if opt.MaxPixels <= 0 {
 		opt.MaxPixels = 1 << 26
+	}
+	if opt.CropsPerImage == 0 {
+		opt.CropsPerImage = 1
+	}
+	if opt.CropsPerImage < 1 || opt.CropsPerImage > 1<<20 {
+		return nil, fmt.Errorf("folder %s: crops per image %d out of range [1, 1048576]", dir, opt.CropsPerImage)
 	}
 	trainDir, testDir := filepath.Join(dir, "train"), filepath.Join(dir, "test")
 	var trainFiles, testFiles []string
@@ -278,10 +288,14 @@ type FolderSource struct {
 	crop      int
 	random    bool
 	maxPixels int
+	repeat    int // crops per image per epoch (training)
 }
 
 func newFolderSource(files []string, opt FolderOptions, random bool) (*FolderSource, error) {
-	s := &FolderSource{files: files, crop: opt.CropSize, random: random, maxPixels: opt.MaxPixels}
+	s := &FolderSource{files: files, crop: opt.CropSize, random: random, maxPixels: opt.MaxPixels, repeat: 1}
+	if random && opt.CropsPerImage > 1 {
+		s.repeat = opt.CropsPerImage
+	}
 	if !opt.Lazy {
 		s.imgs = make([]*rgbImage, len(files))
 	}
@@ -336,21 +350,22 @@ func (s *FolderSource) load(i int) (*rgbImage, error) {
 	return im, nil
 }
 
-// Len returns the number of images.
-func (s *FolderSource) Len() int { return len(s.files) }
+// Len returns the number of crops an epoch visits: images × crops per image.
+func (s *FolderSource) Len() int { return len(s.files) * s.repeat }
 
 // Size returns the crop size.
 func (s *FolderSource) Size() (h, w int) { return s.crop, s.crop }
 
-// Path returns the file of image i.
-func (s *FolderSource) Path(i int) string { return s.files[i] }
+// Path returns the file of crop i.
+func (s *FolderSource) Path(i int) string { return s.files[i%len(s.files)] }
 
 // Read writes a crop of image i to dst: a random one if this is a
 // training source and rng is not nil, else the centre crop.
 func (s *FolderSource) Read(i int, rng *rand.Rand, dst []float32) error {
-	if err := checkRead("folder", i, len(s.files), dst, s.crop, s.crop); err != nil {
+	if err := checkRead("folder", i, s.Len(), dst, s.crop, s.crop); err != nil {
 		return err
 	}
+	i %= len(s.files)
 	im := (*rgbImage)(nil)
 	if s.imgs != nil {
 		im = s.imgs[i]

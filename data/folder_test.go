@@ -211,3 +211,39 @@ func TestDecodeImageConversions(t *testing.T) {
 		t.Error("image above MaxPixels accepted")
 	}
 }
+
+func TestFolderCropsPerImage(t *testing.T) {
+	dir := t.TempDir()
+	for _, sub := range []string{"train", "test"} {
+		os.MkdirAll(filepath.Join(dir, sub), 0o755)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, 64, 48))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i * 7)
+	}
+	for _, f := range []string{"train/a.png", "train/b.png", "test/c.png"} {
+		fh, err := os.Create(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		png.Encode(fh, img)
+		fh.Close()
+	}
+	ds, err := Folder(dir, FolderOptions{CropsPerImage: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ds.Train.Len() != 10 || ds.Test.Len() != 1 {
+		t.Fatalf("train %d test %d crops", ds.Train.Len(), ds.Test.Len())
+	}
+	dst := make([]float32, 3*32*32)
+	if err := ds.Train.Read(9, rand.New(rand.NewPCG(1, 2)), dst); err != nil {
+		t.Fatal(err)
+	}
+	if err := ds.Train.Read(10, nil, dst); err == nil {
+		t.Error("index past images × crops accepted")
+	}
+	if _, err := Folder(dir, FolderOptions{CropsPerImage: -1}); err == nil {
+		t.Error("negative crops per image accepted")
+	}
+}

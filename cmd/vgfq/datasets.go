@@ -19,6 +19,7 @@ type dataFlags struct {
 	builtinTrain int
 	builtinTest  int
 	crop         int
+	cropsPerImg  int
 }
 
 func (f *dataFlags) register(c *cobra.Command) {
@@ -28,6 +29,7 @@ func (f *dataFlags) register(c *cobra.Command) {
 	c.Flags().IntVar(&f.builtinTrain, "builtin-train", 0, "number of built-in training images (default: the built-in set's size)")
 	c.Flags().IntVar(&f.builtinTest, "builtin-test", 0, "number of built-in test images (default: the built-in set's size)")
 	c.Flags().IntVar(&f.crop, "crop", 32, "high-resolution crop size for image folders (even)")
+	c.Flags().IntVar(&f.cropsPerImg, "crops-per-image", 1, "random training crops per folder image per epoch")
 }
 
 func (f *dataFlags) validate() error {
@@ -36,6 +38,9 @@ func (f *dataFlags) validate() error {
 	}
 	if f.builtinTest < 0 || f.builtinTest > 10_000_000 {
 		return badInputf("--builtin-test %d out of range [1, 10000000]", f.builtinTest)
+	}
+	if f.cropsPerImg < 1 || f.cropsPerImg > 1<<20 {
+		return badInputf("--crops-per-image %d out of range [1, 1048576]", f.cropsPerImg)
 	}
 	if f.crop < 2 || f.crop > 4096 || f.crop%2 != 0 {
 		return badInputf("--crop %d must be even and in [2, 4096]", f.crop)
@@ -79,7 +84,7 @@ func (f *dataFlags) open(log io.Writer) (*data.Dataset, error) {
 	if err != nil || !fi.IsDir() {
 		return nil, badInputf("--data %q: not builtin, cifar10, or an image folder", f.spec)
 	}
-	ds, err := data.Folder(f.spec, data.FolderOptions{CropSize: f.crop})
+	ds, err := data.Folder(f.spec, data.FolderOptions{CropSize: f.crop, CropsPerImage: f.cropsPerImg})
 	if err != nil {
 		return nil, badInput(err)
 	}
