@@ -28,7 +28,7 @@ func (f *dataFlags) register(c *cobra.Command) {
 	c.Flags().BoolVar(&f.noFallback, "no-fallback", false, "with --data cifar10: fail when offline instead of using the built-in data")
 	c.Flags().IntVar(&f.builtinTrain, "builtin-train", 0, "number of built-in training images (default: the built-in set's size)")
 	c.Flags().IntVar(&f.builtinTest, "builtin-test", 0, "number of built-in test images (default: the built-in set's size)")
-	c.Flags().IntVar(&f.crop, "crop", 32, "high-resolution crop size for image folders (even)")
+	c.Flags().IntVar(&f.crop, "crop", 32, "high-resolution image size: crop size for image folders, image size of the built-in data (even; CIFAR-10 is 32)")
 	c.Flags().IntVar(&f.cropsPerImg, "crops-per-image", 1, "random training crops per folder image per epoch")
 }
 
@@ -55,7 +55,7 @@ func (f *dataFlags) open(log io.Writer) (*data.Dataset, error) {
 	}
 	switch f.spec {
 	case "builtin":
-		return data.Builtin(data.BuiltinOptions{TrainSize: f.builtinTrain, TestSize: f.builtinTest}), nil
+		return data.Builtin(data.BuiltinOptions{TrainSize: f.builtinTrain, TestSize: f.builtinTest, Size: f.crop}), nil
 	case "cifar10", "cifar-10":
 		var bar *progressbar.ProgressBar
 		opt := data.DownloadOptions{Progress: func(done, total int64) {
@@ -73,7 +73,7 @@ func (f *dataFlags) open(log io.Writer) (*data.Dataset, error) {
 		}
 		if errors.Is(err, data.ErrOffline) && !f.noFallback {
 			fmt.Fprintf(log, "warning: %v\nwarning: falling back to the built-in dataset (--no-fallback makes this an error)\n", err)
-			return data.Builtin(data.BuiltinOptions{TrainSize: f.builtinTrain, TestSize: f.builtinTest}), nil
+			return data.Builtin(data.BuiltinOptions{TrainSize: f.builtinTrain, TestSize: f.builtinTest, Size: f.crop}), nil
 		}
 		if err != nil {
 			return nil, badInput(err)

@@ -123,6 +123,9 @@ func runPTQ(g *graph.Graph, f *ptqFlags, log io.Writer) (*ptqResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkInputSize(g, ds); err != nil {
+		return nil, err
+	}
 	if ds.Train.Len() < f.calib {
 		return nil, badInputf("--calib %d: the %s train split has only %d images", f.calib, ds.Name, ds.Train.Len())
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
+	"github.com/vgfq/vgfq/data"
 	"github.com/vgfq/vgfq/graph"
 	"github.com/vgfq/vgfq/train"
 	"github.com/vgfq/vgfq/zoo"
@@ -165,6 +166,9 @@ func runTrain(c *cobra.Command, f *trainFlags, log io.Writer) (*graph.Graph, *tr
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := checkInputSize(g, ds); err != nil {
+		return nil, nil, err
+	}
 	fmt.Fprintf(log, "model %s: %d parameters; data %s: %d train / %d test images\n", g.Name, g.NumParams(), ds.Name, ds.Train.Len(), ds.Test.Len())
 	st, err := train.Run(c.Context(), g, ds, f.cfg, f.out, resume, newProgress(log, f.quiet))
 	if err != nil {
@@ -172,4 +176,20 @@ func runTrain(c *cobra.Command, f *trainFlags, log io.Writer) (*graph.Graph, *tr
 	}
 	fmt.Fprintf(log, "checkpoint written to %s\n", f.out)
 	return g, st, nil
+}
+
+// checkInputSize checks that the data's low-resolution images (half the HR crop) have the size
+// of the model's declared input, which the INT8 export fixes.
+func checkInputSize(g *graph.Graph, ds *data.Dataset) error {
+	in := g.Inputs()
+	if len(in) != 1 || len(in[0].Attrs.Shape) != 4 {
+		return nil
+	}
+	s := in[0].Attrs.Shape
+	h, w := ds.Train.Size()
+	if h/2 != s[2] || w/2 != s[3] {
+		return badInputf("model %s takes %dx%d inputs but %s gives %dx%d low-resolution images (%dx%d crops): use --input-size %d or --crop %d",
+			g.Name, s[2], s[3], ds.Name, h/2, w/2, h, w, h/2, 2*s[2])
+	}
+	return nil
 }
