@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,12 +14,11 @@ import (
 	"github.com/vgfq/vgfq/data"
 	"github.com/vgfq/vgfq/diagnose"
 	"github.com/vgfq/vgfq/engine"
-	"github.com/vgfq/vgfq/export"
 	"github.com/vgfq/vgfq/graph"
 	"github.com/vgfq/vgfq/internal/atomicfile"
 	"github.com/vgfq/vgfq/lower"
+	"github.com/vgfq/vgfq/ptq"
 	"github.com/vgfq/vgfq/quant"
-	"github.com/vgfq/vgfq/tosa"
 	"github.com/vgfq/vgfq/train"
 )
 
@@ -130,26 +128,26 @@ func runPTQ(g *graph.Graph, f *ptqFlags, log io.Writer) (*ptqResult, error) {
 		return nil, badInputf("--calib %d: the %s train split has only %d images", f.calib, ds.Name, ds.Train.Len())
 	}
 	start := time.Now()
-	g, folded, err := graph.FoldBatchNorm(g)
-	if err != nil {
-		return nil, badInput(err)
-	}
-	if folded > 0 {
-		fmt.Fprintf(log, "folded %d BatchNorm2d into convolutions\n", folded)
-	}
-	plan, err := quant.Annotate(g, quant.Options{KeepFloat: f.keepFloat})
-	if err != nil {
-		return nil, badInput(err)
-	}
 	cfg := quant.Config{Observer: obs, Percentile: f.percentile}
 	if f.eps12 {
 		cfg.Eps = quant.Eps12
 	}
-	cal := quant.NewCalibrator(plan, cfg)
 	// Calibration images: the first --calib of a seeded shuffle of the train split, batch 1.
 	loader, err := data.NewLoader(ds.Train, data.LoaderOptions{BatchSize: 1, Shuffle: true, Seed: f.seed, Random: true})
 	if err != nil {
 		return nil, badInput(err)
+	}
+	images := func(yield func(*engine.Tensor, error) bool) {
+		for i := 0; i < f.calib; i++ {
+			b, err := loader.Next()
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if !yield(engine.FromData(b.LR, 1, data.Channels, b.H/2, b.W/2), nil) {
+				return
+			}
+		}
 	}
 	var bar *progressbar.ProgressBar
 	if !f.quiet && showBars() {
@@ -157,55 +155,29 @@ func runPTQ(g *graph.Graph, f *ptqFlags, log io.Writer) (*ptqResult, error) {
 			progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond),
 			progressbar.OptionClearOnFinish(), progressbar.OptionSetWidth(24))
 	}
-	for i := 0; i < f.calib; i++ {
-		b, err := loader.Next()
-		if err != nil {
-			return nil, err
-		}
-		x := engine.FromData(b.LR, 1, data.Channels, b.H/2, b.W/2)
-		if err := cal.Observe(x); err != nil {
-			return nil, badInput(err)
-		}
+	r, err := ptq.Quantize(g, images, ptq.Options{Quant: cfg, KeepFloat: f.keepFloat, Layout: layout}, func(n int) {
 		if bar != nil {
-			bar.Add(1)
+			bar.Set(n)
 		}
-	}
+	})
 	if bar != nil {
 		bar.Finish()
 	}
-	m, err := cal.Convert()
-	if err != nil {
-		return nil, err
-	}
-	res, err := lower.Lower(m, lower.Options{Layout: layout})
 	if err != nil {
 		return nil, badInput(err)
 	}
-	buf, err := tosa.Encode(res.Graph)
-	if err != nil {
-		return nil, err
+	if r.Folded > 0 {
+		fmt.Fprintf(log, "folded %d BatchNorm2d into convolutions\n", r.Folded)
 	}
-	if err := os.MkdirAll(f.out, 0o755); err != nil {
-		return nil, err
-	}
-	if err := atomicfile.WriteBytes(filepath.Join(f.out, "model.tosa"), buf, 0o644); err != nil {
-		return nil, err
-	}
-	summary, err := quantSummary(m, res)
-	if err != nil {
-		return nil, err
-	}
-	if err := atomicfile.WriteBytes(filepath.Join(f.out, "quant.json"), summary, 0o644); err != nil {
-		return nil, err
-	}
+	g, m, res := r.Graph, r.Model, r.Lowered
 	fmt.Fprintf(log, "PTQ of %s: %d calibration images, %d TOSA operators (%d RESCALE), %s\n", g.Name, m.Images,
 		len(res.Graph.Ops), len(res.Rescales), time.Since(start).Round(time.Millisecond))
 	// The VGF: a real test image as the sample input of the scenario.
-	sample, err := sampleInput(ds.Test, res)
+	sample, err := sampleImage(ds.Test)
 	if err != nil {
 		return nil, err
 	}
-	art, err := export.WriteVGF(res, f.out, export.Options{DebugInfo: f.debugInfo, Inputs: []*tosa.Tensor{sample}, Verify: true})
+	art, err := r.Export(f.out, sample, f.debugInfo)
 	if err != nil {
 		return nil, err
 	}
@@ -280,8 +252,8 @@ func layerReport(m *quant.Model, res *lower.Result, src data.Source, images int,
 	return atomicfile.WriteBytes(filepath.Join(out, "layers.json"), append(js, '\n'), 0o644)
 }
 
-// sampleInput quantizes the first test image for the scenario's input.npy.
-func sampleInput(src data.Source, res *lower.Result) (*tosa.Tensor, error) {
+// sampleImage is the first test image at the model's input size (the scenario's input.npy).
+func sampleImage(src data.Source) (*engine.Tensor, error) {
 	loader, err := data.NewLoader(src, data.LoaderOptions{BatchSize: 1})
 	if err != nil {
 		return nil, err
@@ -290,42 +262,5 @@ func sampleInput(src data.Source, res *lower.Result) (*tosa.Tensor, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := res.Inputs[0]
-	return lower.QuantizeInput(b.LR, data.Channels, b.H/2, b.W/2, in), nil
-}
-
-// quantSummary is quant.json: per tensor scale/zero point, per RESCALE multiplier/shift.
-func quantSummary(m *quant.Model, r *lower.Result) ([]byte, error) {
-	type convSummary struct {
-		Node         string    `json:"node"`
-		WeightScales []float32 `json:"weight_scales"`
-		BiasScales   []float32 `json:"bias_scales"`
-	}
-	var convs []convSummary
-	for _, n := range m.Graph.Nodes {
-		if cq := m.Convs[n.Name]; cq != nil {
-			convs = append(convs, convSummary{Node: n.Name, WeightScales: cq.WeightScales, BiasScales: cq.BiasScales})
-		}
-	}
-	eps := m.Config.Eps
-	if eps == 0 {
-		eps = quant.Eps16
-	}
-	doc := map[string]any{
-		"format":             "vgfq-quant-summary/1",
-		"graph":              m.Graph.Name,
-		"calibration_images": m.Images,
-		"calibrator":         m.Config.Observer.String(),
-		"eps":                eps,
-		"inputs":             r.Inputs,
-		"outputs":            r.Outputs,
-		"tensors":            r.Tensors,
-		"rescales":           r.Rescales,
-		"convolutions":       convs,
-	}
-	b, err := json.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return nil, errors.New("quant summary: " + err.Error())
-	}
-	return append(b, '\n'), nil
+	return engine.FromData(append([]float32(nil), b.LR...), 1, data.Channels, b.H/2, b.W/2), nil
 }

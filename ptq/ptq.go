@@ -1,0 +1,155 @@
+// Package ptq is vgfq's post-training quantization as one call, for programs that use vgfq as
+// a library ("apply it to your own model"): a float graph and representative images in, an INT8
+// TOSA 1.0 graph and its VGF artifacts out.
+//
+//	res, err := ptq.Quantize(g, images, ptq.Options{})         // fold BN, annotate, calibrate, convert, lower
+//	art, err := res.Export("output", sampleImage, false)        // model.tosa, quant.json, model.vgf, io.json, scenario.json, .npy
+//
+// The steps are the packages' own (graph.FoldBatchNorm, quant.Annotate, quant.Calibrator,
+// lower.Lower, tosa.Encode, export.WriteVGF); this package only sequences them.
+package ptq
+
+import (
+	"encoding/json"
+	"fmt"
+	"iter"
+	"os"
+	"path/filepath"
+
+	"github.com/vgfq/vgfq/engine"
+	"github.com/vgfq/vgfq/export"
+	"github.com/vgfq/vgfq/graph"
+	"github.com/vgfq/vgfq/internal/atomicfile"
+	"github.com/vgfq/vgfq/lower"
+	"github.com/vgfq/vgfq/quant"
+	"github.com/vgfq/vgfq/tosa"
+)
+
+// Options configures Quantize. The zero value is the ExecuTorch-compatible default: histogram
+// observers with the L2 search, eps 2^-16, NHWC graph I/O, batch 1.
+type Options struct {
+	Quant     quant.Config
+	KeepFloat []string // nodes to keep in float (the lowering then refuses the graph)
+	Layout    lower.Layout
+}
+
+// Result is a quantized and lowered model.
+type Result struct {
+	Graph   *graph.Graph  // the float graph that was quantized (BatchNorm folded)
+	Folded  int           // BatchNorm2d nodes folded into convolutions
+	Model   *quant.Model  // qparams, int8 weights, int32 biases; runs as fake-quant
+	Lowered *lower.Result // the TOSA 1.0 INT graph with its tensor and RESCALE records
+}
+
+// Quantize folds BatchNorm, annotates g for the TOSA INT quantizer, observes every image that
+// images yields (each N x C x H x W float, at the graph's input size; the tutorial uses 500
+// single images), converts and lowers. progress, if not nil, is called after each image batch
+// with the number of images observed so far.
+func Quantize(g *graph.Graph, images iter.Seq2[*engine.Tensor, error], opt Options, progress func(n int)) (*Result, error) {
+	fg, folded, err := graph.FoldBatchNorm(g)
+	if err != nil {
+		return nil, err
+	}
+	plan, err := quant.Annotate(fg, quant.Options{KeepFloat: opt.KeepFloat})
+	if err != nil {
+		return nil, err
+	}
+	cal := quant.NewCalibrator(plan, opt.Quant)
+	for x, err := range images {
+		if err != nil {
+			return nil, err
+		}
+		if err := cal.Observe(x); err != nil {
+			return nil, err
+		}
+		if progress != nil {
+			progress(cal.Images())
+		}
+	}
+	m, err := cal.Convert()
+	if err != nil {
+		return nil, err
+	}
+	low, err := lower.Lower(m, lower.Options{Layout: opt.Layout})
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Graph: fg, Folded: folded, Model: m, Lowered: low}, nil
+}
+
+// Files written by Export besides export.WriteVGF's.
+const (
+	TOSAFile    = "model.tosa"
+	SummaryFile = "quant.json"
+)
+
+// Export writes into dir: model.tosa, quant.json (every tensor's scale/zero point, every
+// RESCALE's multiplier/shift) and, through export.WriteVGF, model.vgf, io.json, scenario.json,
+// input.npy (sample, one float N=1 image at the input size, quantized with the input's qparams)
+// and expected_output.npy. The .vgf is verified by decoding it and running it on the sample.
+// Every file is written atomically.
+func (r *Result) Export(dir string, sample *engine.Tensor, debugInfo bool) (*export.Artifacts, error) {
+	buf, err := tosa.Encode(r.Lowered.Graph)
+	if err != nil {
+		return nil, err
+	}
+	summary, err := r.Summary()
+	if err != nil {
+		return nil, err
+	}
+	in := r.Lowered.Inputs[0]
+	s := sample.Shape
+	if len(s) != 4 || s[0] != 1 {
+		return nil, fmt.Errorf("ptq: sample input is %v, want one 1 x C x H x W image", s)
+	}
+	qin := lower.QuantizeInput(sample.Data, s[1], s[2], s[3], in)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := atomicfile.WriteBytes(filepath.Join(dir, TOSAFile), buf, 0o644); err != nil {
+		return nil, err
+	}
+	if err := atomicfile.WriteBytes(filepath.Join(dir, SummaryFile), summary, 0o644); err != nil {
+		return nil, err
+	}
+	return export.WriteVGF(r.Lowered, dir, export.Options{DebugInfo: debugInfo, Inputs: []*tosa.Tensor{qin}, Verify: true})
+}
+
+// Summary is quant.json: the calibration settings, the graph I/O, every int8 tensor's scale and
+// zero point (with the observed range), every RESCALE's scales, multipliers and shifts and the
+// node it came from, and each convolution's weight and bias scales.
+func (r *Result) Summary() ([]byte, error) {
+	m := r.Model
+	type convSummary struct {
+		Node         string    `json:"node"`
+		WeightScales []float32 `json:"weight_scales"`
+		BiasScales   []float32 `json:"bias_scales"`
+	}
+	var convs []convSummary
+	for _, n := range m.Graph.Nodes {
+		if cq := m.Convs[n.Name]; cq != nil {
+			convs = append(convs, convSummary{Node: n.Name, WeightScales: cq.WeightScales, BiasScales: cq.BiasScales})
+		}
+	}
+	eps := m.Config.Eps
+	if eps == 0 {
+		eps = quant.Eps16
+	}
+	doc := map[string]any{
+		"format":             "vgfq-quant-summary/1",
+		"graph":              m.Graph.Name,
+		"calibration_images": m.Images,
+		"calibrator":         m.Config.Observer.String(),
+		"eps":                eps,
+		"inputs":             r.Lowered.Inputs,
+		"outputs":            r.Lowered.Outputs,
+		"tensors":            r.Lowered.Tensors,
+		"rescales":           r.Lowered.Rescales,
+		"convolutions":       convs,
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("quant summary: %v", err)
+	}
+	return append(b, '\n'), nil
+}
