@@ -54,6 +54,9 @@ func Evaluate(g *graph.Graph, src data.Source, batch, maxBatches int, withSSIM b
 // EvaluatePredictor is Evaluate for any predictor. visit, if non-nil, sees every batch with the
 // prediction and the bilinear baseline (for example to collect images for a grid).
 func EvaluatePredictor(pred Predictor, src data.Source, batch, maxBatches int, withSSIM bool, visit func(b *data.Batch, out, base *engine.Tensor)) (*EvalResult, error) {
+	if h, w := src.Size(); withSSIM && (h < metrics.SSIMWinSize || w < metrics.SSIMWinSize) {
+		return nil, fmt.Errorf("SSIM needs images of at least %dx%d, the test images are %dx%d: use a larger crop or skip SSIM", metrics.SSIMWinSize, metrics.SSIMWinSize, h, w)
+	}
 	loader, err := data.NewLoader(src, data.LoaderOptions{BatchSize: batch})
 	if err != nil {
 		return nil, fmt.Errorf("test split: %v", err)

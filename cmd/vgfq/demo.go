@@ -40,6 +40,7 @@ split against plain bilinear upscaling (PSNR, SSIM), and writes everything under
 			}
 			fmt.Fprintf(out, "== 2/3 evaluate on the held-out split\n")
 			ef := evalFlags{data: tf.data, batch: 64, batches: 0, grid: filepath.Join(dir, "eval-grid.png"), samples: 8}
+			ef.ssimIfFits = true // a tiny --crop gets PSNR only
 			res, err := runEval(g, &ef, out)
 			if err != nil {
 				return err

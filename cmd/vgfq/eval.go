@@ -14,6 +14,7 @@ import (
 	"github.com/vgfq/vgfq/graph"
 	"github.com/vgfq/vgfq/inspect"
 	"github.com/vgfq/vgfq/lower"
+	"github.com/vgfq/vgfq/metrics"
 	"github.com/vgfq/vgfq/report"
 	"github.com/vgfq/vgfq/train"
 )
@@ -27,6 +28,8 @@ type evalFlags struct {
 	grid    string
 	samples int
 	noSSIM  bool
+	// ssimIfFits skips SSIM instead of failing when the images are smaller than its window.
+	ssimIfFits bool
 }
 
 func newEvalCmd() *cobra.Command {
@@ -171,6 +174,12 @@ func runEvalPredictor(pred train.Predictor, name string, f *evalFlags, log io.Wr
 				{C: 3, H: h, W: w, Pix: append([]float32(nil), b.HR[i*hr:(i+1)*hr]...)},
 			})
 		}
+	}
+	if f.ssimIfFits && !ssimFits(ds.Test) {
+		f.noSSIM = true
+	}
+	if h, w := ds.Test.Size(); !f.noSSIM && !ssimFits(ds.Test) {
+		return nil, badInputf("SSIM needs test images of at least %dx%d, these are %dx%d: use a larger --crop or --no-ssim", metrics.SSIMWinSize, metrics.SSIMWinSize, h, w)
 	}
 	res, err := train.EvaluatePredictor(pred, ds.Test, f.batch, f.batches, !f.noSSIM, visit)
 	if err != nil {

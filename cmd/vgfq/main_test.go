@@ -161,3 +161,20 @@ func TestBenchCommands(t *testing.T) {
 		t.Errorf("bench train --batch 0: exit %d", code)
 	}
 }
+
+func TestEvalTinyImagesSSIM(t *testing.T) {
+	dir := t.TempDir()
+	g, _ := zoo.Upscaler(4, 4, 1)
+	model := filepath.Join(dir, "m")
+	if err := g.Save(model); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI(t, "eval", "--model", model, "--crop", "8", "--builtin-test", "16", "--grid", "")
+	if code != exitInput || !strings.Contains(stderr, "--no-ssim") {
+		t.Errorf("8x8 images with SSIM: exit %d, %q", code, stderr)
+	}
+	code, stdout, stderr := runCLI(t, "eval", "--model", model, "--crop", "8", "--builtin-test", "16", "--grid", "", "--no-ssim", "--json")
+	if code != 0 || !strings.Contains(stdout, `"psnr"`) {
+		t.Errorf("--no-ssim: exit %d, %q %q", code, stdout, stderr)
+	}
+}

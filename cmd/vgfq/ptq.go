@@ -17,6 +17,7 @@ import (
 	"github.com/vgfq/vgfq/graph"
 	"github.com/vgfq/vgfq/internal/atomicfile"
 	"github.com/vgfq/vgfq/lower"
+	"github.com/vgfq/vgfq/metrics"
 	"github.com/vgfq/vgfq/ptq"
 	"github.com/vgfq/vgfq/quant"
 	"github.com/vgfq/vgfq/train"
@@ -201,7 +202,7 @@ func runPTQ(g *graph.Graph, f *ptqFlags, log io.Writer) (*ptqResult, error) {
 		fmt.Fprintf(log, "%-14s %9s %8s   (%s test split, %d images)\n", "", "PSNR dB", "SSIM", ds.Name, min(batches*64, ds.Test.Len()))
 		var base *train.EvalResult
 		for _, p := range preds {
-			r, err := train.EvaluatePredictor(p.p, ds.Test, 64, batches, true, nil)
+			r, err := train.EvaluatePredictor(p.p, ds.Test, 64, batches, ssimFits(ds.Test), nil)
 			if err != nil {
 				return nil, fmt.Errorf("%s evaluation: %v", p.name, err)
 			}
@@ -263,4 +264,10 @@ func sampleImage(src data.Source) (*engine.Tensor, error) {
 		return nil, err
 	}
 	return engine.FromData(append([]float32(nil), b.LR...), 1, data.Channels, b.H/2, b.W/2), nil
+}
+
+// ssimFits reports whether the source's images are large enough for SSIM's 11x11 window.
+func ssimFits(src data.Source) bool {
+	h, w := src.Size()
+	return h >= metrics.SSIMWinSize && w >= metrics.SSIMWinSize
 }
