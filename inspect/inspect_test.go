@@ -15,16 +15,14 @@ import (
 	"github.com/vgfq/vgfq/tosa"
 )
 
-const fixtures = "../../shared/fixtures/vgf"
+// fixtures holds Arm's VGF fixtures (internal/testdata/fixtures/README.md).
+const fixtures = "../internal/testdata/fixtures/vgf"
 
 func fixtureDir(t *testing.T) string {
-	for _, d := range []string{fixtures, "/work/shared/fixtures/vgf"} {
-		if _, err := os.Stat(d); err == nil {
-			return d
-		}
+	if _, err := os.Stat(fixtures); err != nil {
+		t.Fatalf("VGF fixtures missing: %v", err)
 	}
-	t.Skip("shared VGF fixtures not found")
-	return ""
+	return fixtures
 }
 
 // TestFixtureDumps: --vgf-dump and --scenario-template reproduce Arm's vgf_dump output byte for

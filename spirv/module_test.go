@@ -9,8 +9,9 @@ import (
 	"testing"
 )
 
-// fixtureDir is the shared SPIR-V fixtures directory; CI has it, so a missing directory fails.
-const fixtureDir = "../../shared/fixtures/spirv"
+// fixtureDir holds the SPIR-V fixtures (internal/testdata/fixtures/README.md says where they come
+// from); a missing directory fails the tests.
+const fixtureDir = "../internal/testdata/fixtures/spirv"
 
 // fixtureFiles returns the .spv fixtures by name ("clamp_i8", "ops/add_i32", ...).
 func fixtureFiles(t testing.TB) map[string]string {

@@ -12,11 +12,11 @@ import (
 	flatbuffers "github.com/google/flatbuffers/go"
 )
 
-// fixturesDir is shared/fixtures/tosa, found relative to the repository root (../shared).
+// fixturesDir is internal/testdata/fixtures/tosa in the repository.
 func fixturesDir(t testing.TB) string {
 	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Dir(filepath.Dir(file)) // .../main
-	dir := filepath.Join(root, "..", "shared", "fixtures", "tosa")
+	root := filepath.Dir(filepath.Dir(file)) // the repository root
+	dir := filepath.Join(root, "internal", "testdata", "fixtures", "tosa")
 	if _, err := os.Stat(dir); err != nil {
 		t.Fatalf("TOSA fixtures missing (%v); they are required", err)
 	}

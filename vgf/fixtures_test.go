@@ -10,9 +10,9 @@ import (
 	"testing"
 )
 
-// fixtureDir is the shared fixtures folder (../shared/fixtures/vgf from the
-// repository root). CI has it; a missing folder is a test failure.
-const fixtureDir = "../../shared/fixtures/vgf"
+// fixtureDir holds Arm's VGF fixtures (internal/testdata/fixtures/README.md says where they come
+// from); a missing folder is a test failure.
+const fixtureDir = "../internal/testdata/fixtures/vgf"
 
 func fixtureFiles(t testing.TB) []string {
 	t.Helper()

@@ -66,8 +66,10 @@ func TestInspectCLI(t *testing.T) {
 		t.Errorf("-o: exit %d %s", code, stderr)
 	}
 	// vgf_dump fixtures through the CLI, byte for byte.
-	fx := "/work/shared/fixtures/vgf/simple_conv2d_rescale_graph_v0_4_3"
-	if want, err := os.ReadFile(fx + ".dump.json"); err == nil {
+	fx := "../../internal/testdata/fixtures/vgf/simple_conv2d_rescale_graph_v0_4_3"
+	if want, err := os.ReadFile(fx + ".dump.json"); err != nil {
+		t.Fatal(err)
+	} else {
 		if code, out, _ := runCLI(t, "inspect", "--vgf-dump", fx+".vgf"); code != 0 || out != string(want) {
 			t.Errorf("fixture --vgf-dump differs")
 		}

@@ -1,5 +1,5 @@
-// Package tosatest reads the shared TOSA conformance fixtures (../shared/fixtures/tosa from the
-// repository root) for the tests of tosa, tosa/ref and tosa/fast.
+// Package tosatest reads the TOSA conformance fixtures (internal/testdata/fixtures/tosa in the
+// repository) for the tests of tosa, tosa/ref and tosa/fast.
 package tosatest
 
 import (
@@ -16,12 +16,11 @@ import (
 	"github.com/vgfq/vgfq/tosa"
 )
 
-// Dir returns shared/fixtures/tosa relative to the repository root; the test fails (not skips)
-// when it is missing.
+// Dir returns internal/testdata/fixtures/tosa; the test fails (not skips) when it is missing.
 func Dir(t testing.TB) string {
 	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..", "..") // .../main
-	dir := filepath.Join(root, "..", "shared", "fixtures", "tosa")
+	root := filepath.Join(filepath.Dir(file), "..", "..", "..") // the repository root
+	dir := filepath.Join(root, "internal", "testdata", "fixtures", "tosa")
 	if _, err := os.Stat(dir); err != nil {
 		t.Fatalf("TOSA fixtures missing (%v); they are required", err)
 	}
