@@ -65,6 +65,7 @@ type GridImage struct {
 	Name   string
 	H, W   int
 	Detail Region  // the zoomed crop (HR pixels)
+	Frame  Region  // the zoomed crop on screen, in CSS pixels of the displayed view
 	View   Region  // the part of the image shown (whole image up to 256x256, else the centre)
 	Cells  []*Cell // one per column
 }
@@ -240,6 +241,8 @@ func gridImage(name string, hr, lr []float32, h, w, k int, cols []gridCol, metri
 	d.X += view.X
 	d.Y += view.Y
 	gi := &GridImage{Name: name, H: h, W: w, Detail: d, View: view}
+	z := dispWidth(view.W) / view.W
+	gi.Frame = Region{X: (d.X - view.X) * z, Y: (d.Y - view.Y) * z, W: d.W * z, H: d.H * z}
 	enc := func(pix []float32, ph, pw int, r Region) (template.URL, error) {
 		u, err := pngURI(rgbImage(pix, ph, pw, r))
 		return template.URL(u), err
@@ -409,3 +412,7 @@ var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
 	"disp":   func(w int) int { return w * max(1, (128+w-1)/w) },
 	"mul100": func(v float64) float64 { return 100 * v },
 }).Parse(pageHTML))
+
+// dispWidth is the on-screen width of a grid image w pixels wide: small images are enlarged by an
+// integer factor (pixelated) to at least 128 pixels, large ones shown as they are.
+func dispWidth(w int) int { return w * max(1, (128+w-1)/w) }

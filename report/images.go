@@ -138,7 +138,7 @@ func svgURI(svg string) string {
 
 // colorbarSVG draws the heat map scale from 0 to HeatMax.
 func colorbarSVG() string {
-	const w, h, barH = 320, 44, 14
+	const w, h, barH, m = 360, 44, 14, 30
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="Helvetica, Arial, sans-serif" font-size="11">`, w, h, w, h)
 	b.WriteString(`<defs><linearGradient id="g">`)
@@ -148,9 +148,9 @@ func colorbarSVG() string {
 		fmt.Fprintf(&b, `<stop offset="%.3f" stop-color="rgb(%d,%d,%d)"/>`, t, r, g, bl)
 	}
 	b.WriteString(`</linearGradient></defs>`)
-	fmt.Fprintf(&b, `<rect x="10" y="4" width="%d" height="%d" fill="url(#g)" stroke="#333"/>`, w-20, barH)
+	fmt.Fprintf(&b, `<rect x="%d" y="4" width="%d" height="%d" fill="url(#g)" stroke="#333"/>`, m, w-2*m, barH)
 	for i := 0; i <= 4; i++ {
-		x := 10 + float64(w-20)*float64(i)/4
+		x := m + float64(w-2*m)*float64(i)/4
 		v := HeatMax * float64(i) / 4
 		label := fmt.Sprintf("%.3f", v)
 		if i == 4 {

@@ -23,6 +23,8 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 table.grid td { border: none; padding: 3px; text-align: center; font-size: 12px; }
 table.grid th { background: none; border: none; font-size: 12px; }
 img.px { image-rendering: pixelated; display: block; margin: 0 auto; }
+div.fv { position: relative; display: inline-block; }
+div.frame { position: absolute; box-sizing: border-box; border: 2px solid #00e5ff; pointer-events: none; }
 .scroll { overflow-x: auto; border: 1px solid #eee; padding: 4px; }
 code { font-size: 12px; }
 </style>
@@ -59,13 +61,13 @@ Model outputs are scored as floats, without clamping or rounding to 8 bits. Size
 <h2 id="images">Images</h2>
 <p class="note">Per test image: the whole image (or its centre when larger than {{256}} pixels), below it the detail crop with the
 most edges (framed region, enlarged) and the error heat map |output − ground truth| (mean over R, G, B) on this scale:</p>
-<img id="colorbar" src="{{.Colorbar}}" alt="error scale" width="320" height="44">
+<img id="colorbar" src="{{.Colorbar}}" alt="error scale" width="360" height="44">
 {{$labels := .Labels}}
 {{range $i, $g := .Grid}}
 <h3>{{$g.Name}} ({{$g.W}}x{{$g.H}}{{if or (ne $g.View.W $g.W) (ne $g.View.H $g.H)}}, centre {{$g.View.W}}x{{$g.View.H}} shown{{end}}; detail at x={{$g.Detail.X}}, y={{$g.Detail.Y}}, {{$g.Detail.W}}x{{$g.Detail.H}})</h3>
 <div class="scroll"><table class="grid">
 <tr>{{range $labels}}<th>{{.}}</th>{{end}}</tr>
-<tr>{{range $g.Cells}}<td><img class="px" src="{{.Full}}" alt="{{.Label}}" style="width:{{disp $g.View.W}}px"></td>{{end}}</tr>
+<tr>{{range $g.Cells}}<td><div class="fv"><img class="px" src="{{.Full}}" alt="{{.Label}}" style="width:{{disp $g.View.W}}px"><div class="frame" style="left:{{$g.Frame.X}}px;top:{{$g.Frame.Y}}px;width:{{$g.Frame.W}}px;height:{{$g.Frame.H}}px"></div></div></td>{{end}}</tr>
 <tr>{{range $g.Cells}}<td>{{.Caption}}</td>{{end}}</tr>
 <tr>{{range $g.Cells}}<td><img class="px" src="{{.Zoom}}" alt="{{.Label}} detail" style="width:160px"></td>{{end}}</tr>
 <tr>{{range $g.Cells}}<td>{{if .Heat}}<img class="px" src="{{.Heat}}" alt="{{.Label}} error" style="width:{{disp $g.View.W}}px"><br>max {{f3 .WorstError}}{{end}}</td>{{end}}</tr>

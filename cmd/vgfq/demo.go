@@ -27,7 +27,8 @@ split against plain bilinear upscaling (PSNR, SSIM), and writes everything under
   output/         the PTQ result: model.tosa (TOSA 1.0 INT), model.vgf (for the ML SDK for
                   Vulkan), io.json (the integration contract), scenario.json + input.npy +
                   expected_output.npy (for Arm's Scenario Runner), quant.json (scales, zero
-                  points, RESCALE multipliers/shifts); FP32 / fake-quant / INT8 PSNR printed`,
+                  points, RESCALE multipliers/shifts); FP32 / fake-quant / INT8 PSNR printed
+  report.html     everything side by side in one page (vgfq report fp32 output)`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			start := time.Now()
@@ -59,6 +60,12 @@ split against plain bilinear upscaling (PSNR, SSIM), and writes everything under
 			if _, err := runPTQ(g, &pf, out); err != nil {
 				return err
 			}
+			rf := reportFlags{out: filepath.Join(dir, "report.html"), data: tf.data, images: 256, gridImages: 4, metric: "rgb"}
+			path, err := runReport([]string{tf.out, pf.out}, &rf, out)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "report: %s\n", path)
 			fmt.Fprintf(out, "demo finished in %s; outputs in %s\n", time.Since(start).Round(time.Second), dir)
 			return nil
 		},
