@@ -213,3 +213,30 @@ func TestBatches(ds *data.Dataset, images int, full bool) ([]*Batch, error) {
 	}
 	return FullImageBatches(paths, 0)
 }
+
+// Score runs the artifact on every batch (at each batch's size) and scores it.
+func Score(a *Artifact, batches []*Batch, workers int) (Scores, error) {
+	s, _, err := score(batches, artifactFn(a, workers), 0)
+	return s, err
+}
+
+// ScoreBilinear scores plain bilinear upscaling of the batches' LR images.
+func ScoreBilinear(batches []*Batch) (Scores, error) {
+	s, _, err := score(batches, bilinearFn, 0)
+	return s, err
+}
+
+// ArtifactFor returns the artifact of a run to score: the float graph, or the named INT8 file
+// (model.tosa / model.vgf; "" means the first present).
+func (r *Run) ArtifactFor(file string) (*Artifact, error) {
+	as := r.Artifacts()
+	if file == "" || r.Kind == KindFloat {
+		return as[0], nil
+	}
+	for _, a := range as {
+		if a.Name == file {
+			return a, nil
+		}
+	}
+	return nil, fmt.Errorf("%s: no %s", r.Dir, file)
+}

@@ -323,7 +323,7 @@ func (a *Artifact) Predictor(h, w int, workers int) (train.Predictor, error) {
 			}
 			var err error
 			if tg, err = tosa.WithInputShapes(m.Graph, map[string][]int{in.Name: shape}); err != nil {
-				return nil, fmt.Errorf("%s at input size %dx%d: %v", m.Path, h, w, err)
+				return nil, fmt.Errorf("%s cannot run on %dx%d inputs: %v; its shapes are fixed by constants for %dx%d, so score it on crops of that size (without --full-image), or quantize and export the model at the image size", m.Path, w, h, err, r.IO[0].Shape[2], r.IO[0].Shape[1])
 			}
 			in.Shape = shape
 			out.Shape = tg.TensorMap()[out.Name].Shape
