@@ -250,6 +250,13 @@ func TestModelExplorerJSON(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if q != nil {
+			// The drawing shows the same qparams.
+			svg, err := m.SVGWithQuant(q)
+			if err != nil || !strings.Contains(svg, "mult ") || !strings.Contains(svg, ", zp -128") {
+				t.Errorf("%s: SVG without qparams (%v)", p, err)
+			}
+		}
 		doc, err := m.ModelExplorer(q)
 		if err != nil {
 			t.Fatalf("%s: %v", p, err)

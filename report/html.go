@@ -350,7 +350,11 @@ func (r *Report) view() *pageView {
 			if m == nil {
 				m = run.VGF
 			}
-			if s, err := m.SVG(); err != nil {
+			q, err := m.QuantInfo()
+			if err != nil {
+				q = nil
+			}
+			if s, err := m.SVGWithQuant(q); err != nil {
 				rv.GraphErr = err.Error()
 			} else {
 				rv.Graph = template.URL(svgURI(s))

@@ -85,7 +85,7 @@ float values outside the int8 range (clipped). The layer where the bars drop is 
 
 <h2 id="graph">TOSA graph</h2>
 {{range .RunViews}}{{if eq .Kind "int8"}}<h3>{{.Label}}: <code>{{.Dir}}</code></h3>
-{{if .Graph}}<p class="note">Operators with their output shapes and types, constants folded into their consumer, RESCALE (yellow) and TRANSPOSE (red) marked with the float node they came from (what <code>vgfq inspect --svg</code> draws).</p>
+{{if .Graph}}<p class="note">Operators with their output shapes and types, scales and zero points (quant.json), RESCALE multipliers and shifts, constants folded into their consumer, RESCALE (yellow) and TRANSPOSE (red) marked with the float node they came from (what <code>vgfq inspect --svg</code> draws).</p>
 <div class="scroll"><img class="chart" src="{{.Graph}}" alt="{{.Label}} TOSA graph"></div>{{else}}<p class="bad">{{.GraphErr}}</p>{{end}}
 {{end}}{{end}}
 

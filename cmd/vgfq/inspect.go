@@ -30,7 +30,8 @@ files exported with debug info).
 
   --json               the summary as JSON
   --dot                the graph in Graphviz DOT
-  --svg                the graph as an SVG drawing (laid out by vgfq, no Graphviz needed)
+  --svg                the graph as an SVG drawing (laid out by vgfq, no Graphviz needed), with
+                       scales, zero points and RESCALE multipliers/shifts (from quant.json)
   --vgf-dump           exactly what Arm's 'vgf_dump -i FILE' prints
   --scenario-template  exactly what 'vgf_dump -i FILE --scenario-template' prints
   --model-explorer F   write the graph to F in Google Model Explorer's JSON graph format (open
@@ -97,7 +98,10 @@ func runInspect(path string, f *inspectFlags) error {
 		if f.dot {
 			s, err = m.DOT()
 		} else {
-			s, err = m.SVG()
+			var q *inspect.QuantInfo
+			if q, err = m.QuantInfo(); err == nil {
+				s, err = m.SVGWithQuant(q)
+			}
 		}
 		out = []byte(s)
 	case f.vgfDump:
