@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -78,6 +79,9 @@ func runReport(dirs []string, f *reportFlags, log *os.File) (string, error) {
 	if f.gridImages < 1 || f.gridImages > 64 {
 		return "", badInputf("--grid-images %d out of range [1, 64]", f.gridImages)
 	}
+	if d := filepath.Dir(f.out); !isDirPath(d) {
+		return "", badInputf("--out %s: directory %s does not exist", f.out, d)
+	}
 	runs := make([]*report.Run, 0, len(dirs))
 	for _, d := range dirs {
 		r, err := report.LoadRun(d)
@@ -127,4 +131,9 @@ func countImages(bs []*report.Batch) int {
 		n += b.N
 	}
 	return n
+}
+
+func isDirPath(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
 }
