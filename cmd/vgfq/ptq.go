@@ -211,4 +211,3 @@ func exportAndScore(r *ptq.Result, ds *data.Dataset, dir string, debugInfo bool,
 	}
 	return nil
 }
-
