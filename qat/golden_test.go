@@ -127,8 +127,8 @@ func TestGoldenQATTraining(t *testing.T) {
 		}
 		for q, a := range m.QAT.Act {
 			p := fmt.Sprintf("q%d_s%d_", q, s)
-			wantS, wantZ := get(p+"scale").f32[0], get(p+"zp").i64[0]
-			tmin, tmax := get(p+"min").f32[0], get(p+"max").f32[0]
+			wantS, wantZ := get(p + "scale").f32[0], get(p + "zp").i64[0]
+			tmin, tmax := get(p + "min").f32[0], get(p + "max").f32[0]
 			total++
 			// Activations after a conv differ from torch's in the last bits (summation order of
 			// the convolution), so the EMA range does, and the scale may by an ulp or two; the
