@@ -54,11 +54,11 @@ bit-exactly by vgfq's TOSA interpreter).`,
 		Example: `  vgfq ptq --model runs/fp32 --data builtin --calib 500 --out output/`,
 		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			ck, err := train.LoadCheckpoint(f.model)
+			g, err := loadModel("--model", f.model)
 			if err != nil {
-				return badInputf("--model: %v", err)
+				return err
 			}
-			_, err = runPTQ(ck.Graph, &f, os.Stdout)
+			_, err = runPTQ(g, &f, os.Stdout)
 			return err
 		},
 	}
