@@ -3,6 +3,8 @@ package quant
 import (
 	"fmt"
 	"math"
+
+	"github.com/vgfq/vgfq/engine/kern"
 )
 
 // SmallScaleThreshold is ATen's SMALL_SCALE_THRESHOLD (6.1e-5f, fp16's smallest normal).
@@ -103,10 +105,10 @@ func NewFusedFakeQuant(eps float32) *FusedFakeQuant {
 // ([ErrNaN]) and changes nothing (ATen would poison the running range and then fail).
 func (f *FusedFakeQuant) Forward(x, y []float32, mask []bool) error {
 	if f.ObserverEnabled && len(x) > 0 {
-		if err := checkNaN(x); err != nil {
+		mn, mx, err := parallelMinMax(x)
+		if err != nil {
 			return err
 		}
-		mn, mx := aminmax(x)
 		if math.IsInf(float64(f.Min), 0) {
 			f.Min = mn
 		} else {
@@ -131,8 +133,38 @@ func (f *FusedFakeQuant) Forward(x, y []float32, mask []bool) error {
 		return err
 	}
 	f.Scale, f.ZP = s, zp
-	FakeQuantTensor(y, x, s, zp, f.QMin, f.QMax, mask)
+	kern.ParallelFor(len(x), 1<<14, func(lo, hi int) {
+		FakeQuantTensor(y[lo:hi], x[lo:hi], s, zp, f.QMin, f.QMax, mask[lo:hi])
+	})
 	return nil
+}
+
+// parallelMinMax is aminmax over x in parallel chunks (min and max are exact in any order); a
+// NaN is ErrNaN.
+func parallelMinMax(x []float32) (float32, float32, error) {
+	const chunk = 1 << 14
+	n := (len(x) + chunk - 1) / chunk
+	mins := make([]float32, n)
+	maxs := make([]float32, n)
+	nan := make([]bool, n)
+	kern.ParallelFor(n, 1, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			part := x[c*chunk : min((c+1)*chunk, len(x))]
+			if checkNaN(part) != nil {
+				nan[c] = true
+				continue
+			}
+			mins[c], maxs[c] = aminmax(part)
+		}
+	})
+	for c := range nan {
+		if nan[c] {
+			return 0, 0, checkNaN(x)
+		}
+	}
+	mn, _ := aminmax(mins)
+	_, mx := aminmax(maxs)
+	return mn, mx, nil
 }
 
 // ExportQParams are the qparams convert_pt2e exports for this module:
