@@ -356,12 +356,11 @@ func (q *QAT) LoadState(st map[string]*engine.Tensor) error {
 		return t.Data, nil
 	}
 	want := len(q.Act) + 1
-	for name, w := range q.Weights {
+	for name := range q.Weights {
 		want++
 		if _, ok := st["wmin/"+name]; ok {
 			want += 3
 		}
-		_ = w
 	}
 	if len(st) != want {
 		return fmt.Errorf("QAT state: %d tensors, the prepared graph needs %d (a checkpoint of another model?)", len(st), want)
@@ -370,6 +369,11 @@ func (q *QAT) LoadState(st map[string]*engine.Tensor) error {
 		v, err := get(fmt.Sprintf("act%d", i), 8)
 		if err != nil {
 			return err
+		}
+		initial := math.IsInf(float64(v[0]), 1) && math.IsInf(float64(v[1]), -1)
+		if !initial && !(v[0] <= v[1]) || !(v[2] > 0 && v[2] <= math.MaxFloat32) || !(v[3] >= float32(a.QMin) && v[3] <= float32(a.QMax)) ||
+			!(v[6] >= 0 && v[6] < 1<<24 && v[7] >= 0 && v[7] < 1<<24) {
+			return fmt.Errorf("QAT state: act%d holds an invalid range or qparams %v", i, v)
 		}
 		a.Min, a.Max, a.Scale, a.ZP = v[0], v[1], v[2], int32(v[3])
 		a.ObserverEnabled, a.FakeQuantEnabled = v[4] != 0, v[5] != 0
@@ -397,6 +401,11 @@ func (q *QAT) LoadState(st map[string]*engine.Tensor) error {
 		if err != nil {
 			return err
 		}
+		for c := range sc {
+			if !(sc[c] > 0 && sc[c] <= math.MaxFloat32) || !(mn[c] <= mx[c]) {
+				return fmt.Errorf("QAT state: %s channel %d holds an invalid range or scale", name, c)
+			}
+		}
 		w.Obs.Min = append([]float32(nil), mn...)
 		w.Obs.Max = append([]float32(nil), mx...)
 		w.Scales = append([]float32(nil), sc...)
@@ -404,6 +413,9 @@ func (q *QAT) LoadState(st map[string]*engine.Tensor) error {
 	im, err := get("images", 2)
 	if err != nil {
 		return err
+	}
+	if !(im[0] >= 0 && im[0] < 1<<24 && im[1] >= 0 && im[1] < 1<<24) {
+		return fmt.Errorf("QAT state: invalid image count %v", im)
 	}
 	q.Images = int(im[0])<<24 | int(im[1])
 	return nil
