@@ -39,6 +39,9 @@ type Result struct {
 	Folded  int           // BatchNorm2d nodes folded into convolutions
 	Model   *quant.Model  // qparams, int8 weights, int32 biases; runs as fake-quant
 	Lowered *lower.Result // the TOSA 1.0 INT graph with its tensor and RESCALE records
+	// Extra holds further top-level sections of quant.json (QAT writes its training-time vs
+	// exported qparams under "qat").
+	Extra map[string]any
 }
 
 // Quantize folds BatchNorm, annotates g for the TOSA INT quantizer, observes every image that
@@ -70,11 +73,7 @@ func Quantize(g *graph.Graph, images iter.Seq2[*engine.Tensor, error], opt Optio
 	if err != nil {
 		return nil, err
 	}
-	low, err := lower.Lower(m, lower.Options{Layout: opt.Layout})
-	if err != nil {
-		return nil, err
-	}
-	return &Result{Graph: fg, Folded: folded, Model: m, Lowered: low}, nil
+	return FromModel(m, folded, opt.Layout)
 }
 
 // Files written by Export besides export.WriteVGF's.
@@ -146,6 +145,9 @@ func (r *Result) Summary() ([]byte, error) {
 		"tensors":            r.Lowered.Tensors,
 		"rescales":           r.Lowered.Rescales,
 		"convolutions":       convs,
+	}
+	for k, v := range r.Extra {
+		doc[k] = v
 	}
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/vgfq/vgfq/inspect"
 	"github.com/vgfq/vgfq/lower"
 	"github.com/vgfq/vgfq/metrics"
+	"github.com/vgfq/vgfq/ptq"
 	"github.com/vgfq/vgfq/report"
 	"github.com/vgfq/vgfq/train"
 )
@@ -175,10 +176,10 @@ func runEvalPredictor(pred train.Predictor, name string, f *evalFlags, log io.Wr
 			})
 		}
 	}
-	if f.ssimIfFits && !ssimFits(ds.Test) {
+	if f.ssimIfFits && !ptq.SSIMFits(ds.Test) {
 		f.noSSIM = true
 	}
-	if h, w := ds.Test.Size(); !f.noSSIM && !ssimFits(ds.Test) {
+	if h, w := ds.Test.Size(); !f.noSSIM && !ptq.SSIMFits(ds.Test) {
 		return nil, badInputf("SSIM needs test images of at least %dx%d, these are %dx%d: use a larger --crop or --no-ssim", metrics.SSIMWinSize, metrics.SSIMWinSize, h, w)
 	}
 	res, err := train.EvaluatePredictor(pred, ds.Test, f.batch, f.batches, !f.noSSIM, visit)

@@ -58,6 +58,7 @@ evaluates it.`,
 		return badInputf("%v (see '%s --help')", err, c.CommandPath())
 	})
 	root.AddCommand(newTrainCmd(), newEvalCmd(), newDemoCmd(), newBenchCmd(), newModelsCmd(), newPTQCmd(), newInspectCmd(), newRunCmd())
+	root.AddCommand(newQATCmd())
 	return root
 }
 
