@@ -118,6 +118,14 @@ type state struct {
 type scratch struct {
 	s16 []int16
 	s32 []int32
+	u8  []byte
+}
+
+func (s *scratch) bytes(n int) []byte {
+	if cap(s.u8) < n {
+		s.u8 = make([]byte, n)
+	}
+	return s.u8[:n]
 }
 
 func (s *scratch) int16s(n int) []int16 {
@@ -229,6 +237,9 @@ func (p *Program) fuse() {
 		flag := p.nFlags
 		p.nFlags++
 		s.conv.post, s.conv.postOut, s.conv.flag = r.rescale, r.out, flag
+		if s.conv.v != nil {
+			s.conv.v.fusePost(s.conv)
+		}
 		inner := r.run
 		r.run = func(st *state) bool {
 			if st.flags[flag] {
