@@ -2,9 +2,9 @@ package fast
 
 import (
 	"fmt"
-	"strings"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/vgfq/vgfq/tosa"
