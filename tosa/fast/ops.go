@@ -41,6 +41,12 @@ func (p *Program) compileOp(s *step) kernel {
 		return p.compileAvgPool(s)
 	case tosa.OpMaxPool2D:
 		return p.compileMaxPool(s)
+	case tosa.OpPad:
+		return p.compilePad(s)
+	case tosa.OpSlice:
+		return p.compileSlice(s)
+	case tosa.OpTransposeConv2D:
+		return p.compileTransposeConv2D(s)
 	}
 	return nil
 }
