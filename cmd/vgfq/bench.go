@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -23,6 +24,7 @@ func newBenchCmd() *cobra.Command {
 	var model string
 	var batch, steps, warmup, size int
 	var cpuprofile string
+	var jsonOut bool
 	tc := &cobra.Command{
 		Use:   "train",
 		Short: "Training throughput in images/s (forward + backward + AdamW step, random data)",
@@ -50,6 +52,10 @@ func newBenchCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if jsonOut {
+				return writeJSON(map[string]any{"bench": "train", "model": model, "batch": batch, "input_size": size,
+					"threads": runtime.GOMAXPROCS(0), "steps": steps, "images_per_s": ips, "ms_per_step": 1000 * float64(batch) / ips})
+			}
 			fmt.Fprintf(os.Stdout, "%s train: batch %d, input %dx%d, %d threads: %.1f images/s (%.2f ms/step)\n",
 				model, batch, size, size, runtime.GOMAXPROCS(0), ips, 1000*float64(batch)/ips)
 			return nil
@@ -61,6 +67,7 @@ func newBenchCmd() *cobra.Command {
 	tc.Flags().IntVar(&warmup, "warmup", 3, "untimed warm-up steps")
 	tc.Flags().IntVar(&size, "input-size", 16, "low-resolution input size")
 	tc.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file")
+	tc.Flags().BoolVar(&jsonOut, "json", false, "print the result as one JSON object instead of the text line")
 	c.AddCommand(tc, newBenchInferCmd())
 	return c
 }
@@ -89,4 +96,14 @@ func benchTrain(g *graph.Graph, batch, size, steps, warmup int) (float64, error)
 		}
 	}
 	return float64(steps*batch) / time.Since(start).Seconds(), nil
+}
+
+// writeJSON prints v as one line of JSON on stdout.
+func writeJSON(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(os.Stdout, "%s\n", b)
+	return err
 }
