@@ -42,7 +42,8 @@ type vnniPlan struct {
 	cz     uint8 // input_zp + 128: the padding value of the uint8 image
 	direct bool  // read the padded image directly (no im2col)
 	Hp, Wp int   // padded image size
-	Kq     int   // K rounded up to quads, in quads
+	ICp    int   // channels per pixel of the padded image (IC, or IC rounded up to 4 for direct reads)
+	Kq     int   // quads of k per output pixel
 	groups []vnniGroup
 	corr   []int32 // [OCp]: bias - cz·Σw', wrapped to int32
 	prm    []int64 // fused RESCALE parameters [OCp/16][8][8] (see requantAVX512), or nil
@@ -57,8 +58,29 @@ func newVNNIPlan(c *convPlan, wq []int64) *vnniPlan {
 			return nil
 		}
 	}
-	v := &vnniPlan{cz: uint8(int(c.izp) + 128), Kq: (c.K + 3) / 4}
-	v.direct = c.dx == 1 && (c.KW*c.IC)%4 == 0
+	v := &vnniPlan{cz: uint8(int(c.izp) + 128), Kq: (c.K + 3) / 4, ICp: c.IC}
+	v.direct = c.dx == 1
+	if v.direct && (c.KW*c.IC)%4 != 0 {
+		// extra channels (weights 0) make each kernel row's run a whole number of quads
+		v.ICp = (c.IC + 3) / 4 * 4
+	}
+	if v.direct {
+		v.Kq = c.KH * c.KW * v.ICp / 4
+	}
+	// kOf maps a packed k (in the padded channel layout) to the weight's k, or -1
+	kOf := func(k int) int {
+		if !v.direct {
+			if k < c.K {
+				return k
+			}
+			return -1
+		}
+		t, ic := k/v.ICp, k%v.ICp
+		if ic >= c.IC {
+			return -1
+		}
+		return t*c.IC + ic
+	}
 	v.Hp = max(c.padT+c.IH, (c.OH-1)*c.sy+(c.KH-1)*c.dy+1)
 	v.Wp = max(c.padL+c.IW, (c.OW-1)*c.sx+(c.KW-1)*c.dx+1)
 	v.corr = make([]int32, c.OCp)
@@ -83,7 +105,7 @@ func newVNNIPlan(c *convPlan, wq []int64) *vnniPlan {
 						continue
 					}
 					for e := range 4 {
-						if k := 4*j + e; k < c.K {
+						if k := kOf(4*j + e); k >= 0 {
 							g.w[(j*nb+b)*64+ch*4+e] = int8(wq[oc*c.K+k])
 						}
 					}
@@ -129,8 +151,8 @@ func (v *vnniPlan) fusePost(c *convPlan) {
 	v.prm, v.ozp = prm, int32(r.ozp)
 }
 
-// xor80 stores x + 128 as uint8 (x XOR 0x80) for each int8 x.
-func xor80(dst []byte, src []int8) {
+// xor80Go stores x + 128 as uint8 (x XOR 0x80) for each int8 x.
+func xor80Go(dst []byte, src []int8) {
 	s := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(src))), len(src))
 	dst = dst[:len(s)]
 	i := 0
@@ -155,9 +177,10 @@ func (c *convPlan) runVNNI(in []int8, out []int32, post []int8, scr *scratch) bo
 	if P == 0 || c.OC == 0 {
 		return post == nil || c.post.apply(out, post)
 	}
-	IC := c.IC
-	// the padded uint8 image
-	nImg := c.N * v.Hp * v.Wp * IC
+	IC, ICp := c.IC, v.ICp
+	// the padded uint8 image: the border (padding value cz) is written once per scratch, the
+	// interior on every run
+	nImg := c.N * v.Hp * v.Wp * ICp
 	var tiles, tilesRow int
 	if v.direct {
 		tilesRow = (c.OW + vnniMR - 1) / vnniMR
@@ -167,21 +190,29 @@ func (c *convPlan) runVNNI(in []int8, out []int32, post []int8, scr *scratch) bo
 	}
 	nw := min(workers(), tiles, P*c.K*c.OC/(1<<17)+1)
 	rowA := 4 * v.Kq
+	if v.direct {
+		rowA = 0
+	}
 	bs := scr.bytes(nImg + nw*vnniMR*rowA)
 	xp := bs[:nImg]
-	rowLen := v.Wp * IC
+	if !scr.u8ok {
+		fillBytes(xp, v.cz)
+		scr.u8ok = true
+	}
 	for n := range c.N {
-		for y := range v.Hp {
-			row := xp[(n*v.Hp+y)*rowLen : (n*v.Hp+y+1)*rowLen]
-			iy := y - c.padT
-			if iy < 0 || iy >= c.IH {
-				fillBytes(row, v.cz)
+		for iy := range c.IH {
+			src := in[(n*c.IH+iy)*c.IW*IC : (n*c.IH+iy+1)*c.IW*IC]
+			dst := xp[((n*v.Hp+iy+c.padT)*v.Wp+c.padL)*ICp : ((n*v.Hp+iy+c.padT)*v.Wp+c.padL+c.IW)*ICp]
+			if ICp == IC {
+				xor80(dst, src)
 				continue
 			}
-			l := c.padL * IC
-			fillBytes(row[:l], v.cz)
-			xor80(row[l:l+c.IW*IC], in[(n*c.IH+iy)*c.IW*IC:(n*c.IH+iy+1)*c.IW*IC])
-			fillBytes(row[l+c.IW*IC:], v.cz)
+			for ix := range c.IW {
+				d, s := dst[ix*ICp:ix*ICp+IC], src[ix*IC:ix*IC+IC]
+				for i, x := range s {
+					d[i] = byte(x) ^ 0x80
+				}
+			}
 		}
 	}
 	C := scr.int32s(nw * vnniMR * c.OCp)
@@ -216,8 +247,8 @@ func (c *convPlan) tilesVNNI(xp, A []byte, C []int32, out []int32, post []int8, 
 			rows = min(vnniMR, c.OW-ox0)
 			n, oy := ri/c.OH, ri%c.OH
 			p0 = ri*c.OW + ox0
-			aOff = ((n*v.Hp+oy*c.sy)*v.Wp + ox0*c.sx) * IC
-			lda, segs, segStride, nq = c.sx*IC, c.KH, c.dy*v.Wp*IC, c.KW*IC/4
+			aOff = ((n*v.Hp+oy*c.sy)*v.Wp + ox0*c.sx) * v.ICp
+			lda, segs, segStride, nq = c.sx*v.ICp, c.KH, c.dy*v.Wp*v.ICp, c.KW*v.ICp/4
 		} else {
 			p0 = t * vnniMR
 			rows = min(vnniMR, P-p0)

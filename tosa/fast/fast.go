@@ -119,11 +119,14 @@ type scratch struct {
 	s16 []int16
 	s32 []int32
 	u8  []byte
+	// u8ok: the kernel has initialized u8 (reset when u8 is reallocated)
+	u8ok bool
 }
 
 func (s *scratch) bytes(n int) []byte {
 	if cap(s.u8) < n {
 		s.u8 = make([]byte, n)
+		s.u8ok = false
 	}
 	return s.u8[:n]
 }

@@ -69,3 +69,18 @@ func requantRows(c []int32, ldc, rows int, corr []int32, prm []int64, oc int, oz
 	requantAVX512(&c[0], uintptr(ldc)*4, rows, &corr[0], &prm[0], nblk, tail, ozp, &out[0], uintptr(ldo))
 	return true
 }
+
+//go:noescape
+func xor80AVX2(dst *byte, src *int8, n int)
+
+// xor80 stores x + 128 as uint8 (x XOR 0x80) for each int8 x of src into dst.
+func xor80(dst []byte, src []int8) {
+	n := len(src) &^ 31
+	if !useAVX2 || n == 0 {
+		xor80Go(dst, src)
+		return
+	}
+	_ = dst[len(src)-1]
+	xor80AVX2(&dst[0], &src[0], n)
+	xor80Go(dst[n:], src[n:])
+}

@@ -18,3 +18,5 @@ func dotVNNI(rows, nb int, a []byte, aOff, lda, segs, segStride, nq int, w []int
 func requantRows(c []int32, ldc, rows int, corr []int32, prm []int64, oc int, ozp int32, out []int8, ldo int) bool {
 	return false
 }
+
+func xor80(dst []byte, src []int8) { xor80Go(dst, src) }

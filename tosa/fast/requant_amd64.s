@@ -70,3 +70,24 @@ last:
 	JNZ      row
 	VZEROUPPER
 	RET
+
+// func xor80AVX2(dst *byte, src *int8, n int)
+//
+// dst[i] = src[i] XOR 0x80 for i < n; n is a positive multiple of 32.
+TEXT ·xor80AVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVL $0x80808080, AX
+	MOVD AX, X1
+	VPBROADCASTD X1, Y1
+
+xloop:
+	VPXOR   (SI), Y1, Y0
+	VMOVDQU Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	SUBQ    $32, CX
+	JNZ     xloop
+	VZEROUPPER
+	RET

@@ -88,12 +88,30 @@ func TestVNNIChosen(t *testing.T) {
 			if s.conv.v.prm != nil {
 				fused++
 			}
-			if s.conv.v.direct != (s.conv.IC%4 == 0) {
-				t.Errorf("conv with IC %d: direct = %v", s.conv.IC, s.conv.v.direct)
+			if !s.conv.v.direct || s.conv.v.ICp != (s.conv.IC+3)/4*4 {
+				t.Errorf("conv with IC %d: direct = %v, ICp = %d", s.conv.IC, s.conv.v.direct, s.conv.v.ICp)
 			}
 		}
 	}
 	if n != 3 || fused != 3 {
 		t.Errorf("%d convolutions on the VNNI path, %d with the vectorized epilogue; want 3 and 3 (cpu VNNI: %v)", n, fused, saved)
+	}
+}
+
+func TestXor80(t *testing.T) {
+	r := newRand(5)
+	for n := range 200 {
+		src := i8s(r, n)
+		dst := make([]byte, n+1)
+		dst[n] = 7
+		xor80(dst[:n], src)
+		for i, x := range src {
+			if dst[i] != byte(int(x)+128) {
+				t.Fatalf("n %d: dst[%d] = %d, want %d", n, i, dst[i], int(x)+128)
+			}
+		}
+		if dst[n] != 7 {
+			t.Fatalf("n %d: wrote past the end", n)
+		}
 	}
 }
