@@ -124,31 +124,43 @@ func (v *vnniPlan) fusePost(c *convPlan) {
 	if r == nil || r.izp != 0 || r.inUnsigned || r.outUnsigned || r.outMin != -128 || r.outMax != 127 {
 		return
 	}
-	prm := make([]int64, c.OCp/16*64)
-	for oc := range c.OCp {
-		blk, l := oc/16, oc%16
+	prm := r.vecParams(c.OC, c.OCp, func(oc int, p *rescaleCh) bool {
+		B := c.bound[oc]
+		rmax := max(abs64(p.rndPos), abs64(p.rndNeg))
+		return -B >= p.lo && B < p.hi && (B*p.mul+rmax)>>p.shift+1+abs64(r.ozp) <= math.MaxInt32
+	})
+	if prm == nil {
+		return
+	}
+	v.prm, v.ozp = prm, int32(r.ozp)
+}
+
+// vecParams lays out the parameters of n channels (padded to np, a multiple of 16) for
+// requantAVX512; channel c uses r.ch[c] (or r.ch[0] when per-tensor). It returns nil unless
+// safe(c, params) holds for every channel.
+func (r *rescalePlan) vecParams(n, np int, safe func(c int, p *rescaleCh) bool) []int64 {
+	prm := make([]int64, np/16*64)
+	for c := range np {
+		blk, l := c/16, c%16
 		i, par := l/2, l%2
 		set := func(vec int, x int64) { prm[blk*64+(2*vec+par)*8+i] = x }
-		if oc >= c.OC {
-			set(0, 0)
+		if c >= n {
 			set(1, 2)
 			continue
 		}
-		p := r.ch[0]
+		p := &r.ch[0]
 		if len(r.ch) > 1 {
-			p = r.ch[oc]
+			p = &r.ch[c]
 		}
-		B := c.bound[oc]
-		rmax := max(abs64(p.rndPos), abs64(p.rndNeg))
-		if p.mul > math.MaxInt32 || -B < p.lo || B >= p.hi || (B*p.mul+rmax)>>p.shift+1+abs64(r.ozp) > math.MaxInt32 {
-			return
+		if p.mul > math.MaxInt32 || !safe(c, p) {
+			return nil
 		}
 		set(0, p.mul)
 		set(1, int64(p.shift))
 		set(2, p.rndPos)
 		set(3, p.rndDelta)
 	}
-	v.prm, v.ozp = prm, int32(r.ozp)
+	return prm
 }
 
 // xor80Go stores x + 128 as uint8 (x XOR 0x80) for each int8 x.
