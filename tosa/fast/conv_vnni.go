@@ -34,8 +34,8 @@ import (
 const vnniMR = 12 // output pixels per micro-kernel tile
 
 type vnniGroup struct {
-	oc0, nb int
-	w       []int8 // [Kq][nb][16][4]
+	oc0, nb int    // nb = 0: the kernel for at most 4 channels (dotOC4)
+	w       []int8 // [Kq][nb][16][4], or for nb = 0 [Kq/4][4 channels][4 quads][4]
 }
 
 type vnniPlan struct {
@@ -90,6 +90,21 @@ func newVNNIPlan(c *convPlan, wq []int64) *vnniPlan {
 			s += x
 		}
 		v.corr[oc] = int32(int64(c.bias[oc]) - int64(v.cz)*s)
+	}
+	if v.direct && c.OC <= 4 && (c.KW*v.ICp/4)%4 == 0 {
+		// few output channels: 4 channels × 4 quads per vector instead of 16 channels
+		g := vnniGroup{w: make([]int8, v.Kq*16)}
+		for q := range v.Kq {
+			for oc := range c.OC {
+				for e := range 4 {
+					if k := kOf(4*q + e); k >= 0 {
+						g.w[(q/4)*64+oc*16+(q%4)*4+e] = int8(wq[oc*c.K+k])
+					}
+				}
+			}
+		}
+		v.groups = append(v.groups, g)
+		return v
 	}
 	for oc0 := 0; oc0 < c.OC; oc0 += 32 {
 		nb := 2
@@ -285,6 +300,10 @@ func (c *convPlan) tilesVNNI(xp, A []byte, C []int32, out []int32, post []int8, 
 			a, lda, segs, nq = A, rowA, 1, v.Kq
 		}
 		for _, g := range v.groups {
+			if g.nb == 0 {
+				dotOC4(rows, a, aOff, lda, segs, segStride, nq, g.w, C, OCp)
+				continue
+			}
 			dotVNNI(rows, g.nb, a, aOff, lda, segs, segStride, nq, g.w, C, g.oc0, OCp)
 		}
 		if post != nil && v.prm != nil && requantRows(C, OCp, rows, v.corr, v.prm, OC, v.ozp, post[p0*OC:], OC) {
@@ -328,5 +347,27 @@ func dotVNNIGo(rows, nb int, a []byte, aOff, lda, segs, segStride, nq int, w []i
 			}
 		}
 		copy(c[cOff+i*ldc:cOff+i*ldc+16*nb], acc[:16*nb])
+	}
+}
+
+// dotOC4Go is the micro-kernel for at most 4 channels in Go: for row i < rows and channel
+// j < 4, c[i·ldc + j] = Σ_{s,q,e} uint8(a[aOff + s·segStride + i·lda + 4q + e]) ·
+// w[((s·nq + q)/4)·64 + j·16 + (q%4)·4 + e] (nq a multiple of 4), in wrapping int32 arithmetic.
+func dotOC4Go(rows int, a []byte, aOff, lda, segs, segStride, nq int, w []int8, c []int32, ldc int) {
+	for i := range rows {
+		var acc [4]int32
+		for s := range segs {
+			row := a[aOff+s*segStride+i*lda : aOff+s*segStride+i*lda+4*nq]
+			for q := range nq {
+				g := s*nq + q
+				ws := w[(g/4)*64+(g%4)*4:]
+				x := row[4*q : 4*q+4]
+				for j := range acc {
+					wj := ws[j*16 : j*16+4]
+					acc[j] += int32(x[0])*int32(wj[0]) + int32(x[1])*int32(wj[1]) + int32(x[2])*int32(wj[2]) + int32(x[3])*int32(wj[3])
+				}
+			}
+		}
+		copy(c[i*ldc:i*ldc+4], acc[:])
 	}
 }

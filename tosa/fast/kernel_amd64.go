@@ -84,3 +84,20 @@ func xor80(dst []byte, src []int8) {
 	xor80AVX2(&dst[0], &src[0], n)
 	xor80Go(dst[n:], src[n:])
 }
+
+var dotOC4Asm = [vnniMR]func(a *byte, lda uintptr, segs int, segStride uintptr, nq int, w *int8, c *int32, ldc uintptr){
+	dotVNNI1xOC4, dotVNNI2xOC4, dotVNNI3xOC4, dotVNNI4xOC4, dotVNNI5xOC4, dotVNNI6xOC4,
+	dotVNNI7xOC4, dotVNNI8xOC4, dotVNNI9xOC4, dotVNNI10xOC4, dotVNNI11xOC4, dotVNNI12xOC4,
+}
+
+// dotOC4 runs the micro-kernel for at most 4 channels (see dotOC4Go).
+func dotOC4(rows int, a []byte, aOff, lda, segs, segStride, nq int, w []int8, c []int32, ldc int) {
+	if !useVNNI {
+		dotOC4Go(rows, a, aOff, lda, segs, segStride, nq, w, c, ldc)
+		return
+	}
+	_ = a[aOff+(segs-1)*segStride+(rows-1)*lda+4*nq-1]
+	_ = w[segs*nq*16-1]
+	_ = c[(rows-1)*ldc+3]
+	dotOC4Asm[rows-1](&a[aOff], uintptr(lda), segs, uintptr(segStride), nq, unsafe.SliceData(w), &c[0], uintptr(ldc)*4)
+}

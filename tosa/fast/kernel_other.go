@@ -20,3 +20,7 @@ func requantRows(c []int32, ldc, rows int, corr []int32, prm []int64, oc int, oz
 }
 
 func xor80(dst []byte, src []int8) { xor80Go(dst, src) }
+
+func dotOC4(rows int, a []byte, aOff, lda, segs, segStride, nq int, w []int8, c []int32, ldc int) {
+	dotOC4Go(rows, a, aOff, lda, segs, segStride, nq, w, c, ldc)
+}

@@ -29,6 +29,14 @@ func main() {
 			kernel(&b, r, nb)
 		}
 	}
+	b.WriteString("\n// lane order of the 4-channel reduction: dword 0 of each 128-bit lane\n")
+	for i, x := range []int{0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12, 0, 4, 8, 12} {
+		fmt.Fprintf(&b, "DATA oc4idx<>+%d(SB)/4, $%d\n", 4*i, x)
+	}
+	b.WriteString("GLOBL oc4idx<>(SB), RODATA, $64\n")
+	for r := 1; r <= maxRows; r++ {
+		kernel4(&b, r)
+	}
 	if err := os.WriteFile("vnni_amd64.s", []byte(b.String()), 0o644); err != nil {
 		panic(err)
 	}
@@ -38,6 +46,9 @@ func main() {
 		for r := 1; r <= maxRows; r++ {
 			fmt.Fprintf(&d, "\n//go:noescape\nfunc dotVNNI%dx%d(a *byte, lda uintptr, segs int, segStride uintptr, nq int, w *int8, c *int32, ldc uintptr)\n", r, nb)
 		}
+	}
+	for r := 1; r <= maxRows; r++ {
+		fmt.Fprintf(&d, "\n//go:noescape\nfunc dotVNNI%dxOC4(a *byte, lda uintptr, segs int, segStride uintptr, nq int, w *int8, c *int32, ldc uintptr)\n", r)
 	}
 	if err := os.WriteFile("vnni_amd64.go", []byte(d.String()), 0o644); err != nil {
 		panic(err)
@@ -105,6 +116,63 @@ func kernel(b *strings.Builder, r, nb int) {
 		for j := range nb {
 			p("\tVMOVDQU32 Z%d, %d(DX)\n", acc(i, j), 64*j)
 		}
+		if i+1 < r {
+			p("\tADDQ R8, DX\n")
+		}
+	}
+	p("\tVZEROUPPER\n\tRET\n")
+}
+
+// kernel4 writes dotVNNI<r>xOC4, the kernel for at most 4 output channels: the 128-bit lane j
+// of an accumulator holds channel j, its dword i the k quads ≡ i (mod 4), so that one
+// VPDPBUSD consumes 16 bytes of a pixel's row (broadcast to the four lanes) against the
+// 4 channels × 4 quads of weights; the four dwords of each lane are summed at the end. nq is
+// a multiple of 4; w holds per group of 4 quads 64 bytes, [channel j][quad i][4]; each output
+// row gets 4 int32.
+func kernel4(b *strings.Builder, r int) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	name := fmt.Sprintf("dotVNNI%dxOC4", r)
+	lbl := fmt.Sprintf("o%d", r)
+	acc := func(i int) int { return 8 + i }
+	p("\n// func %s(a *byte, lda uintptr, segs int, segStride uintptr, nq int, w *int8, c *int32, ldc uintptr)\n", name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-64\n", name)
+	p("\tMOVQ a+0(FP), R12\n\tMOVQ lda+8(FP), BX\n\tMOVQ segs+16(FP), R14\n\tMOVQ segStride+24(FP), R13\n")
+	p("\tMOVQ nq+32(FP), AX\n\tSHRQ $2, AX\n\tMOVQ w+40(FP), DI\n\tMOVQ c+48(FP), DX\n\tMOVQ ldc+56(FP), R8\n")
+	for i := range r {
+		p("\tVPXORD Z%d, Z%d, Z%d\n", acc(i), acc(i), acc(i))
+	}
+	p("%sseg:\n", lbl)
+	p("\tMOVQ R12, SI\n")
+	if r > 3 {
+		p("\tLEAQ (SI)(BX*2), R9\n\tADDQ BX, R9\n")
+	}
+	if r > 6 {
+		p("\tLEAQ (R9)(BX*2), R10\n\tADDQ BX, R10\n")
+	}
+	if r > 9 {
+		p("\tLEAQ (R10)(BX*2), R11\n\tADDQ BX, R11\n")
+	}
+	p("\tMOVQ AX, CX\n")
+	p("%squad:\n", lbl)
+	p("\tVMOVDQU32 (DI), Z0\n")
+	for i := range r {
+		t := 2 + i%6
+		p("\tVBROADCASTI32X4 %s, Z%d\n", rowAddr(i), t)
+		p("\tVPDPBUSD Z0, Z%d, Z%d\n", t, acc(i))
+	}
+	for k, reg := range []string{"SI", "R9", "R10", "R11"} {
+		if r > 3*k {
+			p("\tADDQ $16, %s\n", reg)
+		}
+	}
+	p("\tADDQ $64, DI\n\tDECQ CX\n\tJNZ %squad\n", lbl)
+	p("\tADDQ R13, R12\n\tDECQ R14\n\tJNZ %sseg\n", lbl)
+	p("\tVMOVDQU32 oc4idx<>(SB), Z1\n")
+	for i := range r {
+		a := acc(i)
+		p("\tVPSHUFD $0x4E, Z%d, Z2\n\tVPADDD Z2, Z%d, Z%d\n", a, a, a)
+		p("\tVPSHUFD $0xB1, Z%d, Z2\n\tVPADDD Z2, Z%d, Z%d\n", a, a, a)
+		p("\tVPERMD Z%d, Z1, Z2\n\tVMOVDQU X2, (DX)\n", a)
 		if i+1 < r {
 			p("\tADDQ R8, DX\n")
 		}

@@ -75,3 +75,39 @@ func dotVNNI11x2(a *byte, lda uintptr, segs int, segStride uintptr, nq int, w *i
 
 //go:noescape
 func dotVNNI12x2(a *byte, lda uintptr, segs int, segStride uintptr, nq int, w *int8, c *int32, ldc uintptr)
+
+//go:noescape
+func dotVNNI1xOC4(a *byte, lda uintptr, segs int, segStride uintptr, nq int, w *int8, c *int32, ldc uintptr)
+
+//go:noescape
+func dotVNNI2xOC4(a *byte, lda uintptr, segs int, segStride uintptr, nq int, w *int8, c *int32, ldc uintptr)
+
+//go:noescape
+func dotVNNI3xOC4(a *byte, lda uintptr, segs int, segStride uintptr, nq int, w *int8, c *int32, ldc uintptr)
+
+//go:noescape
+func dotVNNI4xOC4(a *byte, lda uintptr, segs int, segStride uintptr, nq int, w *int8, c *int32, ldc uintptr)
+
+//go:noescape
+func dotVNNI5xOC4(a *byte, lda uintptr, segs int, segStride uintptr, nq int, w *int8, c *int32, ldc uintptr)
+
+//go:noescape
+func dotVNNI6xOC4(a *byte, lda uintptr, segs int, segStride uintptr, nq int, w *int8, c *int32, ldc uintptr)
+
+//go:noescape
+func dotVNNI7xOC4(a *byte, lda uintptr, segs int, segStride uintptr, nq int, w *int8, c *int32, ldc uintptr)
+
+//go:noescape
+func dotVNNI8xOC4(a *byte, lda uintptr, segs int, segStride uintptr, nq int, w *int8, c *int32, ldc uintptr)
+
+//go:noescape
+func dotVNNI9xOC4(a *byte, lda uintptr, segs int, segStride uintptr, nq int, w *int8, c *int32, ldc uintptr)
+
+//go:noescape
+func dotVNNI10xOC4(a *byte, lda uintptr, segs int, segStride uintptr, nq int, w *int8, c *int32, ldc uintptr)
+
+//go:noescape
+func dotVNNI11xOC4(a *byte, lda uintptr, segs int, segStride uintptr, nq int, w *int8, c *int32, ldc uintptr)
+
+//go:noescape
+func dotVNNI12xOC4(a *byte, lda uintptr, segs int, segStride uintptr, nq int, w *int8, c *int32, ldc uintptr)
