@@ -119,7 +119,9 @@ func int8PredictorFast(r *Result, workers int, prog *fast.Program) func(x *engin
 		var next sync.Mutex
 		i := 0
 		var wg sync.WaitGroup
-		for range min(max(workers, 1), n) {
+		nw := min(max(workers, 1), n)
+		intra := max(workers/max(nw, 1), 1) // goroutines per image left to the kernels
+		for range nw {
 			wg.Go(func() {
 				b := pool.Get().(*bufs)
 				defer pool.Put(b)
@@ -132,7 +134,7 @@ func int8PredictorFast(r *Result, workers int, prog *fast.Program) func(x *engin
 						return
 					}
 					quantizeInto(b.q, x.Data[k*nIn:(k+1)*nIn], c, h, w, in)
-					if errs[k] = prog.RunInt8(b.q, b.y); errs[k] == nil {
+					if errs[k] = prog.RunInt8Workers(b.q, b.y, intra); errs[k] == nil {
 						errs[k] = dequantizeFrom(b.y, out, y.Data[k*nOut:(k+1)*nOut])
 					}
 				}

@@ -160,7 +160,7 @@ func (c *convPlan) run(in []int8, out []int32, post []int8, scr *scratch) bool {
 	}
 	C := scr.int32s(groups * mr * c.OCp)
 	work := P * c.Kp * c.OCp
-	nw := min(workers(), groups, work/(1<<16)+1)
+	nw := min(scr.workers, groups, work/(1<<16)+1)
 	if nw <= 1 {
 		return c.rows(xs, out, post, A, C, 0, groups)
 	}

@@ -47,6 +47,7 @@ type vnniPlan struct {
 	groups []vnniGroup
 	corr   []int32 // [OCp]: bias - cz·Σw', wrapped to int32
 	prm    []int64 // fused RESCALE parameters [OCp/16][8][8] (see requantAVX512), or nil
+	single bool    // prm's rounding does not depend on the sign (singleRound)
 	ozp    int32
 }
 
@@ -147,7 +148,7 @@ func (v *vnniPlan) fusePost(c *convPlan) {
 	if prm == nil {
 		return
 	}
-	v.prm, v.ozp = prm, int32(r.ozp)
+	v.prm, v.single, v.ozp = prm, singleRound(prm), int32(r.ozp)
 }
 
 // vecParams lays out the parameters of n channels (padded to np, a multiple of 16) for
@@ -176,6 +177,19 @@ func (r *rescalePlan) vecParams(n, np int, safe func(c int, p *rescaleCh) bool) 
 		set(3, p.rndDelta)
 	}
 	return prm
+}
+
+// singleRound reports whether every rounding constant of prm is the same for negative and
+// non-negative values (the rndNeg - rndPos vectors are 0).
+func singleRound(prm []int64) bool {
+	for b := 0; b < len(prm); b += 64 {
+		for _, x := range prm[b+48 : b+64] {
+			if x != 0 {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // xor80Go stores x + 128 as uint8 (x XOR 0x80) for each int8 x.
@@ -215,7 +229,7 @@ func (c *convPlan) runVNNI(in []int8, out []int32, post []int8, scr *scratch) bo
 	} else {
 		tiles = (P + vnniMR - 1) / vnniMR
 	}
-	nw := min(workers(), tiles, P*c.K*c.OC/(1<<17)+1)
+	nw := min(scr.workers, tiles, P*c.K*c.OC/(1<<17)+1)
 	rowA := 4 * v.Kq
 	if v.direct {
 		rowA = 0
@@ -306,7 +320,7 @@ func (c *convPlan) tilesVNNI(xp, A []byte, C []int32, out []int32, post []int8, 
 			}
 			dotVNNI(rows, g.nb, a, aOff, lda, segs, segStride, nq, g.w, C, g.oc0, OCp)
 		}
-		if post != nil && v.prm != nil && requantRows(C, OCp, rows, v.corr, v.prm, OC, v.ozp, post[p0*OC:], OC) {
+		if post != nil && v.prm != nil && requantRows(C, OCp, rows, v.corr, v.prm, v.single, OC, v.ozp, post[p0*OC:], OC) {
 			continue
 		}
 		corr := v.corr[:OC]

@@ -121,6 +121,8 @@ type scratch struct {
 	u8  []byte
 	// u8ok: the kernel has initialized u8 (reset when u8 is reallocated)
 	u8ok bool
+	// workers: how many goroutines the kernel may split its work over (set by each Run)
+	workers int
 }
 
 func (s *scratch) bytes(n int) []byte {
@@ -367,7 +369,7 @@ func (p *Program) Run(inputs map[string]*tosa.Tensor) (map[string]*tosa.Tensor, 
 		}
 		st.bufs[si] = b
 	}
-	if err := p.exec(st); err != nil {
+	if err := p.exec(st, workers()); err != nil {
 		return nil, err
 	}
 	out := make(map[string]*tosa.Tensor, len(p.outputs))
@@ -406,6 +408,12 @@ func (p *Program) tensorOf(st *state, si int) (*tosa.Tensor, error) {
 // in row-major order and out receives the output elements. It allocates nothing per call once
 // the program's state pool is warm.
 func (p *Program) RunInt8(in []int8, out []int8) error {
+	return p.RunInt8Workers(in, out, workers())
+}
+
+// RunInt8Workers is RunInt8 with kernels splitting their work over at most n goroutines (n = 1:
+// the calling goroutine only, for callers that already run images in parallel).
+func (p *Program) RunInt8Workers(in []int8, out []int8, n int) error {
 	if len(p.inputs) != 1 || len(p.outputs) != 1 {
 		return fmt.Errorf("tosa/fast: RunInt8 needs one input and one output, graph has %d and %d", len(p.inputs), len(p.outputs))
 	}
@@ -419,7 +427,7 @@ func (p *Program) RunInt8(in []int8, out []int8) error {
 	st := p.pool.Get().(*state)
 	defer p.pool.Put(st)
 	st.bufs[p.inputs[0]] = buf{i8: in}
-	err := p.exec(st)
+	err := p.exec(st, max(n, 1))
 	if err == nil {
 		copy(out, st.bufs[p.outputs[0]].i8[:so.n])
 	}
@@ -427,8 +435,11 @@ func (p *Program) RunInt8(in []int8, out []int8) error {
 	return err
 }
 
-// exec runs every step in graph order.
-func (p *Program) exec(st *state) error {
+// exec runs every step in graph order; kernels may split their work over n goroutines.
+func (p *Program) exec(st *state, n int) error {
+	for i := range st.scr {
+		st.scr[i].workers = n
+	}
 	for _, s := range p.steps {
 		if s.run != nil && s.run(st) {
 			continue

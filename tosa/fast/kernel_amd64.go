@@ -52,11 +52,14 @@ func dotVNNI(rows, nb int, a []byte, aOff, lda, segs, segStride, nq int, w []int
 }
 
 //go:noescape
+func requantSingleAVX512(c *int32, ldc uintptr, rows int, corr *int32, prm *int64, nblk int, tail uint64, ozp int32, out *int8, ldo uintptr)
+
+//go:noescape
 func requantAVX512(c *int32, ldc uintptr, rows int, corr *int32, prm *int64, nblk int, tail uint64, ozp int32, out *int8, ldo uintptr)
 
 // requantRows applies a proven-safe fused RESCALE to rows × oc accumulators (see
 // requantAVX512); it reports false when the assembly is not available.
-func requantRows(c []int32, ldc, rows int, corr []int32, prm []int64, oc int, ozp int32, out []int8, ldo int) bool {
+func requantRows(c []int32, ldc, rows int, corr []int32, prm []int64, single bool, oc int, ozp int32, out []int8, ldo int) bool {
 	if !useVNNI || rows == 0 || oc == 0 {
 		return false
 	}
@@ -66,6 +69,10 @@ func requantRows(c []int32, ldc, rows int, corr []int32, prm []int64, oc int, oz
 	_ = prm[nblk*64-1]
 	_ = out[(rows-1)*ldo+oc-1]
 	tail := uint64(1)<<(oc-(nblk-1)*16) - 1
+	if single {
+		requantSingleAVX512(&c[0], uintptr(ldc)*4, rows, &corr[0], &prm[0], nblk, tail, ozp, &out[0], uintptr(ldo))
+		return true
+	}
 	requantAVX512(&c[0], uintptr(ldc)*4, rows, &corr[0], &prm[0], nblk, tail, ozp, &out[0], uintptr(ldo))
 	return true
 }

@@ -15,7 +15,7 @@ func dotVNNI(rows, nb int, a []byte, aOff, lda, segs, segStride, nq int, w []int
 	dotVNNIGo(rows, nb, a, aOff, lda, segs, segStride, nq, w, c, cOff, ldc)
 }
 
-func requantRows(c []int32, ldc, rows int, corr []int32, prm []int64, oc int, ozp int32, out []int8, ldo int) bool {
+func requantRows(c []int32, ldc, rows int, corr []int32, prm []int64, single bool, oc int, ozp int32, out []int8, ldo int) bool {
 	return false
 }
 

@@ -177,8 +177,9 @@ func (p *Program) compileRescale(s *step) kernel {
 // rescaleVec is the AVX-512 form of a RESCALE int32 → int8 whose REQUIREs hold for every int32
 // input (rescalePlan.safe): rows of cv channels (cv = C, or 16 for a per-tensor RESCALE).
 type rescaleVec struct {
-	cv   int
-	prm  []int64
+	cv     int
+	single bool
+	prm    []int64
 	zero []int32
 	ozp  int32
 }
@@ -196,7 +197,7 @@ func (r *rescalePlan) vec(C int) *rescaleVec {
 	if prm == nil {
 		return nil
 	}
-	return &rescaleVec{cv: cv, prm: prm, zero: make([]int32, np), ozp: int32(r.ozp)}
+	return &rescaleVec{cv: cv, prm: prm, single: singleRound(prm), zero: make([]int32, np), ozp: int32(r.ozp)}
 }
 
 func (v *rescaleVec) run(in []int32, out []int8, r *rescalePlan) bool {
@@ -206,7 +207,7 @@ func (v *rescaleVec) run(in []int32, out []int8, r *rescalePlan) bool {
 	if len(in) >= np {
 		rows = (len(in)-np)/v.cv + 1
 	}
-	if rows > 0 && !requantRows(in, v.cv, rows, v.zero, v.prm, v.cv, v.ozp, out, v.cv) {
+	if rows > 0 && !requantRows(in, v.cv, rows, v.zero, v.prm, v.single, v.cv, v.ozp, out, v.cv) {
 		return rescaleRun(in, out, r)
 	}
 	if n := rows * v.cv; n < len(in) {

@@ -71,6 +71,64 @@ last:
 	VZEROUPPER
 	RET
 
+// func requantSingleAVX512(c *int32, ldc uintptr, rows int, corr *int32, prm *int64, nblk int, tail uint64, ozp int32, out *int8, ldo uintptr)
+//
+// requantAVX512 when the rounding constant does not depend on the sign (rndNeg = rndPos).
+TEXT ·requantSingleAVX512(SB), NOSPLIT, $0-80
+	MOVQ c+0(FP), SI
+	MOVQ ldc+8(FP), BX
+	MOVQ rows+16(FP), CX
+	MOVQ corr+24(FP), R8
+	MOVQ prm+32(FP), R9
+	MOVQ nblk+40(FP), R10
+	MOVQ tail+48(FP), AX
+	KMOVW AX, K3
+	MOVL ozp+56(FP), AX
+	VPBROADCASTD AX, Z31
+	MOVQ out+64(FP), DI
+	MOVQ ldo+72(FP), DX
+	MOVL $0xAAAA, AX
+	KMOVW AX, K1
+
+srow:
+	MOVQ SI, R11
+	MOVQ R8, R12
+	MOVQ R9, R13
+	MOVQ DI, AX
+	MOVQ R10, R14
+
+sblk:
+	VMOVDQU32 (R11), Z0
+	VPADDD    (R12), Z0, Z0
+	VPSRLQ    $32, Z0, Z1
+	VPMULDQ   (R13), Z0, Z2
+	VPMULDQ   64(R13), Z1, Z3
+	VPADDQ    256(R13), Z2, Z2
+	VPADDQ    320(R13), Z3, Z3
+	VPSRAVQ   128(R13), Z2, Z2
+	VPSRAVQ   192(R13), Z3, Z3
+	VPSLLQ    $32, Z3, Z3
+	VPBLENDMD Z3, Z2, K1, Z2
+	VPADDD    Z31, Z2, Z2
+	CMPQ      R14, $1
+	JEQ       slast
+	VPMOVSDB  Z2, (AX)
+	ADDQ      $64, R11
+	ADDQ      $64, R12
+	ADDQ      $512, R13
+	ADDQ      $16, AX
+	DECQ      R14
+	JMP       sblk
+
+slast:
+	VPMOVSDB Z2, K3, (AX)
+	ADDQ     BX, SI
+	ADDQ     DX, DI
+	DECQ     CX
+	JNZ      srow
+	VZEROUPPER
+	RET
+
 // func xor80AVX2(dst *byte, src *int8, n int)
 //
 // dst[i] = src[i] XOR 0x80 for i < n; n is a positive multiple of 32.
