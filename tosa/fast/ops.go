@@ -180,8 +180,8 @@ type rescaleVec struct {
 	cv     int
 	single bool
 	prm    []int64
-	zero []int32
-	ozp  int32
+	zero   []int32
+	ozp    int32
 }
 
 func (r *rescalePlan) vec(C int) *rescaleVec {
