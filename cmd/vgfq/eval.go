@@ -31,6 +31,9 @@ type evalFlags struct {
 	noSSIM  bool
 	// ssimIfFits skips SSIM instead of failing when the images are smaller than its window.
 	ssimIfFits bool
+	metric     string
+	fullImage  bool
+	cropSet    bool // --crop given (else the crop follows the model's input size)
 }
 
 func newEvalCmd() *cobra.Command {
@@ -39,9 +42,14 @@ func newEvalCmd() *cobra.Command {
 		Use:   "eval",
 		Short: "Score a model on the test split: PSNR, SSIM and the bilinear baseline, plus a PNG grid",
 		Example: `  vgfq eval --model runs/fp32 --data builtin
-  vgfq eval --model runs/fp32 --json`,
+  vgfq eval --model runs/fp32 --json
+  vgfq eval --model output/model.vgf --data photos/ --full-image --metric y`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			if f.metric != "rgb" || f.fullImage {
+				f.cropSet = c.Flags().Changed("crop")
+				return runEvalSR(&f, os.Stdout)
+			}
 			if fi, err := os.Stat(f.model); err == nil && !fi.IsDir() {
 				// An INT8 artifact: score the .tosa / .vgf itself.
 				pred, name, err := int8Predictor(f.model)
@@ -73,6 +81,8 @@ func newEvalCmd() *cobra.Command {
 	fl.StringVar(&f.grid, "grid", "eval-grid.png", "write a PNG grid (LR, bilinear, model, ground truth) here; empty: none")
 	fl.IntVar(&f.samples, "samples", 8, "rows of the PNG grid")
 	fl.BoolVar(&f.noSSIM, "no-ssim", false, "skip SSIM")
+	fl.StringVar(&f.metric, "metric", "rgb", "rgb: the tutorial's PSNR/SSIM on R, G, B; y: PSNR/SSIM on the BT.601 Y channel with a 2-pixel border shaved, averaged per image (as SR papers report)")
+	fl.BoolVar(&f.fullImage, "full-image", false, "score whole images of an image folder (--data DIR, its test split): the model runs at each image's size")
 	f.data.register(c)
 	return c
 }

@@ -59,6 +59,7 @@ evaluates it.`,
 	})
 	root.AddCommand(newTrainCmd(), newEvalCmd(), newDemoCmd(), newBenchCmd(), newModelsCmd(), newPTQCmd(), newInspectCmd(), newRunCmd())
 	root.AddCommand(newQATCmd())
+	root.AddCommand(newReportCmd())
 	return root
 }
 
