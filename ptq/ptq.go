@@ -31,6 +31,24 @@ type Options struct {
 	Quant     quant.Config
 	KeepFloat []string // nodes to keep in float (the lowering then refuses the graph)
 	Layout    lower.Layout
+
+	// Named improvements over the ExecuTorch-compatible default, all off by default and
+	// recorded in quant.json (ptq_options). They run in this order: CLE on the float graph
+	// before calibration, AdaRound on the converted weights, bias correction last.
+	CLE            bool                  // cross-layer equalization (quant.EqualizeCrossLayer)
+	AdaRound       *quant.AdaRoundConfig // adaptive rounding of the weights (quant.Model.AdaRound)
+	BiasCorrection bool                  // empirical bias correction (quant.Model.CorrectBias)
+}
+
+// Applied records what the named options did (quant.json's ptq_options).
+type Applied struct {
+	CLE                   bool                   `json:"cle"`
+	CLEReport             *quant.CLEReport       `json:"cle_report,omitempty"`
+	AdaRound              *quant.AdaRoundConfig  `json:"adaround"`
+	AdaRoundLayers        []quant.AdaRoundLayer  `json:"adaround_layers,omitempty"`
+	BiasCorrection        bool                   `json:"bias_correction"`
+	BiasCorrections       []quant.BiasCorrection `json:"bias_corrections,omitempty"`
+	BiasCorrectionSkipped []string               `json:"bias_correction_skipped,omitempty"`
 }
 
 // Result is a quantized and lowered model.
@@ -39,6 +57,7 @@ type Result struct {
 	Folded  int           // BatchNorm2d nodes folded into convolutions
 	Model   *quant.Model  // qparams, int8 weights, int32 biases; runs as fake-quant
 	Lowered *lower.Result // the TOSA 1.0 INT graph with its tensor and RESCALE records
+	Applied Applied       // what the named options did
 }
 
 // Quantize folds BatchNorm, annotates g for the TOSA INT quantizer, observes every image that
@@ -50,10 +69,27 @@ func Quantize(g *graph.Graph, images iter.Seq2[*engine.Tensor, error], opt Optio
 	if err != nil {
 		return nil, err
 	}
+	var applied Applied
+	if opt.AdaRound != nil {
+		cfg := opt.AdaRound.WithDefaults()
+		if err := cfg.Validate(); err != nil {
+			return nil, fmt.Errorf("adaround: %v", err)
+		}
+		applied.AdaRound = &cfg
+	}
+	if opt.CLE {
+		eg, rep, err := quant.EqualizeCrossLayer(fg)
+		if err != nil {
+			return nil, fmt.Errorf("cross-layer equalization: %w", err)
+		}
+		fg, applied.CLE, applied.CLEReport = eg, true, rep
+	}
 	plan, err := quant.Annotate(fg, quant.Options{KeepFloat: opt.KeepFloat})
 	if err != nil {
 		return nil, err
 	}
+	keep := opt.BiasCorrection || opt.AdaRound != nil
+	var kept []*engine.Tensor
 	cal := quant.NewCalibrator(plan, opt.Quant)
 	for x, err := range images {
 		if err != nil {
@@ -61,6 +97,9 @@ func Quantize(g *graph.Graph, images iter.Seq2[*engine.Tensor, error], opt Optio
 		}
 		if err := cal.Observe(x); err != nil {
 			return nil, err
+		}
+		if keep {
+			kept = append(kept, x)
 		}
 		if progress != nil {
 			progress(cal.Images())
@@ -70,11 +109,22 @@ func Quantize(g *graph.Graph, images iter.Seq2[*engine.Tensor, error], opt Optio
 	if err != nil {
 		return nil, err
 	}
+	if applied.AdaRound != nil {
+		if applied.AdaRoundLayers, err = m.AdaRound(kept, *applied.AdaRound); err != nil {
+			return nil, err
+		}
+	}
+	if opt.BiasCorrection {
+		applied.BiasCorrection = true
+		if applied.BiasCorrections, applied.BiasCorrectionSkipped, err = m.CorrectBias(kept); err != nil {
+			return nil, err
+		}
+	}
 	low, err := lower.Lower(m, lower.Options{Layout: opt.Layout})
 	if err != nil {
 		return nil, err
 	}
-	return &Result{Graph: fg, Folded: folded, Model: m, Lowered: low}, nil
+	return &Result{Graph: fg, Folded: folded, Model: m, Lowered: low, Applied: applied}, nil
 }
 
 // Files written by Export besides export.WriteVGF's.
@@ -146,6 +196,7 @@ func (r *Result) Summary() ([]byte, error) {
 		"tensors":            r.Lowered.Tensors,
 		"rescales":           r.Lowered.Rescales,
 		"convolutions":       convs,
+		"ptq_options":        r.Applied,
 	}
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {

@@ -38,6 +38,7 @@ type ptqFlags struct {
 	seed       uint64
 	debugInfo  bool
 	layers     int
+	imp        improveFlags
 }
 
 func newPTQCmd() *cobra.Command {
@@ -82,6 +83,7 @@ bit-exactly by vgfq's TOSA interpreter).`,
 	fl.Uint64Var(&f.seed, "seed", 1, "seed for choosing calibration images")
 	fl.IntVar(&f.layers, "layer-images", 16, "test images traced for the per-layer error table and layers.json (0: skip)")
 	fl.BoolVar(&f.debugInfo, "debug-info", false, "keep tensor names in the SPIR-V graph module (like model-converter --emit-debug-info)")
+	f.imp.register(c)
 	f.data.register(c)
 	return c
 }
@@ -156,7 +158,11 @@ func runPTQ(g *graph.Graph, f *ptqFlags, log io.Writer) (*ptqResult, error) {
 			progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond),
 			progressbar.OptionClearOnFinish(), progressbar.OptionSetWidth(24))
 	}
-	r, err := ptq.Quantize(g, images, ptq.Options{Quant: cfg, KeepFloat: f.keepFloat, Layout: layout}, func(n int) {
+	popt := ptq.Options{Quant: cfg, KeepFloat: f.keepFloat, Layout: layout}
+	if err := f.imp.apply(&popt); err != nil {
+		return nil, err
+	}
+	r, err := ptq.Quantize(g, images, popt, func(n int) {
 		if bar != nil {
 			bar.Set(n)
 		}
@@ -165,8 +171,9 @@ func runPTQ(g *graph.Graph, f *ptqFlags, log io.Writer) (*ptqResult, error) {
 		bar.Finish()
 	}
 	if err != nil {
-		return nil, badInput(err)
+		return nil, f.imp.explain(err)
 	}
+	f.imp.report(r, log)
 	if r.Folded > 0 {
 		fmt.Fprintf(log, "folded %d BatchNorm2d into convolutions\n", r.Folded)
 	}
