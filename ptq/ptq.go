@@ -65,6 +65,19 @@ type Result struct {
 // single images), converts and lowers. progress, if not nil, is called after each image batch
 // with the number of images observed so far.
 func Quantize(g *graph.Graph, images iter.Seq2[*engine.Tensor, error], opt Options, progress func(n int)) (*Result, error) {
+	r, err := Calibrate(g, images, opt, progress)
+	if err != nil {
+		return nil, err
+	}
+	if r.Lowered, err = lower.Lower(r.Model, lower.Options{Layout: opt.Layout}); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Calibrate is Quantize without the lowering: the float graph (BatchNorm folded, equalized with
+// --cle) and the converted model with the options applied; Result.Lowered is nil.
+func Calibrate(g *graph.Graph, images iter.Seq2[*engine.Tensor, error], opt Options, progress func(n int)) (*Result, error) {
 	fg, folded, err := graph.FoldBatchNorm(g)
 	if err != nil {
 		return nil, err
@@ -120,11 +133,7 @@ func Quantize(g *graph.Graph, images iter.Seq2[*engine.Tensor, error], opt Optio
 			return nil, err
 		}
 	}
-	low, err := lower.Lower(m, lower.Options{Layout: opt.Layout})
-	if err != nil {
-		return nil, err
-	}
-	return &Result{Graph: fg, Folded: folded, Model: m, Lowered: low, Applied: applied}, nil
+	return &Result{Graph: fg, Folded: folded, Model: m, Applied: applied}, nil
 }
 
 // Files written by Export besides export.WriteVGF's.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -135,22 +136,9 @@ func runPTQ(g *graph.Graph, f *ptqFlags, log io.Writer) (*ptqResult, error) {
 	if f.eps12 {
 		cfg.Eps = quant.Eps12
 	}
-	// Calibration images: the first --calib of a seeded shuffle of the train split, batch 1.
-	loader, err := data.NewLoader(ds.Train, data.LoaderOptions{BatchSize: 1, Shuffle: true, Seed: f.seed, Random: true})
+	images, err := calibImages(ds, f.calib, f.seed)
 	if err != nil {
-		return nil, badInput(err)
-	}
-	images := func(yield func(*engine.Tensor, error) bool) {
-		for i := 0; i < f.calib; i++ {
-			b, err := loader.Next()
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			if !yield(engine.FromData(b.LR, 1, data.Channels, b.H/2, b.W/2), nil) {
-				return
-			}
-		}
+		return nil, err
 	}
 	var bar *progressbar.ProgressBar
 	if !f.quiet && showBars() {
@@ -277,4 +265,25 @@ func sampleImage(src data.Source) (*engine.Tensor, error) {
 func ssimFits(src data.Source) bool {
 	h, w := src.Size()
 	return h >= metrics.SSIMWinSize && w >= metrics.SSIMWinSize
+}
+
+// calibImages yields the first n images of a seeded shuffle of the train split, batch 1 (the
+// tutorial's calibration set).
+func calibImages(ds *data.Dataset, n int, seed uint64) (iter.Seq2[*engine.Tensor, error], error) {
+	loader, err := data.NewLoader(ds.Train, data.LoaderOptions{BatchSize: 1, Shuffle: true, Seed: seed, Random: true})
+	if err != nil {
+		return nil, badInput(err)
+	}
+	return func(yield func(*engine.Tensor, error) bool) {
+		for i := 0; i < n; i++ {
+			b, err := loader.Next()
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if !yield(engine.FromData(b.LR, 1, data.Channels, b.H/2, b.W/2), nil) {
+				return
+			}
+		}
+	}, nil
 }
