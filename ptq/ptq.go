@@ -93,7 +93,7 @@ func Calibrate(g *graph.Graph, images iter.Seq2[*engine.Tensor, error], opt Opti
 	if opt.CLE {
 		eg, rep, err := quant.EqualizeCrossLayer(fg)
 		if err != nil {
-			return nil, fmt.Errorf("cross-layer equalization: %w", err)
+			return nil, err
 		}
 		fg, applied.CLE, applied.CLEReport = eg, true, rep
 	}

@@ -11,7 +11,9 @@ import (
 
 // AdaRound's rectified sigmoid stretch (Nagel et al. 2020, "Up or Down? Adaptive Rounding for
 // Post-Training Quantization", eq. 23): h(V) = clip(sigmoid(V)·(ζ-γ) + γ, 0, 1).
-const (
+// They are float64 variables, not constants, so that ζ-γ is computed in float64 as the
+// reference implementations (AIMET, BRECQ) compute it: 1.2000000000000002, not 1.2.
+var (
 	AdaRoundZeta  = 1.1
 	AdaRoundGamma = -0.1
 )
@@ -339,40 +341,23 @@ func (m *Model) adaroundLayer(nd *graph.Node, batches []*engine.Tensor, cfg AdaR
 		r := math.Min(math.Max(ws-f, 1e-4), 1-1e-4) // keep V finite
 		V[i] = RectifiedSigmoidInverse(r)
 	}
+	obj := &adaObjective{floor: floor, scales: cq.WeightScales, inner: inner, ch: ch, shape: w.Shape, conv: conv, act: act}
 	mom, vel := make([]float64, nw), make([]float64, nw)
 	const b1, b2, eps = 0.9, 0.999, 1e-8
 	rng := rand.New(rand.NewPCG(cfg.Seed, uint64(li)))
 	idx := make([]int, min(cfg.Batch, d.n))
-	wsoft := make([]float32, nw)
-	inRange := make([]bool, nw)
 	grad := make([]float64, nw)
 	for t := 0; t < cfg.Iters; t++ {
 		for i := range idx {
 			idx[i] = rng.IntN(d.n)
 		}
 		xb, yb := d.batch(idx)
-		for i := range wsoft {
-			q := floor[i] + RectifiedSigmoid(V[i])
-			inRange[i] = q >= -127 && q <= 127
-			q = math.Min(127, math.Max(-127, q))
-			wsoft[i] = float32(q) * cq.WeightScales[(i/inner)%ch]
-		}
-		wv := engine.Param(engine.FromData(append([]float32(nil), wsoft...), w.Shape...))
-		loss := engine.MSELoss(act(conv(engine.Const(xb), wv)), engine.Const(yb))
-		loss.Backward()
 		beta, regOn := cfg.Beta(t)
-		gw := wv.Grad.Data
-		for i := range grad {
-			var dh float64
-			if inRange[i] {
-				// MSELoss averages over channels too; AIMET's loss sums over them.
-				dh = float64(gw[i]) * float64(outC) * float64(cq.WeightScales[(i/inner)%ch])
-			}
-			if regOn {
-				dh += cfg.Lambda * RoundingRegGrad(RectifiedSigmoid(V[i]), beta)
-			}
-			grad[i] = dh * RectifiedSigmoidGrad(V[i])
+		lambda := cfg.Lambda
+		if !regOn {
+			lambda = 0
 		}
+		obj.lossGrad(V, xb, yb, lambda, beta, grad)
 		// Adam (torch.optim.Adam, no weight decay).
 		step := float64(t + 1)
 		bc1, bc2 := 1-math.Pow(b1, step), 1-math.Pow(b2, step)
@@ -406,4 +391,53 @@ func (m *Model) adaroundLayer(nd *graph.Node, batches []*engine.Tensor, cfg AdaR
 	}
 	cq.Weight = q
 	return rep, nil
+}
+
+// adaObjective is AdaRound's per-layer objective as a function of V.
+type adaObjective struct {
+	floor  []float64
+	scales []float32 // per channel
+	inner  int       // elements per channel block
+	ch     int
+	shape  []int
+	conv   func(x, w *engine.Var) *engine.Var // the layer with its (fixed) bias
+	act    func(*engine.Var) *engine.Var
+}
+
+// lossGrad computes, for inputs x and float targets y, the reconstruction loss (squared error
+// of act(conv(x, W̃)) against y summed over channels, averaged over batch and pixels) with
+// W̃ = s·clip(floor + h(V), -127, 127), the regularizer Σ 1 - |2h(V) - 1|^β, and the gradient
+// of recon + lambda·reg with respect to V into grad. The reconstruction gradient comes from the
+// engine's autograd (conv backward), the rest is the chain rule written out.
+func (o *adaObjective) lossGrad(V []float64, x, y *engine.Tensor, lambda, beta float64, grad []float64) (recon, reg float64) {
+	nw := len(V)
+	wsoft := make([]float32, nw)
+	inRange := make([]bool, nw)
+	for i := range wsoft {
+		q := o.floor[i] + RectifiedSigmoid(V[i])
+		inRange[i] = q >= -127 && q <= 127
+		q = math.Min(127, math.Max(-127, q))
+		wsoft[i] = float32(q) * o.scales[(i/o.inner)%o.ch]
+	}
+	wv := engine.Param(engine.FromData(wsoft, o.shape...))
+	out := o.act(o.conv(engine.Const(x), wv))
+	outC := out.Val.Shape[1]
+	loss := engine.MSELoss(out, engine.Const(y))
+	loss.Backward()
+	// MSELoss averages over channels too; AIMET's loss sums over them.
+	recon = float64(loss.Val.Data[0]) * float64(outC)
+	gw := wv.Grad.Data
+	for i := range grad {
+		h := RectifiedSigmoid(V[i])
+		var dh float64
+		if inRange[i] {
+			dh = float64(gw[i]) * float64(outC) * float64(o.scales[(i/o.inner)%o.ch])
+		}
+		if lambda != 0 {
+			reg += RoundingReg(h, beta)
+			dh += lambda * RoundingRegGrad(h, beta)
+		}
+		grad[i] = dh * RectifiedSigmoidGrad(V[i])
+	}
+	return recon, reg
 }

@@ -31,6 +31,16 @@ func (f *improveFlags) apply(o *ptq.Options) error {
 	o.CLE, o.BiasCorrection = f.cle, f.biasCorr
 	if f.adaround {
 		cfg := f.ada
+		switch {
+		case cfg.Iters < 1:
+			return badInputf("--adaround-iters %d must be at least 1", cfg.Iters)
+		case cfg.Batch < 1:
+			return badInputf("--adaround-batch %d must be at least 1", cfg.Batch)
+		case cfg.Images < 1:
+			return badInputf("--adaround-images %d must be at least 1", cfg.Images)
+		case !(cfg.Lambda > 0):
+			return badInputf("--adaround-lambda %g must be positive", cfg.Lambda)
+		}
 		cfg = cfg.WithDefaults()
 		if err := cfg.Validate(); err != nil {
 			return badInputf("--adaround: %v (check --adaround-iters, --adaround-batch, --adaround-images, --adaround-lambda)", err)
