@@ -6,7 +6,9 @@
 //	art, err := res.Export("output", sampleImage, false)        // model.tosa, quant.json, model.vgf, io.json, scenario.json, .npy
 //
 // The steps are the packages' own (graph.FoldBatchNorm, quant.Annotate, quant.Calibrator,
-// lower.Lower, tosa.Encode, export.WriteVGF); this package only sequences them.
+// lower.Lower, tosa.Encode, export.WriteVGF); this package only sequences them. Options.CLE,
+// Options.AdaRound and Options.BiasCorrection add the named improvements (quant.EqualizeCrossLayer,
+// quant.Model.AdaRound, quant.Model.CorrectBias); Calibrate stops before the lowering.
 package ptq
 
 import (

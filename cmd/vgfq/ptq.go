@@ -58,8 +58,11 @@ affine activations), lowers it to a TOSA 1.0 INT graph and writes into --out:
   scenario.json       for Arm's Scenario Runner, with input.npy (a real test image) and
   expected_output.npy what model.vgf must produce for it
 It then prints PSNR on the test split for FP32, fake-quant and INT8 (model.tosa executed
-bit-exactly by vgfq's TOSA interpreter).`,
-		Example: `  vgfq ptq --model runs/fp32 --data builtin --calib 500 --out output/`,
+bit-exactly by vgfq's TOSA interpreter).
+--cle, --bias-correction and --adaround are improvements over the ExecuTorch-compatible
+default (off by default; what ran is recorded in quant.json's ptq_options).`,
+		Example: `  vgfq ptq --model runs/fp32 --data builtin --calib 500 --out output/
+  vgfq ptq --model runs/fp32 --cle --adaround --bias-correction --out output-improved/`,
 		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			ck, err := train.LoadCheckpoint(f.model)
