@@ -63,7 +63,7 @@ bit-exactly by vgfq's TOSA interpreter).
 default (off by default; what ran is recorded in quant.json's ptq_options).`,
 		Example: `  vgfq ptq --model runs/fp32 --data builtin --calib 500 --out output/
   vgfq ptq --model runs/fp32 --cle --adaround --bias-correction --out output-improved/`,
-		Args:    cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			ck, err := train.LoadCheckpoint(f.model)
 			if err != nil {
