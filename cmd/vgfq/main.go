@@ -60,6 +60,7 @@ evaluates it.`,
 	root.AddCommand(newTrainCmd(), newEvalCmd(), newDemoCmd(), newBenchCmd(), newModelsCmd(), newPTQCmd(), newInspectCmd(), newRunCmd())
 	root.AddCommand(newQATCmd())
 	root.AddCommand(newReportCmd())
+	root.AddCommand(newSensitivityCmd())
 	return root
 }
 
