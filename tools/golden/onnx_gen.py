@@ -16,8 +16,8 @@ output_padding), unet (strided conv, max pooling, nearest and bilinear upsamplin
 residual Add), bnnet (BatchNorm kept by exporting without constant folding, HardSwish, Sigmoid,
 Tanh, reflect and zero padding, average pooling, a BatchNorm that follows no conv), actnet
 (ReLU6/Clip, HardSigmoid, PReLU-free activations, GlobalAveragePool-free), and qdq: PyTorch's FX QAT flow
-(prepare_qat_fx with an int8 qconfig: activations per-tensor affine [-128,127], weights
-per-channel symmetric) calibrated on random images, exported with its fake-quant ops as
+(prepare_qat_fx: activations quint8 per-tensor affine, weights qint8 per-channel
+symmetric) calibrated on random images, exported with its fake-quant ops as
 QuantizeLinear/DequantizeLinear pairs (opset 13 and 17). Models with a dynamic batch dimension
 declare it as 'batch'. Variants for error tests: cubic.onnx (Resize cubic: exports fine, does not
 lower), qdq_int16.onnx, qdq_asym.onnx (the qdq model edited to int16 activations / asymmetric
@@ -194,8 +194,11 @@ def qdq_model(out):
             x = F.relu(self.conv2(x))
             return self.ps(self.conv3(x))
 
-    act = FakeQuantize.with_args(observer=MovingAverageMinMaxObserver, quant_min=-128, quant_max=127,
-                                 dtype=torch.qint8, qscheme=torch.per_tensor_affine)
+    # Activations quint8 [0, 255] affine: what FX's native backend config quantizes (a qint8
+    # activation qconfig is silently not applied to conv); vgfq maps uint8 (s, zp) to int8
+    # (s, zp - 128), which is exact.
+    act = FakeQuantize.with_args(observer=MovingAverageMinMaxObserver, quant_min=0, quant_max=255,
+                                 dtype=torch.quint8, qscheme=torch.per_tensor_affine)
     wt = FakeQuantize.with_args(observer=MovingAveragePerChannelMinMaxObserver, quant_min=-128, quant_max=127,
                                 dtype=torch.qint8, qscheme=torch.per_channel_symmetric, ch_axis=0)
     qconfig = QConfig(activation=act, weight=wt)
@@ -227,7 +230,7 @@ def qdq_model(out):
     inits16 = {t.name: t for t in m16.graph.initializer}
     consts16 = {n.output[0]: n for n in m16.graph.node if n.op_type == "Constant"}
     for n in m16.graph.node:  # first activation QuantizeLinear: int16 zero point
-        if n.op_type == "QuantizeLinear" and len(n.input) > 2:
+        if n.op_type == "QuantizeLinear" and len(n.input) > 2 and not any(a.name == "axis" for a in n.attribute):
             t = inits16[n.input[2]] if n.input[2] in inits16 else consts16[n.input[2]].attribute[0].t
             v = onnx.numpy_helper.to_array(t).astype(np.int16)
             t.CopyFrom(onnx.numpy_helper.from_array(v, t.name))
