@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"testing"
 
@@ -69,6 +70,9 @@ func TestCorpusPTQ(t *testing.T) {
 				t.Fatal(err)
 			}
 			dir := t.TempDir()
+			if out := os.Getenv("VGFQ_CORPUS_OUT"); out != "" { // keep the artifacts (for /work/ext-style external checks)
+				dir = filepath.Join(out, name)
+			}
 			if _, err := res.Export(dir, x, false); err != nil {
 				t.Fatal(err)
 			}
