@@ -46,7 +46,9 @@ type Options struct {
 
 // Issue is a node the importer could not map.
 type Issue struct {
-	Node   string `json:"node"`
+	// Blocked: the node itself may be fine but reads the output of an unsupported node.
+	Blocked bool   `json:"blocked,omitempty"`
+	Node    string `json:"node"`
 	Op     string `json:"op"`
 	Reason string `json:"reason"`
 	Fix    string `json:"fix,omitempty"`
@@ -73,6 +75,9 @@ type Model struct {
 	Folded    int // nodes evaluated at import (constants, shape arithmetic)
 	// Origin maps each graph node to the ONNX node it came from.
 	Origin map[string]NodeRef
+	// List is every ONNX node in execution order with the graph nodes it became (none: it was
+	// evaluated at import, or it is an alias such as Identity).
+	List []NodeInfo
 	// Issues lists unsupported nodes (only with Options.KeepGoing).
 	Issues []Issue
 	// QDQ is set when the model holds QuantizeLinear/DequantizeLinear: the quantization it
@@ -80,6 +85,13 @@ type Model struct {
 	QDQ *QDQ
 	// Notes are facts the summary prints (a dynamic batch fixed to 1, ...).
 	Notes []string
+}
+
+// NodeInfo is one ONNX node and what it was imported as.
+type NodeInfo struct {
+	NodeRef
+	Graph []string `json:"graph_nodes,omitempty"`
+	Issue *Issue   `json:"issue,omitempty"`
 }
 
 // NodeRef names an ONNX node.
@@ -166,6 +178,17 @@ type importer struct {
 	qdq    *QDQ
 	// consumers of each ONNX value (number of node inputs and graph outputs reading it)
 	readers map[string]int
+	// poisoned: values produced by unsupported nodes (KeepGoing) -> that node
+	poisoned map[string]string
+}
+
+func (im *importer) blocked(n *pb.NodeProto) string {
+	for _, in := range n.GetInput() {
+		if b, ok := im.poisoned[in]; ok {
+			return b
+		}
+	}
+	return ""
 }
 
 func nodeName(n *pb.NodeProto) string {
@@ -190,7 +213,7 @@ func importModel(mp *pb.ModelProto, dir string, opt Options) (*Model, error) {
 	if gp == nil {
 		return nil, &Error{Err: errors.New("the model has no graph (is this an ONNX model?)")}
 	}
-	im := &importer{mp: mp, dir: dir, opt: opt, vals: map[string]*value{}, shapes: map[string][]int{}, used: map[string]bool{}, readers: map[string]int{}}
+	im := &importer{mp: mp, dir: dir, opt: opt, vals: map[string]*value{}, shapes: map[string][]int{}, used: map[string]bool{}, readers: map[string]int{}, poisoned: map[string]string{}}
 	im.m = &Model{IRVersion: mp.GetIrVersion(), Producer: strings.TrimSpace(mp.GetProducerName() + " " + mp.GetProducerVersion()),
 		Ops: map[string]int{}, Origin: map[string]NodeRef{}}
 	im.g = &graph.Graph{Name: gp.GetName(), Params: map[string]*engine.Tensor{}, Meta: map[string]string{"format": "onnx"}}
@@ -265,20 +288,42 @@ func importModel(mp *pb.ModelProto, dir string, opt Options) (*Model, error) {
 		im.cur = n
 		im.m.Nodes++
 		im.m.Ops[n.GetOpType()]++
+		nGraph := len(im.g.Nodes)
+		nIssues := len(im.m.Issues)
+		im.m.List = append(im.m.List, NodeInfo{NodeRef: NodeRef{Name: nodeName(n), Op: n.GetOpType()}})
+		info := &im.m.List[len(im.m.List)-1]
+		if blockedBy := im.blocked(n); blockedBy != "" {
+			for _, o := range n.GetOutput() {
+				im.poisoned[o] = blockedBy
+			}
+			im.m.Issues = append(im.m.Issues, Issue{Blocked: true, Node: nodeName(n), Op: n.GetOpType(), Reason: fmt.Sprintf("reads the output of unsupported node %q", blockedBy)})
+			info.Issue = &im.m.Issues[len(im.m.Issues)-1]
+			continue
+		}
 		if d := n.GetDomain(); d != "" && d != "ai.onnx" {
 			err := im.errf("domain %q is not supported: vgfq reads only the default ONNX domain (ai.onnx)", d)
 			if e := im.issue(err, "export without custom or contrib ops (plain torch.onnx.export)"); e != nil {
 				return nil, e
 			}
+			info.Issue = &im.m.Issues[len(im.m.Issues)-1]
 			continue
 		}
-		nGraph := len(im.g.Nodes)
-		if err := im.node(n); err != nil {
+		err := im.node(n)
+		if len(im.m.Issues) > nIssues {
+			info.Issue = &im.m.Issues[len(im.m.Issues)-1]
+		}
+		if err != nil && im.opt.KeepGoing {
+			for _, o := range n.GetOutput() {
+				im.poisoned[o] = nodeName(n)
+			}
+		}
+		if err != nil {
 			var ue *unsupported
 			if errors.As(err, &ue) {
 				if e := im.issue(im.errf("%s", ue.reason), ue.fix); e != nil {
 					return nil, e
 				}
+				info.Issue = &im.m.Issues[len(im.m.Issues)-1]
 				continue
 			}
 			var ie *Error
@@ -288,6 +333,7 @@ func importModel(mp *pb.ModelProto, dir string, opt Options) (*Model, error) {
 			if e := im.issue(err, ""); e != nil {
 				return nil, e
 			}
+			info.Issue = &im.m.Issues[len(im.m.Issues)-1]
 			continue
 		}
 		if len(im.g.Nodes) == nGraph {
@@ -295,6 +341,7 @@ func importModel(mp *pb.ModelProto, dir string, opt Options) (*Model, error) {
 		}
 		for _, gn := range im.g.Nodes[nGraph:] {
 			im.m.Origin[gn.Name] = NodeRef{Name: nodeName(n), Op: n.GetOpType()}
+			info.Graph = append(info.Graph, gn.Name)
 		}
 	}
 	im.cur = nil

@@ -56,6 +56,7 @@ evaluates it.`,
 		return badInputf("%v (see '%s --help')", err, c.CommandPath())
 	})
 	root.AddCommand(newTrainCmd(), newEvalCmd(), newDemoCmd(), newBenchCmd(), newModelsCmd(), newPTQCmd(), newInspectCmd(), newRunCmd())
+	root.AddCommand(newCheckCmd(), newExportCmd())
 	return root
 }
 

@@ -38,6 +38,7 @@ type ptqFlags struct {
 	seed       uint64
 	debugInfo  bool
 	layers     int
+	shapes     []string
 }
 
 func newPTQCmd() *cobra.Command {
@@ -60,16 +61,20 @@ bit-exactly by vgfq's TOSA interpreter).`,
 		Example: `  vgfq ptq --model runs/fp32 --data builtin --calib 500 --out output/`,
 		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			ck, err := train.LoadCheckpoint(f.model)
+			l, err := loadModel(f.model, f.shapes, os.Stdout)
 			if err != nil {
-				return badInputf("--model: %v", err)
+				return err
 			}
-			_, err = runPTQ(ck.Graph, &f, os.Stdout)
+			if l.ONNX != nil && l.ONNX.QDQ != nil {
+				return badInputf("--model %s is a QDQ model (it carries its own scales): export it exactly with 'vgfq export --model %s --out DIR'", f.model, f.model)
+			}
+			_, err = runPTQ(l.Graph, &f, os.Stdout)
 			return err
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&f.model, "model", "runs/fp32", "float model or checkpoint directory")
+	fl.StringVar(&f.model, "model", "runs/fp32", "float model: checkpoint directory, .onnx file or zoo name")
+	fl.StringArrayVar(&f.shapes, "input-shape", nil, inputShapeUsage)
 	fl.IntVar(&f.calib, "calib", 500, "calibration images (batch 1, from the train split)")
 	fl.StringVar(&f.out, "out", "output", "output directory")
 	fl.BoolVar(&f.eps12, "eps-2-12", false, "observer eps 2^-12 as ExecuTorch <= 1.1 (default 2^-16, ExecuTorch >= 1.2)")
