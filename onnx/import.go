@@ -49,9 +49,9 @@ type Issue struct {
 	// Blocked: the node itself may be fine but reads the output of an unsupported node.
 	Blocked bool   `json:"blocked,omitempty"`
 	Node    string `json:"node"`
-	Op     string `json:"op"`
-	Reason string `json:"reason"`
-	Fix    string `json:"fix,omitempty"`
+	Op      string `json:"op"`
+	Reason  string `json:"reason"`
+	Fix     string `json:"fix,omitempty"`
 }
 
 // IOInfo describes a graph input or output.
