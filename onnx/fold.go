@@ -49,6 +49,14 @@ func (im *importer) fold(f func(im *importer, in []*tensor, a attrs) (*tensor, e
 	if im.cur.GetOpType() != "Constant" && (len(in) == 0 || in[0] == nil) {
 		return im.errf("input 0 is missing")
 	}
+	// Shape arithmetic and small constants only: an op that would compute a large tensor at
+	// import is refused before it runs (weights pass through Identity / Q / DQ unchanged in size).
+	op := im.cur.GetOpType()
+	for _, t := range in {
+		if t != nil && t.len() > maxFoldElems && op != "Identity" && op != "QuantizeLinear" && op != "DequantizeLinear" && op != "Cast" {
+			return im.errf("constant input of %d values is too large to evaluate at import", t.len())
+		}
+	}
 	t, err := f(im, in, im.attrs())
 	if err != nil {
 		return err
@@ -59,6 +67,9 @@ func (im *importer) fold(f func(im *importer, in []*tensor, a attrs) (*tensor, e
 	im.out(0, &value{c: t, shape: t.shape})
 	return nil
 }
+
+// maxFoldElems bounds the inputs of ops evaluated at import (shape arithmetic).
+const maxFoldElems = 1 << 22
 
 func foldConstant(im *importer, _ []*tensor, a attrs) (*tensor, error) {
 	if len(a) != 1 {
@@ -161,7 +172,7 @@ func foldGather(im *importer, in []*tensor, a attrs) (*tensor, error) {
 		return nil, err
 	}
 	outShape := append(append(append([]int{}, x.shape[:axis]...), idx.shape...), x.shape[axis+1:]...)
-	if numElems(outShape) > maxElems {
+	if numElems(outShape) > maxFoldElems {
 		return nil, im.errf("result too large")
 	}
 	out := newLike(x, outShape)
@@ -317,6 +328,9 @@ func foldArith(im *importer, in []*tensor, _ attrs) (*tensor, error) {
 	shape, ok := broadcastShapes(a.shape, b.shape)
 	if !ok {
 		return nil, im.errf("shapes %v and %v do not broadcast", a.shape, b.shape)
+	}
+	if numElems(shape) > maxFoldElems {
+		return nil, im.errf("result of shape %v is too large to evaluate at import", shape)
 	}
 	op := im.cur.GetOpType()
 	float := a.isFloat() || b.isFloat()
@@ -522,8 +536,8 @@ func foldConstantOfShape(im *importer, in []*tensor, a attrs) (*tensor, error) {
 		}
 		shape = append(shape, int(d))
 	}
-	if numElems(shape) > maxElems {
-		return nil, im.errf("result too large")
+	if numElems(shape) > maxFoldElems {
+		return nil, im.errf("ConstantOfShape %v is too large to evaluate at import", shape)
 	}
 	fill := &tensor{dt: pb.TensorProto_FLOAT, f: []float32{0}}
 	if at := a["value"]; at != nil && at.GetT() != nil {

@@ -147,7 +147,14 @@ func Load(path string, opt Options) (*Model, error) {
 }
 
 // Decode imports an ONNX model from its bytes; dir is where external data lives ("" for none).
-func Decode(data []byte, dir string, opt Options) (*Model, error) {
+func Decode(data []byte, dir string, opt Options) (m *Model, err error) {
+	defer func() {
+		// Every check above should turn bad input into an error; a panic here is a vgfq bug
+		// on a malformed model, reported as an error rather than a crash.
+		if r := recover(); r != nil {
+			m, err = nil, &Error{Err: fmt.Errorf("malformed model (vgfq bug, please report): %v", r)}
+		}
+	}()
 	var mp pb.ModelProto
 	if err := (proto.UnmarshalOptions{RecursionLimit: 100}).Unmarshal(data, &mp); err != nil {
 		return nil, &Error{Err: fmt.Errorf("not a valid ONNX protobuf (truncated or not an .onnx file): %v", err)}

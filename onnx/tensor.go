@@ -122,15 +122,34 @@ func readTensor(tp *pb.TensorProto, dir string) (*tensor, error) {
 		}
 		raw, hasRaw = b, true
 	}
+	if hasRaw && len(raw) != n*es {
+		return nil, fmt.Errorf("raw_data has %d bytes, want %d for shape %v (%s)", len(raw), n*es, t.shape, dtName(dt))
+	}
+	if !hasRaw {
+		// Check the value count before allocating for the declared shape.
+		var got int
+		switch dt {
+		case pb.TensorProto_FLOAT:
+			got = len(tp.GetFloatData())
+		case pb.TensorProto_DOUBLE:
+			got = len(tp.GetDoubleData())
+		case pb.TensorProto_INT64:
+			got = len(tp.GetInt64Data())
+		case pb.TensorProto_UINT32, pb.TensorProto_UINT64:
+			got = len(tp.GetUint64Data())
+		default:
+			got = len(tp.GetInt32Data())
+		}
+		if got != n {
+			return nil, fmt.Errorf("has %d values, want %d for shape %v", got, n, t.shape)
+		}
+	}
 	if t.isFloat() {
 		t.f = make([]float32, n)
 	} else {
 		t.i = make([]int64, n)
 	}
 	if hasRaw {
-		if len(raw) != n*es {
-			return nil, fmt.Errorf("raw_data has %d bytes, want %d for shape %v (%s)", len(raw), n*es, t.shape, dtName(dt))
-		}
 		le := binary.LittleEndian
 		for k := 0; k < n; k++ {
 			b := raw[k*es:]
