@@ -61,6 +61,7 @@ evaluates it.`,
 	root.AddCommand(newQATCmd())
 	root.AddCommand(newReportCmd())
 	root.AddCommand(newSensitivityCmd())
+	root.AddCommand(newCheckCmd(), newExportCmd())
 	return root
 }
 

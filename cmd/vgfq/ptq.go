@@ -34,6 +34,7 @@ type ptqFlags struct {
 	debugInfo  bool
 	layers     int
 	imp        improveFlags
+	shapes     []string
 }
 
 func newPTQCmd() *cobra.Command {
@@ -59,16 +60,20 @@ default (off by default; what ran is recorded in quant.json's ptq_options).`,
   vgfq ptq --model runs/fp32 --cle --adaround --bias-correction --out output-improved/`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			g, err := loadModel("--model", f.model)
+			l, err := loadModel(f.model, f.shapes, os.Stdout)
 			if err != nil {
 				return err
 			}
-			_, err = runPTQ(g, &f, os.Stdout)
+			if l.ONNX != nil && l.ONNX.QDQ != nil {
+				return badInputf("--model %s is a QDQ model (it carries its own scales): export it exactly with 'vgfq export --model %s --out DIR'", f.model, f.model)
+			}
+			_, err = runPTQ(l.Graph, &f, os.Stdout)
 			return err
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&f.model, "model", "runs/fp32", "float model or checkpoint directory")
+	fl.StringVar(&f.model, "model", "runs/fp32", "float model: checkpoint directory, .onnx file or zoo name")
+	fl.StringArrayVar(&f.shapes, "input-shape", nil, inputShapeUsage)
 	fl.IntVar(&f.calib, "calib", 500, "calibration images (batch 1, from the train split)")
 	fl.StringVar(&f.out, "out", "output", "output directory")
 	fl.BoolVar(&f.eps12, "eps-2-12", false, "observer eps 2^-12 as ExecuTorch <= 1.1 (default 2^-16, ExecuTorch >= 1.2)")
