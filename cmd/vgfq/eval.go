@@ -15,12 +15,15 @@ import (
 	"github.com/vgfq/vgfq/inspect"
 	"github.com/vgfq/vgfq/lower"
 	"github.com/vgfq/vgfq/metrics"
+	"github.com/vgfq/vgfq/model"
+	"github.com/vgfq/vgfq/ptq"
 	"github.com/vgfq/vgfq/report"
 	"github.com/vgfq/vgfq/train"
 )
 
 type evalFlags struct {
 	model   string
+	shapes  []string
 	data    dataFlags
 	batch   int
 	batches int
@@ -49,7 +52,7 @@ func newEvalCmd() *cobra.Command {
 				f.cropSet = c.Flags().Changed("crop")
 				return runEvalSR(&f, os.Stdout)
 			}
-			if fi, err := os.Stat(f.model); err == nil && !fi.IsDir() {
+			if fi, err := os.Stat(f.model); err == nil && !fi.IsDir() && !model.IsONNX(f.model) {
 				// An INT8 artifact: score the .tosa / .vgf itself.
 				pred, name, err := int8Predictor(f.model)
 				if err != nil {
@@ -61,19 +64,20 @@ func newEvalCmd() *cobra.Command {
 				}
 				return printEval(os.Stdout, f.json, name, res)
 			}
-			ck, err := train.LoadCheckpoint(f.model)
-			if err != nil {
-				return badInputf("--model: %v", err)
-			}
-			res, err := runEval(ck.Graph, &f, os.Stderr)
+			l, err := loadModel(f.model, f.shapes, os.Stderr)
 			if err != nil {
 				return err
 			}
-			return printEval(os.Stdout, f.json, ck.Graph.Name, res)
+			res, err := runEval(l.Graph, &f, os.Stderr)
+			if err != nil {
+				return err
+			}
+			return printEval(os.Stdout, f.json, l.Graph.Name, res)
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&f.model, "model", "runs/fp32", "model or checkpoint directory, or an INT8 model.tosa / model.vgf (scored bit-exactly; scales from io.json or quant.json next to it)")
+	fl.StringVar(&f.model, "model", "runs/fp32", "model or checkpoint directory, .onnx file or zoo name, or an INT8 model.tosa / model.vgf (scored bit-exactly; scales from io.json or quant.json next to it)")
+	fl.StringArrayVar(&f.shapes, "input-shape", nil, inputShapeUsage)
 	fl.IntVar(&f.batch, "batch", 64, "evaluation batch size")
 	fl.IntVar(&f.batches, "batches", 50, "number of test batches to score (0: the whole test split)")
 	fl.BoolVar(&f.json, "json", false, "print the results as JSON (psnr, ssim, baseline_psnr, baseline_ssim, batches, images)")
@@ -185,10 +189,10 @@ func runEvalPredictor(pred train.Predictor, name string, f *evalFlags, log io.Wr
 			})
 		}
 	}
-	if f.ssimIfFits && !ssimFits(ds.Test) {
+	if f.ssimIfFits && !ptq.SSIMFits(ds.Test) {
 		f.noSSIM = true
 	}
-	if h, w := ds.Test.Size(); !f.noSSIM && !ssimFits(ds.Test) {
+	if h, w := ds.Test.Size(); !f.noSSIM && !ptq.SSIMFits(ds.Test) {
 		return nil, badInputf("SSIM needs test images of at least %dx%d, these are %dx%d: use a larger --crop or --no-ssim", metrics.SSIMWinSize, metrics.SSIMWinSize, h, w)
 	}
 	res, err := train.EvaluatePredictor(pred, ds.Test, f.batch, f.batches, !f.noSSIM, visit)
