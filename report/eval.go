@@ -3,6 +3,9 @@ package report
 import (
 	"errors"
 	"fmt"
+	"image"
+	_ "image/jpeg"
+	_ "image/png"
 	"io"
 	"math"
 	"os"
@@ -115,11 +118,7 @@ func FullImageBatches(paths []string, maxPixels int) ([]*Batch, error) {
 	}
 	var out []*Batch
 	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return nil, err
-		}
-		pix, w, h, err := data.DecodeImage(p, b, maxPixels)
+		_, w, h, err := imageSize(p)
 		if err != nil {
 			return nil, err
 		}
@@ -127,17 +126,11 @@ func FullImageBatches(paths []string, maxPixels int) ([]*Batch, error) {
 		if eh < 2 || ew < 2 {
 			return nil, fmt.Errorf("%s: %dx%d image is too small to halve", p, w, h)
 		}
-		hr := make([]float32, 3*eh*ew)
-		plane := eh * ew
-		for y := 0; y < eh; y++ {
-			for x := 0; x < ew; x++ {
-				s := 3 * (y*w + x)
-				o := y*ew + x
-				hr[o] = float32(pix[s]) / 255
-				hr[plane+o] = float32(pix[s+1]) / 255
-				hr[2*plane+o] = float32(pix[s+2]) / 255
-			}
+		hr, _, _, err := readRGB(p, maxPixels, eh, ew)
+		if err != nil {
+			return nil, err
 		}
+		plane := eh * ew
 		lr := make([]float32, 3*plane/4)
 		if err := data.Downsample2x(hr, 3, eh, ew, lr); err != nil {
 			return nil, fmt.Errorf("%s: %v", p, err)
@@ -203,15 +196,79 @@ func TestBatches(ds *data.Dataset, images int, full bool) ([]*Batch, error) {
 	if !full {
 		return CropBatches(ds.Test, images)
 	}
-	fs, ok := ds.Test.(*data.FolderSource)
-	if !ok {
-		return nil, fmt.Errorf("whole-image evaluation needs a folder of images (--data DIR), not %s", ds.Name)
+	switch src := ds.Test.(type) {
+	case *data.FolderSource:
+		var paths []string
+		for i := 0; i < src.Len() && len(paths) < images; i++ {
+			paths = append(paths, src.Path(i))
+		}
+		return FullImageBatches(paths, 0)
+	case *data.PairedSource:
+		var pairs [][2]string
+		for i := 0; i < src.Len() && len(pairs) < images; i++ {
+			hr, lr := src.Path(i)
+			pairs = append(pairs, [2]string{hr, lr})
+		}
+		return FullImagePairBatches(pairs, 0)
 	}
-	var paths []string
-	for i := 0; i < fs.Len() && len(paths) < images; i++ {
-		paths = append(paths, fs.Path(i))
+	return nil, fmt.Errorf("whole-image evaluation needs a folder of images or HR/LR pairs (--data DIR), not %s", ds.Name)
+}
+
+// readRGB decodes an image file as 3 x h x w floats (8-bit value / 255), keeping the top-left
+// keepH x keepW pixels (0: all).
+func readRGB(path string, maxPixels, keepH, keepW int) ([]float32, int, int, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, 0, 0, err
 	}
-	return FullImageBatches(paths, 0)
+	pix, w, h, err := data.DecodeImage(path, b, maxPixels)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	eh, ew := h, w
+	if keepH > 0 {
+		eh, ew = keepH, keepW
+	}
+	if eh > h || ew > w {
+		return nil, 0, 0, fmt.Errorf("%s: %dx%d image is smaller than %dx%d", path, w, h, ew, eh)
+	}
+	out := make([]float32, 3*eh*ew)
+	plane := eh * ew
+	for y := 0; y < eh; y++ {
+		for x := 0; x < ew; x++ {
+			s := 3 * (y*w + x)
+			o := y*ew + x
+			out[o] = float32(pix[s]) / 255
+			out[plane+o] = float32(pix[s+1]) / 255
+			out[2*plane+o] = float32(pix[s+2]) / 255
+		}
+	}
+	return out, eh, ew, nil
+}
+
+// FullImagePairBatches reads whole HR/LR pairs as super-resolution benchmarks ship them (Set5,
+// Set14, BSD100 with LR_bicubic/X2): the LR picture is the dataset's own, the HR one is cut to
+// twice its size (an odd last row or column dropped). One batch per pair.
+func FullImagePairBatches(pairs [][2]string, maxPixels int) ([]*Batch, error) {
+	if maxPixels <= 0 {
+		maxPixels = 1 << 26
+	}
+	var out []*Batch
+	for _, p := range pairs {
+		lr, lh, lw, err := readRGB(p[1], maxPixels, 0, 0)
+		if err != nil {
+			return nil, err
+		}
+		hr, _, _, err := readRGB(p[0], maxPixels, 2*lh, 2*lw)
+		if err != nil {
+			return nil, fmt.Errorf("%s (HR of %s): %v", p[0], p[1], err)
+		}
+		out = append(out, &Batch{N: 1, H: 2 * lh, W: 2 * lw, HR: hr, LR: lr, Names: []string{p[0]}})
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no images")
+	}
+	return out, nil
 }
 
 // Score runs the artifact on every batch (at each batch's size) and scores it.
@@ -239,4 +296,18 @@ func (r *Run) ArtifactFor(file string) (*Artifact, error) {
 		}
 	}
 	return nil, fmt.Errorf("%s: no %s", r.Dir, file)
+}
+
+// imageSize returns the format and size of an image file from its header.
+func imageSize(path string) (string, int, int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, 0, err
+	}
+	defer f.Close()
+	cfg, format, err := image.DecodeConfig(f)
+	if err != nil {
+		return "", 0, 0, fmt.Errorf("%s: %v", path, err)
+	}
+	return format, cfg.Width, cfg.Height, nil
 }

@@ -1,6 +1,12 @@
 package report
 
 import (
+	"bytes"
+	"image"
+	"image/png"
+	"os"
+
+	"github.com/vgfq/vgfq/data"
 	"math"
 	"path/filepath"
 	"slices"
@@ -128,5 +134,56 @@ func TestWithInputShapesFixedReshape(t *testing.T) {
 	_, err = tosa.WithInputShapes(tg, map[string][]int{in: {1, 12, 10, 3}})
 	if err == nil || !strings.Contains(err.Error(), "RESHAPE") {
 		t.Errorf("ESPCN at 10x12: %v", err)
+	}
+}
+
+// HR/LR pairs as SR benchmarks ship them (HR/ and LR_bicubic/X2/): whole images with the
+// dataset's own LR pictures, the HR cut to twice the LR size.
+func TestFullImagePairs(t *testing.T) {
+	root := t.TempDir()
+	src := filepath.Join("..", "metrics", "testdata", "ycbcr")
+	hrImg, lrImg := filepath.Join(src, "b_gt.png"), filepath.Join(src, "a_gt.png") // 41x33 HR, 20x24 LR
+	for _, split := range []string{"train", "test"} {
+		for _, d := range []string{"HR", filepath.Join("LR_bicubic", "X2")} {
+			os.MkdirAll(filepath.Join(root, split, d), 0o755)
+		}
+	}
+	// A 20x16 LR picture for the 41x33 HR one: the top-left of a_gt.png.
+	lrb, _ := os.ReadFile(lrImg)
+	im, err := png.Decode(bytes.NewReader(lrb))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub := im.(*image.RGBA).SubImage(image.Rect(0, 0, 20, 16))
+	var buf bytes.Buffer
+	png.Encode(&buf, sub)
+	hrb, _ := os.ReadFile(hrImg)
+	for _, split := range []string{"train", "test"} {
+		os.WriteFile(filepath.Join(root, split, "HR", "pic.png"), hrb, 0o644)
+		os.WriteFile(filepath.Join(root, split, "LR_bicubic", "X2", "picx2.png"), buf.Bytes(), 0o644)
+	}
+	ds, err := data.OpenDir(root, data.FolderOptions{CropSize: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bs, err := TestBatches(ds, 10, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(bs) != 1 || bs[0].H != 32 || bs[0].W != 40 {
+		t.Fatalf("batches %d, first %dx%d", len(bs), bs[0].W, bs[0].H)
+	}
+	// The LR is the file's, not a downsample of the HR.
+	r, g, b, _ := im.At(3, 2).RGBA()
+	if got := bs[0].LR[2*20+3]; got != float32(r>>8)/255 || bs[0].LR[320+2*20+3] != float32(g>>8)/255 || bs[0].LR[640+2*20+3] != float32(b>>8)/255 {
+		t.Errorf("LR pixel %v is not the LR file's", got)
+	}
+	f := demoRuns(t)
+	rep, err := Build([]string{f.fp32, f.ptq}, Options{Batches: bs, DataName: "pairs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Rows[1].Scores.Images != 1 || rep.Grid[0].W != 40 {
+		t.Errorf("rows %+v", rep.Rows[1].Scores)
 	}
 }
