@@ -85,7 +85,7 @@ func ladderSVG(title string, layers []diagnose.Layer) string {
 		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="9">%s</text>`, float64(x0)+bar(l.FakeQuantSQNR)+3, y+12, db(l.FakeQuantSQNR))
 		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%.1f" height="11" fill="%s"><title>INT8 %s dB</title></rect>`, x0, y+15, bar(l.Int8SQNR), colorInt8, db(l.Int8SQNR))
 		fmt.Fprintf(&b, `<text x="%.1f" y="%d" font-size="9">%s</text>`, float64(x0)+bar(l.Int8SQNR)+3, y+24, db(l.Int8SQNR))
-		cw := float64(clipW) * l.Clipped / maxClip
+		cw := float64(clipW) * min(max(l.Clipped, 0), maxClip) / maxClip
 		fmt.Fprintf(&b, `<rect x="%d" y="%d" width="%.1f" height="14" fill="%s"/><text x="%.1f" y="%d" font-size="9">%s</text>`, cx0, y+8, cw, colorClipped, float64(cx0)+cw+3, y+19, pct(l.Clipped))
 	}
 	b.WriteString(`</svg>`)
