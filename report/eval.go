@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 
 	"github.com/vgfq/vgfq/data"
 	"github.com/vgfq/vgfq/engine"
@@ -162,7 +163,7 @@ func score(batches []*Batch, pred predictFn, keep int) (Scores, [][]float32, err
 		acc.add(out, b.HR, b.N, b.H, b.W)
 		img := 3 * b.H * b.W
 		for i := 0; i < b.N && len(kept) < keep; i++ {
-			kept = append(kept, out[i*img:(i+1)*img])
+			kept = append(kept, slices.Clone(out[i*img:(i+1)*img]))
 		}
 	}
 	return acc.scores(), kept, nil

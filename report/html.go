@@ -175,7 +175,7 @@ func BuildRuns(runs []*Run, opt Options) (*Report, error) {
 					if err == nil {
 						img := 3 * b.H * b.W
 						for i := 0; i < b.N; i++ {
-							all = append(all, out[i*img:(i+1)*img])
+							all = append(all, slices.Clone(out[i*img:(i+1)*img]))
 						}
 					}
 					return out, err
