@@ -17,7 +17,9 @@ script needs only NumPy. Run from the repository root:
 
     /usr/bin/python3 tools/golden/ypsnr_gen.py
 
-It rewrites metrics/testdata/ycbcr/ deterministically.
+It rewrites metrics/testdata/ycbcr/ deterministically. With --check-skimage it instead recomputes
+the committed numbers with scikit-image (Debian's python3-skimage: skimage.color.rgb2ycbcr,
+skimage.metrics.peak_signal_noise_ratio and structural_similarity) and prints the differences.
 """
 
 import json
@@ -109,5 +111,47 @@ def main():
         f.write("\n")
 
 
+def read_png(path):
+    """8-bit RGB PNG as written by write_png (filter type 0 only) -> H x W x 3 uint8."""
+    with open(path, "rb") as f:
+        b = f.read()
+    pos, idat, w, h = 8, b"", 0, 0
+    while pos < len(b):
+        n = struct.unpack(">I", b[pos:pos + 4])[0]
+        kind, data = b[pos + 4:pos + 8], b[pos + 8:pos + 8 + n]
+        if kind == b"IHDR":
+            w, h = struct.unpack(">II", data[:8])
+        elif kind == b"IDAT":
+            idat += data
+        pos += 12 + n
+    raw = zlib.decompress(idat)
+    rows = [raw[y * (3 * w + 1):(y + 1) * (3 * w + 1)] for y in range(h)]
+    assert all(r[0] == 0 for r in rows), "filter type 0 only"
+    return np.frombuffer(b"".join(r[1:] for r in rows), dtype=np.uint8).reshape(h, w, 3)
+
+
+def check_skimage():
+    from skimage.color import rgb2ycbcr
+    from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+    import skimage
+    with open(os.path.join(OUT, "golden.json")) as f:
+        doc = json.load(f)
+    worst_p = worst_s = 0.0
+    for c in doc["cases"]:
+        gt, pred = read_png(os.path.join(OUT, c["gt"])), read_png(os.path.join(OUT, c["pred"]))
+        s = c["shave"]
+        yt = rgb2ycbcr(gt)[s:-s, s:-s, 0]
+        yp = rgb2ycbcr(pred)[s:-s, s:-s, 0]
+        p = peak_signal_noise_ratio(yt, yp, data_range=255)
+        m = structural_similarity(yt, yp, data_range=255, gaussian_weights=True, sigma=1.5,
+                                  use_sample_covariance=False)
+        worst_p, worst_s = max(worst_p, abs(p - c["y_psnr"])), max(worst_s, abs(m - c["y_ssim"]))
+        print("%s: skimage Y-PSNR %.9f (golden %.9f), Y-SSIM %.9f (golden %.9f)" % (c["pred"], p, c["y_psnr"], m, c["y_ssim"]))
+    print("skimage %s: largest difference PSNR %.2e dB, SSIM %.2e" % (skimage.__version__, worst_p, worst_s))
+
+
 if __name__ == "__main__":
-    main()
+    if "--check-skimage" in sys.argv:
+        check_skimage()
+    else:
+        main()
