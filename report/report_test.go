@@ -2,8 +2,11 @@ package report
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"html"
+	"image"
+	"image/png"
 	"math"
 	"os"
 	"path/filepath"
@@ -193,5 +196,79 @@ func TestLoadRunErrors(t *testing.T) {
 	os.WriteFile(filepath.Join(d, TOSAFile), []byte("not a tosa file"), 0o644)
 	if _, err := LoadRun(d); err == nil {
 		t.Error("garbage model.tosa accepted")
+	}
+}
+
+// decodeURI decodes a PNG data URI of the report.
+func decodeURI(t *testing.T, uri string) image.Image {
+	t.Helper()
+	const prefix = "data:image/png;base64,"
+	if !strings.HasPrefix(uri, prefix) {
+		t.Fatalf("not a PNG data URI: %.40s", uri)
+	}
+	b, err := base64.StdEncoding.DecodeString(uri[len(prefix):])
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return im
+}
+
+// The grid's pictures are the images themselves: the ground truth's detail crop is its pixels
+// in the chosen region, the heat map's colour is the error's, the model column is the model's
+// output.
+func TestGridPixels(t *testing.T) {
+	f, rep := buildDemoReport(t)
+	bs, _ := CropBatches(f.ds.Test, 1)
+	hr := bs[0].HR[:3*32*32]
+	g := rep.Grid[0]
+	gt := g.Cells[len(g.Cells)-1]
+	zoom := decodeURI(t, string(gt.Zoom))
+	d := g.Detail
+	if zoom.Bounds().Dx() != d.W || zoom.Bounds().Dy() != d.H {
+		t.Fatalf("detail %v, region %+v", zoom.Bounds(), d)
+	}
+	for y := 0; y < d.H; y++ {
+		for x := 0; x < d.W; x++ {
+			r, gg, b, _ := zoom.At(x, y).RGBA()
+			i := (d.Y+y)*32 + d.X + x
+			if uint8(r>>8) != To8Bit(hr[i]) || uint8(gg>>8) != To8Bit(hr[1024+i]) || uint8(b>>8) != To8Bit(hr[2048+i]) {
+				t.Fatalf("detail pixel %d,%d differs from the ground truth", x, y)
+			}
+		}
+	}
+	// The detail region has the most edges of any window: no other window has more.
+	if d.W != 8 || d.H != 8 {
+		t.Errorf("detail %dx%d, want 8x8 (a quarter of 32)", d.W, d.H)
+	}
+	// The FP32 heat map at one pixel: the colour of its mean absolute error.
+	fp := g.Cells[2]
+	if fp.Label != "FP32" {
+		t.Fatalf("column 2 is %s", fp.Label)
+	}
+	y, err := train.GraphPredictor(rep.Runs[0].Graph)(engine.FromData(bs[0].LR[:3*256], 1, 3, 16, 16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	heat := decodeURI(t, string(fp.Heat))
+	for _, p := range [][2]int{{0, 0}, {5, 17}, {31, 31}} {
+		i := p[1]*32 + p[0]
+		var e float64
+		for c := 0; c < 3; c++ {
+			e += math.Abs(float64(y.Data[c*1024+i]) - float64(hr[c*1024+i]))
+		}
+		wr, wg, wb := heatColor(e / 3 / HeatMax)
+		r, gg, b, _ := heat.At(p[0], p[1]).RGBA()
+		if uint8(r>>8) != wr || uint8(gg>>8) != wg || uint8(b>>8) != wb {
+			t.Errorf("heat at %v: %d,%d,%d, want %d,%d,%d", p, r>>8, gg>>8, b>>8, wr, wg, wb)
+		}
+	}
+	full := decodeURI(t, string(fp.Full))
+	r, _, _, _ := full.At(7, 9).RGBA()
+	if uint8(r>>8) != To8Bit(y.Data[9*32+7]) {
+		t.Error("FP32 picture is not the model's output")
 	}
 }
