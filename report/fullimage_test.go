@@ -15,6 +15,7 @@ import (
 
 	"github.com/vgfq/vgfq/engine"
 	"github.com/vgfq/vgfq/graph"
+	"github.com/vgfq/vgfq/lower"
 	"github.com/vgfq/vgfq/ptq"
 	"github.com/vgfq/vgfq/quant"
 	"github.com/vgfq/vgfq/tosa"
@@ -185,5 +186,96 @@ func TestFullImagePairs(t *testing.T) {
 	}
 	if rep.Rows[1].Scores.Images != 1 || rep.Grid[0].W != 40 {
 		t.Errorf("rows %+v", rep.Rows[1].Scores)
+	}
+}
+
+// ESPCN's INT8 graph cannot be reshaped (pixel-shuffle RESHAPEs), so whole images run as
+// overlapping tiles of the exported 16x16 input with a halo of the receptive radius. The result
+// is bit-identical to the same quantized model lowered at the whole image's size.
+func TestTiledMatchesWholeImageLowering(t *testing.T) {
+	g, err := zoo.ESPCN(16, 16, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join("..", "metrics", "testdata", "ycbcr")
+	bs, err := FullImageBatches([]string{filepath.Join(dir, "b_gt.png"), filepath.Join(dir, "c_gt.png")}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calib := func(yield func(*engine.Tensor, error) bool) {
+		for _, b := range bs {
+			// 16x16 calibration crops from the images.
+			x := engine.New(1, 3, 16, 16)
+			for c := 0; c < 3; c++ {
+				for y := 0; y < 16; y++ {
+					copy(x.Data[(c*16+y)*16:(c*16+y+1)*16], b.LR[(c*b.H/2+y)*b.W/2:])
+				}
+			}
+			if !yield(x, nil) {
+				return
+			}
+		}
+	}
+	res, err := ptq.Quantize(g, calib, ptq.Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	radius, err := receptiveRadius(res.Lowered.Graph, "NHWC")
+	if err != nil || radius != 4 { // 5x5 + 3x3 + 3x3 convolutions at LR; the bilinear branch reaches 1
+		t.Fatalf("receptive radius %v, %v; want 4", radius, err)
+	}
+	for _, b := range bs {
+		h, w := b.H/2, b.W/2
+		tp, halo, err := tiledPredictor(res.Lowered, h, w, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := tp(engine.FromData(b.LR, 1, 3, h, w))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Reference: the same quantized model lowered at the image size.
+		m := *res.Model
+		if m.Graph, err = res.Model.Graph.WithInputSize(h, w); err != nil {
+			t.Fatal(err)
+		}
+		whole, err := lower.Lower(&m, lower.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wp, err := lower.Int8Predictor(whole, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := wp(engine.FromData(b.LR, 1, 3, h, w))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !engine.SameShape(got.Shape, want.Shape) {
+			t.Fatalf("shapes %v %v", got.Shape, want.Shape)
+		}
+		diff := 0
+		for i := range got.Data {
+			if got.Data[i] != want.Data[i] {
+				diff++
+			}
+		}
+		if diff != 0 {
+			t.Errorf("%dx%d: %d of %d values differ from the whole-image lowering", w, h, diff, len(got.Data))
+		}
+		t.Logf("%dx%d LR in 16x16 tiles with halo %d: bit-identical to the whole-image lowering", w, h, halo)
+	}
+	// One pixel less of halo is not enough: the comparison above can fail.
+	b := bs[1]
+	h, w := b.H/2, b.W/2
+	short, err := tiledWithHalo(res.Lowered, h, w, 2, 16, 16, 2, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, _, _ := tiledPredictor(res.Lowered, h, w, 2)
+	a, _ := short(engine.FromData(b.LR, 1, 3, h, w))
+	c, _ := full(engine.FromData(b.LR, 1, 3, h, w))
+	if slices.Equal(a.Data, c.Data) {
+		t.Error("a halo of 3 gives the same result as 4: the tiling test cannot tell")
 	}
 }

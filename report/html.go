@@ -49,6 +49,7 @@ type Row struct {
 	SameAs   string
 	Mismatch int
 	Checked  bool
+	Note     string // how the artifact ran, when not as a whole
 }
 
 // Report is everything the HTML page shows.
@@ -186,6 +187,10 @@ func BuildRuns(runs []*Run, opt Options) (*Report, error) {
 				return nil, err
 			}
 			row.Scores = sc
+			if a.Tiled {
+				ih, iw := r.InputSize()
+				row.Note = fmt.Sprintf("its shapes are fixed: run on overlapping %dx%d tiles with a %d-pixel halo (its receptive radius)", iw, ih, a.Halo)
+			}
 			rep.Rows = append(rep.Rows, row)
 			logf("%-22s PSNR %.3f dB  Y-PSNR %.3f dB\n", a.Stage, sc.PSNR, sc.PSNRY)
 			if first == nil {

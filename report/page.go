@@ -48,7 +48,7 @@ model's IO contract); the FP32 row runs the float graph.</p>
 <td class="num">{{f3 .Scores.PSNRY}}</td><td class="num">{{f4 .Scores.SSIMY}}</td>
 {{if $fp}}<td class="num">{{delta .Scores.PSNR $fp.Scores.PSNR}}</td>{{end}}
 <td class="num">{{if .Size}}{{size .Size}}{{else}}–{{end}}</td><td>{{if .Params}}{{.Params}}{{else}}–{{end}}</td><td>{{.Ops}}</td>
-<td>{{if .Checked}}{{if eq .Mismatch 0}}<span class="ok">bit-identical to {{.SameAs}} on all {{.Scores.Images}} images</span>{{else}}<span class="bad">differs from {{.SameAs}} on {{.Mismatch}} of {{.Scores.Images}} images</span>{{end}}{{end}}</td>
+<td>{{if .Checked}}{{if eq .Mismatch 0}}<span class="ok">bit-identical to {{.SameAs}} on all {{.Scores.Images}} images</span>{{else}}<span class="bad">differs from {{.SameAs}} on {{.Mismatch}} of {{.Scores.Images}} images</span>{{end}}{{end}}{{if .Note}} {{.Note}}{{end}}</td>
 </tr>
 {{end}}</table>
 <p class="note">{{with index .Rows 0}}{{.Scores.Images}} test images in {{.Scores.Batches}} batch(es).{{end}}

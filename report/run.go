@@ -267,6 +267,10 @@ type Artifact struct {
 	// Stage is the row label: the run's label plus the artifact for INT8 runs with both files.
 	Stage string
 	Size  int64 // bytes on disk (float: graph.json + weights)
+	// Tiled is set once the artifact ran on an image size its shapes cannot follow: it then runs
+	// on overlapping tiles of its own size with a halo of Halo input pixels (see tiledPredictor).
+	Tiled bool
+	Halo  int
 	cache map[[2]int]train.Predictor
 }
 
@@ -288,7 +292,8 @@ func (r *Run) Artifacts() []*Artifact {
 // runs the artifact as stored. At another size the float graph is re-inferred at that size
 // (graph.WithInputSize) and the INT8 graph's static shapes are re-derived by TOSA shape
 // inference (tosa.WithInputShapes); the operators, weights, scales, multipliers and shifts are
-// the artifact's own.
+// the artifact's own. An INT8 graph whose shapes are pinned by constants (a pixel shuffle's
+// RESHAPEs) runs unchanged on overlapping tiles of its own input size instead.
 func (a *Artifact) Predictor(h, w int, workers int) (train.Predictor, error) {
 	key := [2]int{h, w}
 	if p := a.cache[key]; p != nil {
@@ -321,10 +326,18 @@ func (a *Artifact) Predictor(h, w int, workers int) (train.Predictor, error) {
 			if in.Layout == "NCHW" {
 				shape = []int{1, in.Shape[1], h, w}
 			}
-			var err error
-			if tg, err = tosa.WithInputShapes(m.Graph, map[string][]int{in.Name: shape}); err != nil {
-				return nil, fmt.Errorf("%s cannot run on %dx%d inputs: %v; its shapes are fixed by constants for %dx%d, so score it on crops of that size (without --full-image), or quantize and export the model at the image size", m.Path, w, h, err, r.IO[0].Shape[2], r.IO[0].Shape[1])
+			rg, err := tosa.WithInputShapes(m.Graph, map[string][]int{in.Name: shape})
+			if err != nil {
+				// Shapes pinned by constants: run the graph as exported on overlapping tiles.
+				tp, halo, terr := tiledPredictor(&lower.Result{Graph: m.Graph, Inputs: []lower.IO{in}, Outputs: []lower.IO{out}}, h, w, workers)
+				if terr != nil {
+					return nil, fmt.Errorf("%s cannot run on %dx%d inputs: %v; nor in %dx%d tiles: %v", m.Path, w, h, err, iw, ih, terr)
+				}
+				a.Tiled, a.Halo = true, halo
+				a.cache[key] = tp
+				return tp, nil
 			}
+			tg = rg
 			in.Shape = shape
 			out.Shape = tg.TensorMap()[out.Name].Shape
 		}

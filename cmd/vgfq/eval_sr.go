@@ -22,6 +22,9 @@ type srResult struct {
 	BaselineSSIM float64 `json:"baseline_ssim"`
 	Batches      int     `json:"batches"`
 	Images       int     `json:"images"`
+	// TileHalo is set when the INT8 graph ran on overlapping tiles of its own size (its shapes
+	// cannot follow the image size): the halo in input pixels.
+	TileHalo int `json:"tile_halo,omitempty"`
 }
 
 // runEvalSR scores a model directory or an INT8 file on the test split's crops or on whole
@@ -77,6 +80,9 @@ func runEvalSR(f *evalFlags, out io.Writer) error {
 	if f.metric == "y" {
 		r.PSNR, r.SSIM, r.BaselinePSNR, r.BaselineSSIM = m.PSNRY, m.SSIMY, b.PSNRY, b.SSIMY
 	}
+	if art.Tiled {
+		r.TileHalo = art.Halo
+	}
 	if f.noSSIM || math.IsNaN(r.SSIM) {
 		r.SSIM, r.BaselineSSIM = 0, 0
 	}
@@ -94,6 +100,10 @@ func runEvalSR(f *evalFlags, out io.Writer) error {
 		metric = "Y (BT.601, 2-pixel border shaved)"
 	}
 	fmt.Fprintf(out, "%d test %s, metric %s\n", r.Images, what, metric)
+	if art.Tiled {
+		h, w := run.InputSize()
+		fmt.Fprintf(out, "%s has fixed shapes: run on overlapping %dx%d tiles with a %d-pixel halo (its receptive radius)\n", art.Name, w, h, art.Halo)
+	}
 	fmt.Fprintf(out, "%-16s %9s %8s\n", "", "PSNR dB", "SSIM")
 	fmt.Fprintf(out, "%-16s %9.3f %8.4f\n", art.Stage, r.PSNR, r.SSIM)
 	fmt.Fprintf(out, "%-16s %9.3f %8.4f\n", "bilinear", r.BaselinePSNR, r.BaselineSSIM)

@@ -123,8 +123,9 @@ func TestReportBadInput(t *testing.T) {
 		{[]string{"report", m, "--images", "0", "--out", page}, "--images"},
 		{[]string{"report", m, out, "--builtin-test", "8", "--out", filepath.Join(empty, "no", "dir", "r.html")}, "--out"},
 		{[]string{"eval", "--model", m, "--metric", "x"}, "--metric"},
-		// ESPCN's pixel shuffle pins its INT8 shapes: whole images are refused with the reason.
-		{[]string{"eval", "--model", filepath.Join(out, "model.tosa"), "--data", imgs, "--full-image"}, "score it on crops"},
+		// ESPCN's pixel shuffle pins its INT8 shapes: whole images run in 16x16 tiles, and an
+		// image smaller than one tile (10x12 LR) is refused with the reason.
+		{[]string{"eval", "--model", filepath.Join(out, "model.tosa"), "--data", imgs, "--full-image"}, "smaller than the model's 16x16 input"},
 		{[]string{"inspect", filepath.Join(out, "model.tosa"), "--model-explorer", page, "--json"}, "at most one"},
 	} {
 		code, _, stderr := runCLI(t, c.args...)
@@ -135,5 +136,14 @@ func TestReportBadInput(t *testing.T) {
 	}
 	if _, err := os.Stat(page); !os.IsNotExist(err) {
 		t.Error("a failed report left a file")
+	}
+	// Whole images at least one tile large: ESPCN's INT8 rows run tiled, and say so.
+	os.Remove(filepath.Join(imgs, "test", "a_pred.png"))
+	code, _, stderr := runCLI(t, "report", m, out, "--data", imgs, "--full-image", "--out", page)
+	if code != 0 {
+		t.Fatalf("espcn report --full-image: exit %d: %s", code, stderr)
+	}
+	if b, _ := os.ReadFile(page); !strings.Contains(string(b), "overlapping 16x16 tiles with a 4-pixel halo") || !strings.Contains(string(b), "bit-identical") {
+		t.Error("the report does not say the INT8 rows ran tiled")
 	}
 }
