@@ -54,9 +54,9 @@ func TestReportInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	imgs, requests, problems := openInBrowser(t, bin, page)
-	// Every image the page embeds: 3 grid images x (5 full + 5 zoom + 3 heat maps), the colour
-	// bar, the ladder chart and the TOSA graph.
-	if want := 3*(5+5+3) + 3; len(imgs) != want {
+	// Every image the page embeds: 3 grid images x (6 full + 6 zoom + 4 heat maps), the colour
+	// bar, and for PTQ and QAT the ladder chart and the TOSA graph.
+	if want := 3*(6+6+4) + 1 + 2*2; len(imgs) != want {
 		t.Errorf("%d images on the page, want %d", len(imgs), want)
 	}
 	for _, im := range imgs {

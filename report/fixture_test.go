@@ -13,17 +13,18 @@ import (
 	"github.com/vgfq/vgfq/engine"
 	"github.com/vgfq/vgfq/internal/atomicfile"
 	"github.com/vgfq/vgfq/ptq"
-	"github.com/vgfq/vgfq/quant"
+	"github.com/vgfq/vgfq/qat"
 	"github.com/vgfq/vgfq/train"
 	"github.com/vgfq/vgfq/zoo"
 )
 
 // fixture is a tiny demo-like run: the tutorial upscaler trained for a few steps on the built-in
-// images (fp32/), quantized with 16 calibration images (ptq/, with layers.json as ptq writes it).
+// images (fp32/), quantized with 16 calibration images (ptq/, with layers.json as ptq writes it)
+// and fine-tuned with fake quantization for a few steps (qat/, the same artifact set).
 type fixture struct {
-	root, fp32, ptq string
-	ds              *data.Dataset
-	res             *ptq.Result
+	root, fp32, ptq, qat string
+	ds                   *data.Dataset
+	res                  *ptq.Result
 }
 
 var (
@@ -46,7 +47,7 @@ func makeFixture() (*fixture, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &fixture{root: root, fp32: filepath.Join(root, "fp32"), ptq: filepath.Join(root, "ptq")}
+	f := &fixture{root: root, fp32: filepath.Join(root, "fp32"), ptq: filepath.Join(root, "ptq"), qat: filepath.Join(root, "qat")}
 	f.ds = data.Builtin(data.BuiltinOptions{TrainSize: 256, TestSize: 64, Size: 32})
 	g, err := zoo.Upscaler(16, 16, 1)
 	if err != nil {
@@ -86,18 +87,52 @@ func makeFixture() (*fixture, error) {
 	if _, err := res.Export(f.ptq, sample, false); err != nil {
 		return nil, err
 	}
-	layers, err := diagnose.PerLayer(res.Model, res.Lowered, []*engine.Tensor{engine.FromData(bs[0].LR, bs[0].N, 3, 16, 16)})
+	if err := writeLayers(res, f.ptq, bs[0]); err != nil {
+		return nil, err
+	}
+	// QAT: a few fine-tuning steps with fake quantization, then the same export.
+	qm, err := qat.Prepare(ck.Graph, qat.Options{})
 	if err != nil {
 		return nil, err
 	}
-	js, err := json.MarshalIndent(map[string]any{"format": "vgfq-layers/1", "images": bs[0].N, "layers": layers}, "", "  ")
+	opt := engine.NewAdamW(qm.Exec().Params(), 1e-4)
+	tl, err := data.NewLoader(f.ds.Train, data.LoaderOptions{BatchSize: 16, Shuffle: true, Seed: 2})
 	if err != nil {
 		return nil, err
 	}
-	if err := atomicfile.WriteBytes(filepath.Join(f.ptq, LayersFile), js, 0o644); err != nil {
+	for i := 0; i < 4; i++ {
+		b, err := tl.Next()
+		if err != nil {
+			return nil, err
+		}
+		if _, err := qm.Step(opt, b); err != nil {
+			return nil, err
+		}
+	}
+	qres, _, err := qm.Convert()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := qres.Export(f.qat, sample, false); err != nil {
+		return nil, err
+	}
+	if err := writeLayers(qres, f.qat, bs[0]); err != nil {
 		return nil, err
 	}
 	return f, nil
+}
+
+// writeLayers writes layers.json as ptq and qat do.
+func writeLayers(res *ptq.Result, dir string, b *Batch) error {
+	layers, err := diagnose.PerLayer(res.Model, res.Lowered, []*engine.Tensor{engine.FromData(b.LR, b.N, 3, b.H/2, b.W/2)})
+	if err != nil {
+		return err
+	}
+	js, err := json.MarshalIndent(map[string]any{"format": "vgfq-layers/1", "images": b.N, "layers": layers}, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicfile.WriteBytes(filepath.Join(dir, LayersFile), js, 0o644)
 }
 
 type nopWriter struct{}
@@ -127,5 +162,3 @@ func copyDir(t *testing.T, src, dst string) {
 		}
 	}
 }
-
-var _ = quant.Eps16

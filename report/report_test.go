@@ -19,14 +19,18 @@ import (
 	"github.com/vgfq/vgfq/train"
 )
 
-func buildDemoReport(t *testing.T, extra ...string) (*fixture, *Report) {
+// buildDemoReport reports on the fixture's fp32, ptq and qat runs (or the dirs given).
+func buildDemoReport(t *testing.T, dirs ...string) (*fixture, *Report) {
 	t.Helper()
 	f := demoRuns(t)
 	bs, err := CropBatches(f.ds.Test, 40)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Build(append([]string{f.fp32, f.ptq}, extra...), Options{Batches: bs, DataName: "builtin test split", GridImages: 3})
+	if len(dirs) == 0 {
+		dirs = []string{f.fp32, f.ptq, f.qat}
+	}
+	rep, err := Build(dirs, Options{Batches: bs, DataName: "builtin test split", GridImages: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,16 +45,22 @@ func TestReportRows(t *testing.T) {
 		stages = append(stages, r.Stage)
 		rows[r.Stage] = r
 	}
-	if got, want := strings.Join(stages, "|"), "bilinear|FP32|PTQ-INT8 (tosa)|PTQ-INT8 (vgf)"; got != want {
+	if got, want := strings.Join(stages, "|"), "bilinear|FP32|PTQ-INT8 (tosa)|PTQ-INT8 (vgf)|QAT-INT8 (tosa)|QAT-INT8 (vgf)"; got != want {
 		t.Fatalf("stages %s, want %s", got, want)
 	}
-	tr, vr := rows["PTQ-INT8 (tosa)"], rows["PTQ-INT8 (vgf)"]
-	if tr.Scores != vr.Scores {
-		t.Errorf(".vgf row %+v differs from .tosa row %+v", vr.Scores, tr.Scores)
+	for _, m := range []string{"PTQ", "QAT"} {
+		tr, vr := rows[m+"-INT8 (tosa)"], rows[m+"-INT8 (vgf)"]
+		if tr.Scores != vr.Scores {
+			t.Errorf("%s: .vgf row %+v differs from .tosa row %+v", m, vr.Scores, tr.Scores)
+		}
+		if !vr.Checked || vr.Mismatch != 0 || vr.Scores.Images != 40 {
+			t.Errorf("%s .vgf check: checked %v, %d mismatches over %d images", m, vr.Checked, vr.Mismatch, vr.Scores.Images)
+		}
 	}
-	if !vr.Checked || vr.Mismatch != 0 || vr.Scores.Images != 40 {
-		t.Errorf(".vgf check: checked %v, %d mismatches over %d images", vr.Checked, vr.Mismatch, vr.Scores.Images)
+	if rows["PTQ-INT8 (tosa)"].Scores == rows["QAT-INT8 (tosa)"].Scores {
+		t.Error("PTQ and QAT rows are identical")
 	}
+	tr := rows["PTQ-INT8 (tosa)"]
 	// The FP32, bilinear and INT8 RGB numbers are the ones vgfq eval computes on the same images.
 	ev, err := train.EvaluatePredictor(train.GraphPredictor(rep.Runs[0].Graph), f.ds.Test, 64, 1, true, nil)
 	if err != nil {
@@ -85,7 +95,11 @@ func TestReportRows(t *testing.T) {
 	if rep.Runs[1].Label != "PTQ-INT8" || len(rep.Runs[1].Layers) == 0 {
 		t.Errorf("ptq run: label %q, %d layers", rep.Runs[1].Label, len(rep.Runs[1].Layers))
 	}
-	if len(rep.Grid) != 3 || len(rep.Grid[0].Cells) != 5 {
+	// The QAT directory is labelled from its quant.json (its "qat" section), not its name.
+	if rep.Runs[2].Label != "QAT-INT8" || rep.Runs[2].Method != "qat" || len(rep.Runs[2].Layers) == 0 {
+		t.Errorf("qat run: label %q method %q, %d layers", rep.Runs[2].Label, rep.Runs[2].Method, len(rep.Runs[2].Layers))
+	}
+	if len(rep.Grid) != 3 || len(rep.Grid[0].Cells) != 6 {
 		t.Fatalf("grid %d images, %d columns", len(rep.Grid), len(rep.Grid[0].Cells))
 	}
 }
@@ -171,13 +185,13 @@ func TestRunLabelFromQuantJSON(t *testing.T) {
 			t.Errorf("methodOf(%v, %s) = %s, want %s", c.q, c.dir, got, c.want)
 		}
 	}
-	// Three runs: the second INT8 stage gets its own rows.
-	_, rep := buildDemoReport(t, dir)
+	// Two runs of one kind are told apart by their directories.
+	_, rep := buildDemoReport(t, f.fp32, f.qat, dir)
 	var stages []string
 	for _, r := range rep.Rows {
 		stages = append(stages, r.Stage)
 	}
-	if got := strings.Join(stages, "|"); got != "bilinear|FP32|PTQ-INT8 (tosa)|PTQ-INT8 (vgf)|QAT-INT8 (tosa)|QAT-INT8 (vgf)" {
+	if got := strings.Join(stages, "|"); got != "bilinear|FP32|QAT-INT8 qat (tosa)|QAT-INT8 qat (vgf)|QAT-INT8 int8-b (tosa)|QAT-INT8 int8-b (vgf)" {
 		t.Errorf("stages %s", got)
 	}
 	if len(rep.Grid[0].Cells) != 6 {
