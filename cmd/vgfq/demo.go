@@ -70,6 +70,7 @@ split against plain bilinear upscaling (PSNR, SSIM), and writes everything under
 			}
 			printDemoSummary(out, pres, qres)
 			rf := reportFlags{out: filepath.Join(dir, "report.html"), data: tf.data, images: 256, gridImages: 4, metric: "rgb"}
+			fmt.Fprintf(out, "== report: FP32, PTQ-INT8 and QAT-INT8 side by side on %d test images\n", rf.images)
 			path, err := runReport([]string{tf.out, pf.out, filepath.Join(dir, "output_qat")}, &rf, out)
 			if err != nil {
 				return err

@@ -31,7 +31,7 @@ func printDemoSummary(w io.Writer, p *ptqResult, q *qatResult) {
 	rows := []struct {
 		name string
 		r    *train.EvalResult
-	}{{"FP32", p.Scores["FP32"]}, {"PTQ-INT8", p.Scores[int8Row]}, {"QAT-INT8", q.Scores[int8Row]}}
+	}{{"FP32", p.Scores["FP32"]}, {"PTQ-INT8", p.Scores[int8Row]}, {"QAT-INT8", q.Scores[int8Row]}, {"bilinear", p.Scores["bilinear"]}}
 	fmt.Fprintf(w, "== summary (test split; INT8 rows: the exported model.vgf executed bit-exactly)\n")
 	fmt.Fprintf(w, "%-10s %9s %8s\n", "", "PSNR dB", "SSIM")
 	for _, r := range rows {
