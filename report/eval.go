@@ -274,8 +274,13 @@ func FullImagePairBatches(pairs [][2]string, maxPixels int) ([]*Batch, error) {
 
 // Score runs the artifact on every batch (at each batch's size) and scores it.
 func Score(a *Artifact, batches []*Batch, workers int) (Scores, error) {
-	s, _, err := score(batches, artifactFn(a, workers), 0)
+	s, _, err := ScoreKeep(a, batches, workers, 0)
 	return s, err
+}
+
+// ScoreKeep is Score that also returns the outputs (3 x H x W each) of the first keep images.
+func ScoreKeep(a *Artifact, batches []*Batch, workers, keep int) (Scores, [][]float32, error) {
+	return score(batches, artifactFn(a, workers), keep)
 }
 
 // ScoreBilinear scores plain bilinear upscaling of the batches' LR images.

@@ -9,7 +9,9 @@ import (
 	"path/filepath"
 	"runtime"
 
+	"github.com/vgfq/vgfq/engine"
 	"github.com/vgfq/vgfq/report"
+	"github.com/vgfq/vgfq/train"
 )
 
 // srResult is eval's output with --metric y or --full-image.
@@ -67,9 +69,20 @@ func runEvalSR(f *evalFlags, out io.Writer) error {
 	if err != nil {
 		return badInputf("--data %s: %v", f.data.spec, err)
 	}
-	m, err := report.Score(art, bs, runtime.GOMAXPROCS(0))
+	keep := 0
+	if f.grid != "" && !f.fullImage {
+		keep = f.samples
+	}
+	m, outs, err := report.ScoreKeep(art, bs, runtime.GOMAXPROCS(0), keep)
 	if err != nil {
 		return badInput(err)
+	}
+	if len(outs) > 0 {
+		if err := writeSRGrid(f.grid, bs, outs, art.Stage); err != nil {
+			return err
+		}
+	} else if f.grid != "" && f.fullImage {
+		fmt.Fprintf(os.Stderr, "no --grid with --full-image (images of different sizes); vgfq report shows them\n")
 	}
 	b, err := report.ScoreBilinear(bs)
 	if err != nil {
@@ -108,5 +121,29 @@ func runEvalSR(f *evalFlags, out io.Writer) error {
 	fmt.Fprintf(out, "%-16s %9.3f %8.4f\n", art.Stage, r.PSNR, r.SSIM)
 	fmt.Fprintf(out, "%-16s %9.3f %8.4f\n", "bilinear", r.BaselinePSNR, r.BaselineSSIM)
 	fmt.Fprintf(out, "%-16s %+9.3f %+8.4f\n", "gain", r.PSNR-r.BaselinePSNR, r.SSIM-r.BaselineSSIM)
+	return nil
+}
+
+// writeSRGrid writes eval's PNG grid (LR, bilinear, model, ground truth) for the first images.
+func writeSRGrid(path string, bs []*report.Batch, outs [][]float32, name string) error {
+	var rows [][]report.Image
+	k := 0
+	for _, b := range bs {
+		hr, lr := 3*b.H*b.W, 3*b.H*b.W/4
+		base := train.Bilinear2x(engine.FromData(b.LR, b.N, 3, b.H/2, b.W/2))
+		for i := 0; i < b.N && k < len(outs); i++ {
+			rows = append(rows, []report.Image{
+				{C: 3, H: b.H / 2, W: b.W / 2, Pix: b.LR[i*lr : (i+1)*lr]},
+				{C: 3, H: b.H, W: b.W, Pix: base.Data[i*hr : (i+1)*hr]},
+				{C: 3, H: b.H, W: b.W, Pix: outs[k]},
+				{C: 3, H: b.H, W: b.W, Pix: b.HR[i*hr : (i+1)*hr]},
+			})
+			k++
+		}
+	}
+	if err := report.WriteGrid(path, rows, []string{"LR", "bilinear", name, "ground truth"}, 4); err != nil {
+		return badInputf("--grid %s: %v", path, err)
+	}
+	fmt.Fprintf(os.Stderr, "wrote %s\n", path)
 	return nil
 }
