@@ -199,6 +199,25 @@ func TestRunLabelFromQuantJSON(t *testing.T) {
 	}
 }
 
+// Only INT8 runs: no FP32 column; a QAT checkpoint directory runs as float and says so.
+func TestReportWithoutFloat(t *testing.T) {
+	f, rep := buildDemoReport(t, demoRuns(t).qat, demoRuns(t).ptq)
+	if len(rep.Rows) != 5 || rep.view().FP32 != nil {
+		t.Fatalf("%d rows", len(rep.Rows))
+	}
+	page, err := rep.HTML()
+	if err != nil || strings.Contains(string(page), "PSNR vs FP32") {
+		t.Errorf("FP32 column without an FP32 run (%v)", err)
+	}
+	ck := filepath.Join(t.TempDir(), "checkpoint")
+	copyDir(t, f.fp32, ck)
+	os.WriteFile(filepath.Join(ck, "qat.json"), []byte("{}"), 0o644)
+	r, err := LoadRun(ck)
+	if err != nil || r.Kind != KindFloat || r.Label != "FP32 (QAT weights)" {
+		t.Errorf("QAT checkpoint: %+v %v", r, err)
+	}
+}
+
 func TestLoadRunErrors(t *testing.T) {
 	d := t.TempDir()
 	if _, err := LoadRun(d); err == nil || !strings.Contains(err.Error(), "neither a float model") {

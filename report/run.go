@@ -89,6 +89,10 @@ func LoadRun(dir string) (*Run, error) {
 			return nil, err
 		}
 		r.Kind, r.Label, r.Graph = KindFloat, "FP32", ck.Graph
+		if has("qat.json") {
+			// A QAT checkpoint: its float weights run without the fake quantization.
+			r.Label = "FP32 (QAT weights)"
+		}
 		r.Ops = map[string]int{}
 		for _, n := range ck.Graph.Nodes {
 			if n.Op != graph.OpInput {
