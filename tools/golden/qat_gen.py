@@ -29,6 +29,10 @@ Files (np.savez_compressed):
       ReLU; one on the output; a weight fake-quant per conv; biases float): p{k}_init/_final,
       xs_u8/ys_u8 [K, N, 3, H, W], losses, and after every step q{m}_s{j}_{min,max,scale,zp}
       for the four activation fake-quants and w{c}_s{j}_scale for the three weight ones.
+  qat_convbn.npz (in qat/testdata)  4 AdamW (lr 1e-3) steps of up -> conv1 (no bias) ->
+      BatchNorm -> ReLU -> conv2 trained with TorchAO's QAT conv-BN pattern (§3): init/<param>,
+      final/<param> (incl. BN running statistics), losses, wscale0 (conv1's weight fake-quant
+      scales, observed on w*gamma/sigma), folded_w/folded_b (the convert-time fold).
 """
 
 import os
@@ -227,13 +231,77 @@ def train_steps(d):
         d[f"p{k}_final"] = f32(p)
 
 
+def convbn_steps(d):
+    """K AdamW steps of up -> conv1 -> BatchNorm -> ReLU -> conv2 with TorchAO's QAT conv-BN
+    pattern (torchao.quantization.pt2e.qat_utils._qat_conv_bn_pattern) written out in eager
+    torch, then the convert-time fold (fuse_conv_bn_weights)."""
+    torch.manual_seed(3)
+    # conv1 has no bias (the usual conv -> BN); with a bias, its gradient is zero up to rounding
+    # noise (BN subtracts the batch mean) and AdamW turns that noise into steps, so it would not
+    # be reproducible. The biased pattern is checked for its value in qat_test.go.
+    conv1 = torch.nn.Conv2d(3, 8, 3, padding=1, bias=False)
+    conv2 = torch.nn.Conv2d(8, 3, 3, padding=1)
+    bn = torch.nn.BatchNorm2d(8)
+    with torch.no_grad():
+        for i in range(8):
+            bn.running_mean[i] = 0.05 * (i - 4)
+            bn.running_var[i] = 0.5 + 0.1 * i
+            bn.weight[i] = 0.8 + 0.05 * i
+            bn.bias[i] = 0.01 * i
+    bn.train()
+    params = [conv1.weight, bn.weight, bn.bias, conv2.weight, conv2.bias]
+    names = ["conv1.weight", "bn1.weight", "bn1.bias", "conv2.weight", "conv2.bias"]
+    for n, p in zip(names, params):
+        d["init/" + n] = f32(p)
+    d["init/bn1.running_mean"] = f32(bn.running_mean)
+    d["init/bn1.running_var"] = f32(bn.running_var)
+    afq = [act_fq() for _ in range(3)]  # x+up, relu1, conv2
+    wfq = [weight_fq() for _ in range(2)]
+    opt = torch.optim.AdamW(params, lr=1e-3)
+
+    def forward(x):
+        x = afq[0](x)
+        h = afq[0](F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False))
+        running_std = torch.sqrt(bn.running_var + bn.eps)
+        sf = bn.weight / running_std
+        sw = conv1.weight * sf.reshape([-1, 1, 1, 1])
+        h = F.conv2d(h, wfq[0](sw), None, padding=1)  # _qat_conv_bn_pattern_no_conv_bias
+        h = h / sf.reshape([1, -1, 1, 1])
+        h = F.batch_norm(h, bn.running_mean, bn.running_var, bn.weight, bn.bias, training=True, momentum=0.1, eps=bn.eps)
+        h = afq[1](F.relu(h))
+        return afq[2](F.conv2d(h, wfq[1](conv2.weight), conv2.bias, padding=1))
+
+    rng = np.random.default_rng(9)
+    K, N = 4, 4
+    xs = rng.integers(0, 256, size=(K, N, 3, 16, 16), dtype=np.uint8)
+    ys = rng.integers(0, 256, size=(K, N, 3, 32, 32), dtype=np.uint8)
+    d["xs_u8"], d["ys_u8"] = xs, ys
+    losses = []
+    for j in range(K):
+        opt.zero_grad()
+        loss = F.mse_loss(forward(torch.tensor(xs[j].astype(np.float32) / 255)), torch.tensor(ys[j].astype(np.float32) / 255))
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+    d["losses"] = np.array(losses, dtype=np.float32)
+    for n, p in zip(names, params):
+        d["final/" + n] = f32(p)
+    d["final/bn1.running_mean"] = f32(bn.running_mean)
+    d["final/bn1.running_var"] = f32(bn.running_var)
+    d["wscale0"] = f32(wfq[0].scale)
+    with torch.no_grad():
+        rsqrt = torch.rsqrt(bn.running_var + bn.eps)
+        d["folded_w"] = f32(conv1.weight * (bn.weight * rsqrt).reshape([-1, 1, 1, 1]))
+        d["folded_b"] = f32((torch.zeros_like(bn.running_mean) - bn.running_mean) * rsqrt * bn.weight + bn.bias)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="quant/testdata")
     ap.add_argument("--train-out", default="qat/testdata")
     args = ap.parse_args()
     for out, name, fn in ((args.out, "qat_fq.npz", act_streams), (args.out, "qat_wfq.npz", weight_streams),
-                          (args.train_out, "qat_train.npz", train_steps)):
+                          (args.train_out, "qat_train.npz", train_steps), (args.train_out, "qat_convbn.npz", convbn_steps)):
         os.makedirs(out, exist_ok=True)
         d = {}
         fn(d)
