@@ -180,6 +180,18 @@ func (e *Exec) apply(n *Node, args []*engine.Var) (out *engine.Var, err error) {
 		return engine.Clamp(args[0], lo, hi), nil
 	case OpSigmoid:
 		return engine.Sigmoid(args[0]), nil
+	case OpHardSigmoid:
+		return engine.HardSigmoid(args[0], a.Alpha, a.Beta), nil
+	case OpHardSwish:
+		return engine.HardSwish(args[0]), nil
+	case OpConst:
+		return e.param(n, "value"), nil
+	case OpPad:
+		p, mode, err := n.PadOpts()
+		if err != nil {
+			return nil, nodeErr(n, "%v", err)
+		}
+		return engine.Pad2d(args[0], p, mode, a.Value), nil
 	case OpTanh:
 		return engine.Tanh(args[0]), nil
 	case OpAdd:

@@ -89,6 +89,9 @@ type Checkpoint struct {
 // LoadCheckpoint reads a checkpoint or a bare model directory. Every problem is an error naming
 // the file.
 func LoadCheckpoint(dir string) (*Checkpoint, error) {
+	if err := atomicfile.RecoverDir(dir); err != nil {
+		return nil, err
+	}
 	fi, err := os.Stat(dir)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {

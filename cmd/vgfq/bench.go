@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -25,6 +26,7 @@ func newBenchCmd() *cobra.Command {
 	var batch, steps, warmup, size int
 	var cpuprofile string
 	var qatMode bool
+	var jsonOut bool
 	tc := &cobra.Command{
 		Use:   "train",
 		Short: "Training throughput in images/s (forward + backward + AdamW step, random data)",
@@ -56,6 +58,10 @@ func newBenchCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if jsonOut {
+				return writeJSON(map[string]any{"bench": what, "model": model, "batch": batch, "input_size": size,
+					"threads": runtime.GOMAXPROCS(0), "steps": steps, "images_per_s": ips, "ms_per_step": 1000 * float64(batch) / ips})
+			}
 			fmt.Fprintf(os.Stdout, "%s "+what+": batch %d, input %dx%d, %d threads: %.1f images/s (%.2f ms/step)\n",
 				model, batch, size, size, runtime.GOMAXPROCS(0), ips, 1000*float64(batch)/ips)
 			return nil
@@ -68,6 +74,7 @@ func newBenchCmd() *cobra.Command {
 	tc.Flags().IntVar(&size, "input-size", 16, "low-resolution input size")
 	tc.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file")
 	tc.Flags().BoolVar(&qatMode, "qat", false, "time quantization-aware training steps (fake-quant forward and backward) instead of float ones")
+	tc.Flags().BoolVar(&jsonOut, "json", false, "print the result as one JSON object instead of the text line")
 	c.AddCommand(tc, newBenchInferCmd())
 	return c
 }
@@ -103,4 +110,14 @@ func benchTrain(g *graph.Graph, batch, size, steps, warmup int, qatMode bool) (f
 		}
 	}
 	return float64(steps*batch) / time.Since(start).Seconds(), nil
+}
+
+// writeJSON prints v as one line of JSON on stdout.
+func writeJSON(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(os.Stdout, "%s\n", b)
+	return err
 }

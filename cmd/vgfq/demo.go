@@ -30,7 +30,8 @@ split against plain bilinear upscaling (PSNR, SSIM), and writes everything under
                   expected_output.npy (for Arm's Scenario Runner), quant.json (scales, zero
                   points, RESCALE multipliers/shifts); FP32 / fake-quant / INT8 PSNR printed
   output_qat/     the QAT result (fine-tuned with fake quantization, --qat-steps), same files;
-                  the demo ends with one table: FP32, PTQ-INT8, QAT-INT8 (PSNR, SSIM)`,
+                  the demo ends with one table: FP32, PTQ-INT8, QAT-INT8 (PSNR, SSIM)
+  report.html     everything side by side in one page (vgfq report fp32 output output_qat)`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			start := time.Now()
@@ -68,6 +69,12 @@ split against plain bilinear upscaling (PSNR, SSIM), and writes everything under
 				return err
 			}
 			printDemoSummary(out, pres, qres)
+			rf := reportFlags{out: filepath.Join(dir, "report.html"), data: tf.data, images: 256, gridImages: 4, metric: "rgb"}
+			path, err := runReport([]string{tf.out, pf.out, filepath.Join(dir, "output_qat")}, &rf, out)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "report: %s\n", path)
 			fmt.Fprintf(out, "demo finished in %s; outputs in %s\n", time.Since(start).Round(time.Second), dir)
 			return nil
 		},

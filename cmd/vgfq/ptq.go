@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"time"
 
@@ -32,6 +33,8 @@ type ptqFlags struct {
 	seed       uint64
 	debugInfo  bool
 	layers     int
+	imp        improveFlags
+	shapes     []string
 }
 
 func newPTQCmd() *cobra.Command {
@@ -50,20 +53,27 @@ affine activations), lowers it to a TOSA 1.0 INT graph and writes into --out:
   scenario.json       for Arm's Scenario Runner, with input.npy (a real test image) and
   expected_output.npy what model.vgf must produce for it
 It then prints PSNR on the test split for FP32, fake-quant and INT8 (model.tosa executed
-bit-exactly by vgfq's TOSA interpreter).`,
-		Example: `  vgfq ptq --model runs/fp32 --data builtin --calib 500 --out output/`,
-		Args:    cobra.NoArgs,
+bit-exactly by vgfq's TOSA interpreter).
+--cle, --bias-correction and --adaround are improvements over the ExecuTorch-compatible
+default (off by default; what ran is recorded in quant.json's ptq_options).`,
+		Example: `  vgfq ptq --model runs/fp32 --data builtin --calib 500 --out output/
+  vgfq ptq --model runs/fp32 --cle --adaround --bias-correction --out output-improved/`,
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			g, err := loadModel("--model", f.model)
+			l, err := loadModel(f.model, f.shapes, os.Stdout)
 			if err != nil {
 				return err
 			}
-			_, err = runPTQ(g, &f, os.Stdout)
+			if l.ONNX != nil && l.ONNX.QDQ != nil {
+				return badInputf("--model %s is a QDQ model (it carries its own scales): export it exactly with 'vgfq export --model %s --out DIR'", f.model, f.model)
+			}
+			_, err = runPTQ(l.Graph, &f, os.Stdout)
 			return err
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&f.model, "model", "runs/fp32", "float model or checkpoint directory")
+	fl.StringVar(&f.model, "model", "runs/fp32", "float model: checkpoint directory, .onnx file or zoo name")
+	fl.StringArrayVar(&f.shapes, "input-shape", nil, inputShapeUsage)
 	fl.IntVar(&f.calib, "calib", 500, "calibration images (batch 1, from the train split)")
 	fl.StringVar(&f.out, "out", "output", "output directory")
 	fl.BoolVar(&f.eps12, "eps-2-12", false, "observer eps 2^-12 as ExecuTorch <= 1.1 (default 2^-16, ExecuTorch >= 1.2)")
@@ -76,6 +86,7 @@ bit-exactly by vgfq's TOSA interpreter).`,
 	fl.Uint64Var(&f.seed, "seed", 1, "seed for choosing calibration images")
 	fl.IntVar(&f.layers, "layer-images", 16, "test images traced for the per-layer error table and layers.json (0: skip)")
 	fl.BoolVar(&f.debugInfo, "debug-info", false, "keep tensor names in the SPIR-V graph module (like model-converter --emit-debug-info)")
+	f.imp.register(c)
 	f.data.register(c)
 	return c
 }
@@ -127,22 +138,9 @@ func runPTQ(g *graph.Graph, f *ptqFlags, log io.Writer) (*ptqResult, error) {
 	if f.eps12 {
 		cfg.Eps = quant.Eps12
 	}
-	// Calibration images: the first --calib of a seeded shuffle of the train split, batch 1.
-	loader, err := data.NewLoader(ds.Train, data.LoaderOptions{BatchSize: 1, Shuffle: true, Seed: f.seed, Random: true})
+	images, err := calibImages(ds, f.calib, f.seed)
 	if err != nil {
-		return nil, badInput(err)
-	}
-	images := func(yield func(*engine.Tensor, error) bool) {
-		for i := 0; i < f.calib; i++ {
-			b, err := loader.Next()
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			if !yield(engine.FromData(b.LR, 1, data.Channels, b.H/2, b.W/2), nil) {
-				return
-			}
-		}
+		return nil, err
 	}
 	var bar *progressbar.ProgressBar
 	if !f.quiet && showBars() {
@@ -150,7 +148,11 @@ func runPTQ(g *graph.Graph, f *ptqFlags, log io.Writer) (*ptqResult, error) {
 			progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond),
 			progressbar.OptionClearOnFinish(), progressbar.OptionSetWidth(24))
 	}
-	r, err := ptq.Quantize(g, images, ptq.Options{Quant: cfg, KeepFloat: f.keepFloat, Layout: layout}, func(n int) {
+	popt := ptq.Options{Quant: cfg, KeepFloat: f.keepFloat, Layout: layout}
+	if err := f.imp.apply(&popt); err != nil {
+		return nil, err
+	}
+	r, err := ptq.Quantize(g, images, popt, func(n int) {
 		if bar != nil {
 			bar.Set(n)
 		}
@@ -159,8 +161,9 @@ func runPTQ(g *graph.Graph, f *ptqFlags, log io.Writer) (*ptqResult, error) {
 		bar.Finish()
 	}
 	if err != nil {
-		return nil, badInput(err)
+		return nil, f.imp.explain(err)
 	}
+	f.imp.report(r, log)
 	if r.Folded > 0 {
 		fmt.Fprintf(log, "folded %d BatchNorm2d into convolutions\n", r.Folded)
 	}
@@ -210,4 +213,25 @@ func exportAndScore(r *ptq.Result, ds *data.Dataset, dir string, debugInfo bool,
 		ptq.WriteLayers(log, layers, layerImages)
 	}
 	return nil
+}
+
+// calibImages yields the first n images of a seeded shuffle of the train split, batch 1 (the
+// tutorial's calibration set).
+func calibImages(ds *data.Dataset, n int, seed uint64) (iter.Seq2[*engine.Tensor, error], error) {
+	loader, err := data.NewLoader(ds.Train, data.LoaderOptions{BatchSize: 1, Shuffle: true, Seed: seed, Random: true})
+	if err != nil {
+		return nil, badInput(err)
+	}
+	return func(yield func(*engine.Tensor, error) bool) {
+		for i := 0; i < n; i++ {
+			b, err := loader.Next()
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			if !yield(engine.FromData(b.LR, 1, data.Channels, b.H/2, b.W/2), nil) {
+				return
+			}
+		}
+	}, nil
 }

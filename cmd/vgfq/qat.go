@@ -18,6 +18,7 @@ import (
 )
 
 type qatFlags struct {
+	shapes        []string
 	model         string
 	cfg           train.Config
 	data          dataFlags
@@ -42,7 +43,8 @@ func (f *qatFlags) register(c *cobra.Command) {
 	f.cfg = train.DefaultConfig()
 	f.cfg.LR = 1e-4
 	fl := c.Flags()
-	fl.StringVar(&f.model, "model", "runs/fp32", "float model or checkpoint directory to fine-tune")
+	fl.StringVar(&f.model, "model", "runs/fp32", "float model to fine-tune: a model or checkpoint directory, a zoo name or an .onnx file")
+	fl.StringArrayVar(&f.shapes, "input-shape", nil, inputShapeUsage)
 	fl.IntVar(&f.cfg.Epochs, "epochs", 1, "QAT epochs")
 	fl.IntVar(&f.cfg.Batch, "batch", f.cfg.Batch, "batch size")
 	fl.Float64Var(&f.cfg.LR, "lr", f.cfg.LR, "learning rate (the tutorial fine-tunes at 1e-4)")
@@ -144,10 +146,14 @@ func runQAT(c *cobra.Command, f *qatFlags, log io.Writer) (*qatResult, error) {
 		if err := f.cfg.Validate(); err != nil {
 			return nil, badInput(err)
 		}
-		g, err := loadModel("--model", f.model)
+		l, err := loadModel(f.model, f.shapes, log)
 		if err != nil {
 			return nil, err
 		}
+		if l.ONNX != nil && l.ONNX.QDQ != nil {
+			return nil, badInputf("--model %s is a QDQ model (already quantized): export it exactly with 'vgfq export --model %s --out DIR'", f.model, f.model)
+		}
+		g := l.Graph
 		opt, err := f.options()
 		if err != nil {
 			return nil, err
