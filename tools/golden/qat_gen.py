@@ -23,6 +23,9 @@ Files (np.savez_compressed):
   qat_wfq.npz  weight fake-quant streams (FakeQuantize + PerChannelMinMaxObserver) with the
       same per-step keys w{i}_s{j}_* (x, g, y, dx, min, max, scale) plus
       fqc_* : a direct torch.fake_quantize_per_channel_affine forward/backward case.
+  qat_lsq.npz  _LearnableFakeQuantize (LSQ, the --lsq option) forward/backward: l_s{j}_x, _g, _y,
+      _dx, _scale/_zp (the parameters after the call), _dscale/_dzp (their gradients, learning
+      steps), _escale/_ezp (calculate_qparams), _static.
   qat_train.npz (in qat/testdata)  K AdamW (lr 1e-4, torch defaults otherwise) steps of the tutorial's
       SmallUpscaler prepared for QAT as PT2E prepares it (§2: one fused fake-quant on the input
       called with x and then with the bilinear upsample of the fake-quantized x; one after each
@@ -295,12 +298,53 @@ def convbn_steps(d):
         d["folded_b"] = f32((torch.zeros_like(bn.running_mean) - bn.running_mean) * rsqrt * bn.weight + bn.bias)
 
 
+def lsq_streams(d):
+    """_LearnableFakeQuantize (LSQ, use_grad_scaling=True) for per-tensor affine int8: two
+    static-estimate steps (enable_static_estimate), then learning steps (enable_param_learning)
+    with scale / zero point set before each call (fractional zero points exercise the forward's
+    round-half-even and the backward's +0.5 truncation)."""
+    from torch.ao.quantization._learnable_fake_quantize import _LearnableFakeQuantize
+    rng = np.random.default_rng(21)
+    fq = _LearnableFakeQuantize(observer=MovingAverageMinMaxObserver, quant_min=-128, quant_max=127, dtype=torch.qint8,
+                                qscheme=torch.per_tensor_affine, eps=EPS16, use_grad_scaling=True)
+    steps = [("static", None), ("static", None), ("learn", (0.011, -3.4)), ("learn", (0.02, 5.5)),
+             ("learn", (0.007, -127.6)), ("learn", (0.0, 2.0))]
+    d["l_n"] = np.array([len(steps)], dtype=np.int64)
+    for j, (kind, qp) in enumerate(steps):
+        if kind == "static":
+            fq.enable_static_estimate()
+        else:
+            fq.enable_param_learning()
+            with torch.no_grad():
+                fq.scale.fill_(qp[0])
+                fq.zero_point.fill_(qp[1])
+        x = torch.tensor((rng.standard_normal((2, 3, 5, 7)) * 0.8 + 0.3).astype(np.float32), requires_grad=True)
+        if fq.scale.grad is not None:
+            fq.scale.grad = None
+            fq.zero_point.grad = None
+        y = fq(x)
+        g = torch.tensor(rng.standard_normal(tuple(x.shape)).astype(np.float32))
+        y.backward(g)
+        p = f"l_s{j}_"
+        d[p + "x"], d[p + "g"], d[p + "y"], d[p + "dx"] = f32(x), f32(g), f32(y), f32(x.grad)
+        d[p + "static"] = np.array([int(kind == "static")], dtype=np.int64)
+        d[p + "scale"] = f32(fq.scale.detach().reshape(1))
+        d[p + "zp"] = f32(fq.zero_point.detach().reshape(1))
+        if kind == "learn":
+            d[p + "dscale"] = f32(fq.scale.grad.reshape(1))
+            d[p + "dzp"] = f32(fq.zero_point.grad.reshape(1))
+        es, ez = fq.calculate_qparams()
+        d[p + "escale"] = f32(es.reshape(1))
+        d[p + "ezp"] = ez.reshape(1).numpy().astype(np.int64)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="quant/testdata")
     ap.add_argument("--train-out", default="qat/testdata")
     args = ap.parse_args()
     for out, name, fn in ((args.out, "qat_fq.npz", act_streams), (args.out, "qat_wfq.npz", weight_streams),
+                          (args.out, "qat_lsq.npz", lsq_streams),
                           (args.train_out, "qat_train.npz", train_steps), (args.train_out, "qat_convbn.npz", convbn_steps)):
         os.makedirs(out, exist_ok=True)
         d = {}
