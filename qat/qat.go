@@ -88,8 +88,8 @@ func Prepare(g *graph.Graph, opt Options) (*Model, error) {
 }
 
 // Exec is the training executor (parameters require gradients, BatchNorm in training mode, the
-// fake-quant hooks installed); the same one on every call, so an optimizer built over
-// Exec().Params() keeps working. Use it with train.Step, or run Forward yourself.
+// fake-quant hooks installed); the same one on every call, so an optimizer built over Params()
+// keeps working. Use it with train.Step, or run Forward yourself.
 func (m *Model) Exec() *graph.Exec { return m.train }
 
 // StepDone records one training step and applies the freeze schedules; call it after each step
