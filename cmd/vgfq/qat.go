@@ -230,7 +230,11 @@ func runQAT(c *cobra.Command, f *qatFlags, log io.Writer) (*qatResult, error) {
 // printQParamTable prints, per activation group, the qparams QAT trained with (ATen's
 // ChooseQuantizationParams) next to the exported ones.
 func printQParamTable(w io.Writer, table []quant.ActQParams) {
-	fmt.Fprintf(w, "activation qparams: trained (ChooseQuantizationParams) vs exported (%s):\n", table[0].Exported)
+	trained := "ChooseQuantizationParams"
+	if table[0].Exported == "learned (LSQ)" {
+		trained = "learned"
+	}
+	fmt.Fprintf(w, "activation qparams: trained (%s) vs exported (%s):\n", trained, table[0].Exported)
 	fmt.Fprintf(w, "  %-24s %12s %5s %12s %5s %10s\n", "values", "train scale", "zp", "export scale", "zp", "diff")
 	for _, r := range table {
 		vals := strings.Join(r.Values, ",")
