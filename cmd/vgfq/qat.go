@@ -121,7 +121,7 @@ func (f *qatFlags) options() (qat.Options, error) {
 	}
 	o.FreezeObserversAfter, o.FreezeBNAfter = f.freezeObs, f.freezeBN
 	o.Quant.ExportTrainedQParams = f.exportTrained
-	if f.lsqStatic < 1 {
+	if f.lsq && f.lsqStatic < 1 {
 		return o, badInputf("--lsq-static-steps %d must be at least 1", f.lsqStatic)
 	}
 	o.Quant.LSQ, o.LSQStaticSteps = f.lsq, f.lsqStatic
