@@ -169,3 +169,26 @@ func TestQATNaNLossKeepsCheckpoint(t *testing.T) {
 		}
 	}
 }
+
+// The demo runs all four steps and ends with the FP32 / PTQ-INT8 / QAT-INT8 table.
+func TestDemoWithQAT(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	code, stdout, stderr := runCLI(t, "demo", "--builtin-train", "576", "--builtin-test", "64", "--qat-steps", "2", "--dir", dir, "--quiet")
+	if code != 0 {
+		t.Fatalf("demo exit %d: %s %s", code, stdout, stderr)
+	}
+	i := strings.Index(stdout, "== summary")
+	if i < 0 {
+		t.Fatalf("no summary table:\n%s", stdout)
+	}
+	for _, row := range []string{"FP32", "PTQ-INT8", "QAT-INT8"} {
+		if !strings.Contains(stdout[i:], row) {
+			t.Errorf("summary lacks %s:\n%s", row, stdout[i:])
+		}
+	}
+	for _, f := range []string{"output/model.vgf", "output_qat/model.vgf", "output_qat/quant.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+}
