@@ -1,5 +1,7 @@
 package engine
 
+import "math"
+
 // HardSigmoid is ONNX HardSigmoid: max(0, min(1, alpha*x + beta)) (PyTorch's F.hardsigmoid is
 // alpha 1/6, beta 0.5). Backward: grad*alpha where 0 < alpha*x+beta < 1.
 func HardSigmoid(x *Var, alpha, beta float32) *Var {
@@ -131,5 +133,76 @@ func Pad2d(x *Var, pads [4]int, mode PadMode, value float32) *Var {
 				}
 			}
 		})
+	}, x)
+}
+
+// Erf is erf(x), computed in float64 and rounded. Backward: grad * 2/sqrt(pi) * exp(-x^2).
+func Erf(x *Var) *Var {
+	return unaryOp(x, func(x, y []float32) {
+		for i, v := range x {
+			y[i] = float32(math.Erf(float64(v)))
+		}
+	}, func(x, _, g, dx []float32) {
+		for i, v := range x {
+			dx[i] += g[i] * float32(2/math.Sqrt(math.Pi)*math.Exp(-float64(v)*float64(v)))
+		}
+	})
+}
+
+// GELU is F.gelu (approximate='none'): x * 0.5 * (1 + erf(x / sqrt(2))), computed in float64
+// and rounded. Backward (gelu_backward): grad * (cdf + x * pdf) with cdf = 0.5*(1 + erf(x/sqrt2)),
+// pdf = exp(-x^2/2)/sqrt(2*pi).
+func GELU(x *Var) *Var {
+	return unaryOp(x, func(x, y []float32) {
+		for i, v := range x {
+			f := float64(v)
+			y[i] = float32(f * 0.5 * (1 + math.Erf(f/math.Sqrt2)))
+		}
+	}, func(x, _, g, dx []float32) {
+		for i, v := range x {
+			f := float64(v)
+			cdf := 0.5 * (1 + math.Erf(f/math.Sqrt2))
+			pdf := math.Exp(-0.5*f*f) / math.Sqrt(2*math.Pi)
+			dx[i] += g[i] * float32(cdf+f*pdf)
+		}
+	})
+}
+
+// Slice returns the box of x starting at start with the given size in every dimension (step 1).
+// Backward adds the output gradient into that box.
+func Slice(x *Var, start, size []int) *Var {
+	s := x.Shape()
+	if len(start) != len(s) || len(size) != len(s) {
+		opPanic("Slice", "start %v size %v for input %v", start, size, s)
+	}
+	for d := range s {
+		if start[d] < 0 || size[d] <= 0 || start[d]+size[d] > s[d] {
+			opPanic("Slice", "start %v size %v out of range for input %v", start, size, s)
+		}
+	}
+	y := New(size...)
+	inStr := make([]int, len(s))
+	acc := 1
+	for d := len(s) - 1; d >= 0; d-- {
+		inStr[d] = acc
+		acc *= s[d]
+	}
+	src := func(k int) int {
+		off := 0
+		for d := len(size) - 1; d >= 0; d-- {
+			off += (start[d] + k%size[d]) * inStr[d]
+			k /= size[d]
+		}
+		return off
+	}
+	xd := x.Val.Data
+	for k := range y.Data {
+		y.Data[k] = xd[src(k)]
+	}
+	return result(y, func(out *Var) {
+		dx := gradOf(x).Data
+		for k, g := range out.Grad.Data {
+			dx[src(k)] += g
+		}
 	}, x)
 }

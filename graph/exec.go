@@ -172,6 +172,18 @@ func (e *Exec) apply(n *Node, args []*engine.Var) (out *engine.Var, err error) {
 		return engine.HardSigmoid(args[0], a.Alpha, a.Beta), nil
 	case OpHardSwish:
 		return engine.HardSwish(args[0]), nil
+	case OpErf:
+		return engine.Erf(args[0]), nil
+	case OpGELU:
+		return engine.GELU(args[0]), nil
+	case OpSlice:
+		// The batch may differ from the declared one: a slice that keeps the declared batch
+		// whole keeps any batch whole.
+		start, size := append([]int(nil), a.Start...), append([]int(nil), a.Cut...)
+		if s := args[0].Shape(); len(s) == len(size) && start[0] == 0 && size[0] == n.Shape[0] {
+			size[0] = s[0]
+		}
+		return engine.Slice(args[0], start, size), nil
 	case OpConst:
 		return e.param(n, "value"), nil
 	case OpPad:

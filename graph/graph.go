@@ -44,12 +44,15 @@ const (
 	OpHardSigmoid     Op = "HardSigmoid" // max(0, min(1, Alpha*x + Beta)) (F.hardsigmoid: 1/6, 0.5)
 	OpHardSwish       Op = "HardSwish"   // F.hardswish
 	OpPad             Op = "Pad"         // F.pad of H, W: Attrs.Pads [top, left, bottom, right], Mode constant|reflect|edge, Value
+	OpErf             Op = "Erf"         // torch.erf
+	OpGELU            Op = "GELU"        // F.gelu (approximate='none')
+	OpSlice           Op = "Slice"       // x[start : start+size] per dimension (step 1): Attrs.Start, Attrs.Cut
 )
 
 // Ops lists every operation the IR knows, for error messages and docs.
 var Ops = []Op{OpInput, OpConv2d, OpConvTranspose2d, OpReLU, OpLeakyReLU, OpClamp, OpHardtanh, OpSigmoid, OpTanh,
 	OpAdd, OpSub, OpMul, OpConcat, OpResize, OpPixelShuffle, OpPixelUnshuffle, OpAvgPool2d, OpMaxPool2d,
-	OpBatchNorm2d, OpReshape, OpTranspose, OpConst, OpHardSigmoid, OpHardSwish, OpPad}
+	OpBatchNorm2d, OpReshape, OpTranspose, OpConst, OpHardSigmoid, OpHardSwish, OpPad, OpErf, OpGELU, OpSlice}
 
 // Attrs are the attributes of a node. Only the fields of the node's op are meaningful; the rest
 // stay zero and are omitted from JSON.
@@ -85,6 +88,8 @@ type Attrs struct {
 	Beta  float32 `json:"beta,omitempty"`  // HardSigmoid
 	Pads  []int   `json:"pads,omitempty"`  // Pad: top, left, bottom, right
 	Value float32 `json:"value,omitempty"` // Pad: the constant
+	Start []int   `json:"start,omitempty"` // Slice
+	Cut   []int   `json:"cut,omitempty"`   // Slice: the size per dimension
 }
 
 // Node is one operation. Inputs name the nodes whose outputs it consumes; Params maps a role
@@ -317,6 +322,9 @@ func (n *Node) attrString() string {
 		add("shape", a.Shape)
 	case OpTranspose:
 		add("perm", a.Perm)
+	case OpSlice:
+		add("start", a.Start)
+		add("size", a.Cut)
 	case OpHardSigmoid:
 		add("alpha", a.Alpha)
 		add("beta", a.Beta)

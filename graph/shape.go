@@ -323,7 +323,21 @@ func (g *Graph) nodeShape(n *Node, in [][]int) ([]int, error) {
 			return nil, nodeErr(n, "reflect pads %v must be smaller than the input %dx%d", a.Pads, h, w)
 		}
 		return []int{in[0][0], in[0][1], h + p[0] + p[2], w + p[1] + p[3]}, nil
-	case OpReLU, OpLeakyReLU, OpSigmoid, OpTanh, OpHardSigmoid, OpHardSwish:
+	case OpSlice:
+		if err := wantInputs(n, in, 1); err != nil {
+			return nil, err
+		}
+		s := in[0]
+		if len(a.Start) != len(s) || len(a.Cut) != len(s) {
+			return nil, nodeErr(n, "start %v size %v for a rank-%d input", a.Start, a.Cut, len(s))
+		}
+		for d := range s {
+			if a.Start[d] < 0 || a.Cut[d] <= 0 || a.Start[d]+a.Cut[d] > s[d] {
+				return nil, nodeErr(n, "start %v size %v out of range for input %s", a.Start, a.Cut, engine.ShapeString(s))
+			}
+		}
+		return append([]int(nil), a.Cut...), nil
+	case OpReLU, OpLeakyReLU, OpSigmoid, OpTanh, OpHardSigmoid, OpHardSwish, OpErf, OpGELU:
 		if err := wantInputs(n, in, 1); err != nil {
 			return nil, err
 		}

@@ -284,8 +284,10 @@ func (l *lowerer) node(n *graph.Node) error {
 			return nil
 		}
 		return l.standaloneClamp(n)
-	case graph.OpSigmoid, graph.OpTanh, graph.OpLeakyReLU, graph.OpHardSwish, graph.OpHardSigmoid:
+	case graph.OpSigmoid, graph.OpTanh, graph.OpLeakyReLU, graph.OpHardSwish, graph.OpHardSigmoid, graph.OpErf, graph.OpGELU:
 		return l.table(n)
+	case graph.OpSlice:
+		return l.slice(n)
 	case graph.OpConst:
 		return l.constant(n)
 	case graph.OpPad:
@@ -307,7 +309,7 @@ func (l *lowerer) node(n *graph.Node) error {
 	case graph.OpBatchNorm2d:
 		return fmt.Errorf("BatchNorm2d must follow a Conv2d to be folded into it (vgfq ptq folds conv+bn); put it after a convolution or remove it")
 	}
-	return fmt.Errorf("no TOSA INT lowering for %s; supported: Conv2d, ConvTranspose2d, ReLU, ReLU6/Hardtanh, Clamp, LeakyReLU, Sigmoid, Tanh, Add, Sub, Mul, Concat, Resize, PixelShuffle, PixelUnshuffle, MaxPool2d, AvgPool2d, Reshape, Transpose, HardSwish, HardSigmoid, Const, Pad", n.Op)
+	return fmt.Errorf("no TOSA INT lowering for %s; supported: Conv2d, ConvTranspose2d, ReLU, ReLU6/Hardtanh, Clamp, LeakyReLU, Sigmoid, Tanh, Add, Sub, Mul, Concat, Resize, PixelShuffle, PixelUnshuffle, MaxPool2d, AvgPool2d, Reshape, Transpose, HardSwish, HardSigmoid, Erf, GELU, Const, Pad, Slice", n.Op)
 }
 
 func (l *lowerer) input(n *graph.Node) error {
@@ -500,6 +502,10 @@ func (l *lowerer) table(n *graph.Node) error {
 		f = math.Tanh
 	case graph.OpHardSwish:
 		f = func(x float64) float64 { return x * math.Min(math.Max(x+3, 0), 6) / 6 }
+	case graph.OpErf:
+		f = math.Erf
+	case graph.OpGELU:
+		f = func(x float64) float64 { return x * 0.5 * (1 + math.Erf(x/math.Sqrt2)) }
 	case graph.OpHardSigmoid:
 		al, be := float64(n.Attrs.Alpha), float64(n.Attrs.Beta)
 		f = func(x float64) float64 { return math.Min(math.Max(al*x+be, 0), 1) }

@@ -126,3 +126,22 @@ func exactPads(ih, iw, kh, kw int, pad, stride, dil [2]int) []int {
 	}
 	return out
 }
+
+// slice lowers a 4-D Slice (NCHW start/size) to TOSA SLICE on NHWC data.
+func (l *lowerer) slice(n *graph.Node) error {
+	a := n.Attrs
+	if len(a.Start) != 4 || len(a.Cut) != 4 {
+		return fmt.Errorf("only 4-D Slice is lowered")
+	}
+	in := l.vals[n.Inputs[0]]
+	s := l.b.Graph().Tensor(in).Shape
+	if a.Start[0] != 0 || a.Cut[0] != n.Shape[0] {
+		return fmt.Errorf("slicing the batch axis is not lowered")
+	}
+	st := l.b.AddConstShape(l.name("start"), 0, int64(a.Start[2]), int64(a.Start[3]), int64(a.Start[1]))
+	sz := l.b.AddConstShape(l.name("size"), int64(s[0]), int64(a.Cut[2]), int64(a.Cut[3]), int64(a.Cut[1]))
+	t := l.b.AddOp(tosa.OpSlice, tosa.Attr{}, []string{in, st, sz}, l.name(""), tosa.Int8)
+	l.vals[n.Name] = t
+	l.record(t, n.Name)
+	return nil
+}

@@ -227,6 +227,15 @@ func (im *importer) node(n *pb.NodeProto) error {
 		return im.unary(graph.OpReLU, graph.Attrs{})
 	case "Sigmoid":
 		return im.unary(graph.OpSigmoid, graph.Attrs{})
+	case "Erf":
+		return im.unary(graph.OpErf, graph.Attrs{})
+	case "Gelu": // opset 20; accepted from newer exporters when declared at a lower opset
+		if ap, _ := im.aStr(a, "approximate", "none"); ap != "none" {
+			return unsup("use approximate='none'", "Gelu approximate=%s", ap)
+		}
+		return im.unary(graph.OpGELU, graph.Attrs{})
+	case "Slice":
+		return im.slice()
 	case "Tanh":
 		return im.unary(graph.OpTanh, graph.Attrs{})
 	case "HardSwish":
@@ -1191,38 +1200,74 @@ func (im *importer) pad(a attrs) error {
 	return nil
 }
 
-// fuseHardSwish turns Mul(x, HardSigmoid(x; 1/6, 0.5)) (how PyTorch exports F.hardswish below
-// opset 14) into one HardSwish node.
-func fuseHardSwish(g *graph.Graph) error {
-	cons := g.Consumers()
-	drop := map[string]bool{}
-	for _, n := range g.Nodes {
-		if n.Op != graph.OpMul || len(n.Inputs) != 2 {
-			continue
-		}
-		for k := 0; k < 2; k++ {
-			h := g.Node(n.Inputs[k])
-			x := n.Inputs[1-k]
-			if h == nil || h.Op != graph.OpHardSigmoid || len(h.Inputs) != 1 || h.Inputs[0] != x || len(cons[h.Name]) != 1 {
-				continue
-			}
-			if math.Abs(float64(h.Attrs.Alpha)-1.0/6) > 1e-7 || h.Attrs.Beta != 0.5 {
-				continue
-			}
-			n.Op, n.Inputs, n.Attrs = graph.OpHardSwish, []string{x}, graph.Attrs{}
-			drop[h.Name] = true
-			break
+// slice maps Slice of an activation with steps 1 (a crop) to a Slice node.
+func (im *importer) slice() error {
+	x, err := im.act(0)
+	if err != nil {
+		return err
+	}
+	if im.opset < 10 {
+		return im.errf("opset < 10")
+	}
+	var ts [4]*tensor
+	for i, what := range []string{"starts", "ends", "axes", "steps"} {
+		if ts[i], err = im.konst(i+1, what); err != nil {
+			return err
 		}
 	}
-	if len(drop) > 0 {
-		var keep []*graph.Node
-		for _, n := range g.Nodes {
-			if !drop[n.Name] {
-				keep = append(keep, n)
+	if ts[0] == nil || ts[1] == nil {
+		return im.errf("starts and ends are required")
+	}
+	starts, ends := ts[0].ints(), ts[1].ints()
+	rank := len(x.shape)
+	axes := make([]int64, len(starts))
+	for i := range axes {
+		axes[i] = int64(i)
+	}
+	if ts[2] != nil {
+		axes = ts[2].ints()
+	}
+	if len(ends) != len(starts) || len(axes) != len(starts) {
+		return im.errf("starts %v, ends %v and axes %v differ in length", starts, ends, axes)
+	}
+	if ts[3] != nil {
+		for _, st := range ts[3].ints() {
+			if st != 1 {
+				return unsup("slice with step 1 (a crop)", "Slice with step %d", st)
 			}
 		}
-		g.Nodes = keep
 	}
+	start := make([]int, rank)
+	size := append([]int(nil), x.shape...)
+	for k, ax := range axes {
+		if ax < 0 {
+			ax += int64(rank)
+		}
+		if ax < 0 || int(ax) >= rank {
+			return im.errf("axis %d out of range", axes[k])
+		}
+		n := int64(x.shape[ax])
+		s, e := starts[k], ends[k]
+		if s < 0 {
+			s += n
+		}
+		if e < 0 {
+			e += n
+		}
+		s, e = min(max(s, 0), n), min(max(e, 0), n)
+		if e <= s {
+			return im.errf("Slice of axis %d is empty (start %d, end %d of %d)", ax, starts[k], ends[k], n)
+		}
+		if ax == 0 && (s != 0 || e != n) {
+			return unsup("do not slice the batch axis", "Slice of the batch axis")
+		}
+		start[ax], size[ax] = int(s), int(e-s)
+	}
+	name, err := im.addNode(&graph.Node{Name: im.outName(), Op: graph.OpSlice, Inputs: []string{x.node}, Attrs: graph.Attrs{Start: start, Cut: size}})
+	if err != nil {
+		return err
+	}
+	im.outNode(name)
 	return nil
 }
 

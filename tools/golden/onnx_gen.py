@@ -15,7 +15,8 @@ input size, 5x5 kernels), fsrcnn (5x5, 1x1 shrink/expand, LeakyReLU, ConvTranspo
 output_padding), unet (strided conv, max pooling, nearest and bilinear upsampling, Concat skips,
 residual Add), bnnet (BatchNorm kept by exporting without constant folding, HardSwish, Sigmoid,
 Tanh, reflect and zero padding, average pooling, a BatchNorm that follows no conv), actnet
-(ReLU6/Clip, HardSigmoid, PReLU-free activations, GlobalAveragePool-free), and qdq: PyTorch's FX QAT flow
+(ReLU6/Clip, HardSigmoid, dilated conv, a constant Mul and Sub), mobile (pixel-unshuffle stem,
+depthwise conv, squeeze-excite with a broadcast Mul, GELU, a crop by slicing), and qdq: PyTorch's FX QAT flow
 (prepare_qat_fx: activations quint8 per-tensor affine, weights qint8 per-channel
 symmetric) calibrated on random images, exported with its fake-quant ops as
 QuantizeLinear/DequantizeLinear pairs (opset 13 and 17). Models with a dynamic batch dimension
@@ -144,6 +145,31 @@ class ActNet(nn.Module):
         return self.conv3(torch.clamp(y, -0.5, 0.75))
 
 
+class Mobile(nn.Module):
+    """Models people export that the other corpus nets do not cover: a pixel-unshuffle stem,
+    depthwise 3x3 conv, ReLU6, squeeze-excite (global average pool, 1x1 convs, sigmoid, a
+    broadcast Mul), GELU, a crop by slicing, grouped-free 1x1 expansion, PixelShuffle."""
+
+    def __init__(self, c=8):
+        super().__init__()
+        self.stem = nn.Conv2d(12, c, 3, padding=1)
+        self.bn = nn.BatchNorm2d(c)
+        self.dw = nn.Conv2d(c, c, 3, padding=1, groups=c)
+        self.se1 = nn.Conv2d(c, 4, 1)
+        self.se2 = nn.Conv2d(4, c, 1)
+        self.pw = nn.Conv2d(c, 3 * 16, 1)
+        self.bn.running_mean.uniform_(-0.2, 0.2)
+        self.bn.running_var.uniform_(0.5, 2.0)
+
+    def forward(self, x):
+        y = F.relu6(self.bn(self.stem(F.pixel_unshuffle(x, 2))))
+        y = F.hardswish(self.dw(y))
+        s = torch.sigmoid(self.se2(F.relu(self.se1(F.adaptive_avg_pool2d(y, 1)))))
+        y = F.gelu(y * s)
+        y = y[:, :, 1:-1, 1:-1]
+        return F.pixel_shuffle(self.pw(y), 4)
+
+
 class Cubic(nn.Module):
     def __init__(self):
         super().__init__()
@@ -161,6 +187,7 @@ MODELS = {
     "unet": (UNet, (1, 3, 16, 16), True, True),
     "bnnet": (BNNet, (1, 3, 10, 12), False, False),
     "actnet": (ActNet, (1, 3, 9, 9), False, True),
+    "mobile": (Mobile, (1, 3, 14, 18), True, True),
 }
 
 
