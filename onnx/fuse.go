@@ -47,7 +47,9 @@ func (im *importer) fuse() {
 			}
 			return "", false
 		}
-		near := func(v float32, want float64) bool { return math.Abs(float64(v)-want) <= 1e-6*math.Max(1, math.Abs(want)) }
+		near := func(v float32, want float64) bool {
+			return math.Abs(float64(v)-want) <= 1e-6*math.Max(1, math.Abs(want))
+		}
 		replace := func(n *graph.Node, op graph.Op, in string, a graph.Attrs, removed ...string) {
 			n.Op, n.Inputs, n.Attrs, n.Params = op, []string{in}, a, nil
 			for _, r := range removed {
