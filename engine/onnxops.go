@@ -18,8 +18,8 @@ func HardSigmoid(x *Var, alpha, beta float32) *Var {
 	})
 }
 
-// HardSwish is F.hardswish: x * min(max(x + 3, 0), 6) / 6. Backward (hardswish_backward):
-// 0 for x < -3, grad*(x/3 + 0.5) for x <= 3, grad otherwise.
+// HardSwish is F.hardswish: x * min(max(x + 3, 0), 6) / 6. Backward (hardswish_backward of
+// PyTorch 1.13): 0 for x < -3, grad*(x/3 + 0.5) for -3 <= x < 3, grad for x >= 3.
 func HardSwish(x *Var) *Var {
 	return unaryOp(x, func(x, y []float32) {
 		for i, v := range x {
@@ -29,7 +29,7 @@ func HardSwish(x *Var) *Var {
 		for i, v := range x {
 			switch {
 			case v < -3:
-			case v <= 3:
+			case v < 3:
 				dx[i] += g[i] * (v/3 + 0.5)
 			default:
 				dx[i] += g[i]
