@@ -579,6 +579,10 @@ func (l *lowerer) resize(n *graph.Node) error {
 			return err
 		}
 	}
+	t, rerr := l.requantShared(n, t)
+	if rerr != nil {
+		return rerr
+	}
 	l.vals[n.Name] = t
 	l.record(t, n.Name)
 	return nil
@@ -607,6 +611,10 @@ func (l *lowerer) pixelShuffle(n *graph.Node) error {
 		b := l.b.AddOp(tosa.OpTranspose, tosa.Attr{Perms: []int{0, 1, 3, 5, 2, 4}}, []string{a}, l.name("perm"), tosa.Int8)
 		s2 := l.b.AddConstShape(l.name("shape2"), int64(N), int64(h), int64(w), int64(C*r*r))
 		t = l.b.AddOp(tosa.OpReshape, tosa.Attr{}, []string{b, s2}, l.name(""), tosa.Int8)
+	}
+	t, rerr := l.requantShared(n, t)
+	if rerr != nil {
+		return rerr
 	}
 	l.vals[n.Name] = t
 	l.record(t, n.Name)
@@ -701,8 +709,24 @@ func (l *lowerer) concat(n *graph.Node) error {
 		return fmt.Errorf("concat of %d-D tensors on axis %d: only 4-D NCHW concat is lowered", len(n.Shape), n.Attrs.Axis)
 	}
 	var ins []string
-	for _, in := range n.Inputs {
-		ins = append(ins, l.vals[in])
+	outQ, err := l.qp(n.Name)
+	if err != nil {
+		return err
+	}
+	for k, in := range n.Inputs {
+		// Inputs share the output's qparams (calibration); a QDQ model may give them their own:
+		// requantize those first.
+		inQ, err := l.qp(in)
+		if err != nil {
+			return err
+		}
+		t := l.vals[in]
+		if inQ != outQ {
+			if t, err = l.rescale(t, l.name(fmt.Sprintf("in%d_requant", k)), tosa.Int8, []float64{float64(inQ.Scale) / float64(outQ.Scale)}, inQ.ZP, outQ.ZP, "requantize a concat input to the output's qparams (QDQ)"); err != nil {
+				return err
+			}
+		}
+		ins = append(ins, t)
 	}
 	t := l.b.AddOp(tosa.OpConcat, tosa.Attr{Axis: nhwcAxis(axis)}, ins, l.name(""), tosa.Int8)
 	l.vals[n.Name] = t
@@ -733,7 +757,7 @@ func (l *lowerer) pool(n *graph.Node) error {
 		if (o.Padding[0] > 0 || o.Padding[1] > 0) && !o.ExcludePad {
 			return fmt.Errorf("AvgPool2d with padding and count_include_pad=True has no TOSA lowering (TOSA averages valid taps only); use count_include_pad=False or no padding")
 		}
-		q, err := l.qp(n.Name)
+		q, err := l.qp(n.Inputs[0]) // output zp too: a QDQ output scale is applied after
 		if err != nil {
 			return err
 		}
@@ -741,6 +765,10 @@ func (l *lowerer) pool(n *graph.Node) error {
 		izp := l.int8Scalar(l.name("input_zp"), q.ZP)
 		ozp := l.int8Scalar(l.name("output_zp"), q.ZP)
 		t = l.b.AddOp(tosa.OpAvgPool2D, attr, []string{in, izp, ozp}, l.name(""), tosa.Int8)
+	}
+	t, rerr := l.requantShared(n, t)
+	if rerr != nil {
+		return rerr
 	}
 	l.vals[n.Name] = t
 	l.record(t, n.Name)
@@ -769,6 +797,10 @@ func (l *lowerer) reshapeTranspose(n *graph.Node) error {
 		sh := l.b.AddConstShape(l.name("shape"), int64(l.opt.Batch), int64(s[1]), int64(s[2]), int64(s[3]))
 		b := l.b.AddOp(tosa.OpReshape, tosa.Attr{}, []string{a, sh}, l.name("reshaped"), tosa.Int8)
 		t = l.b.AddOp(tosa.OpTranspose, tosa.Attr{Perms: []int{0, 2, 3, 1}}, []string{b}, l.name(""), tosa.Int8)
+	}
+	t, rerr := l.requantShared(n, t)
+	if rerr != nil {
+		return rerr
 	}
 	l.vals[n.Name] = t
 	l.record(t, n.Name)

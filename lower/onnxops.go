@@ -45,14 +45,14 @@ func (l *lowerer) pad(n *graph.Node) error {
 		return err
 	}
 	in := l.vals[n.Inputs[0]]
-	q, err := l.qp(n.Name)
-	if err != nil {
-		return err
-	}
 	var t string
 	if mode == engine.PadConstant {
 		padding := l.b.AddConstShape(l.name("padding"), 0, 0, int64(p[0]), int64(p[2]), int64(p[1]), int64(p[3]), 0, 0)
-		pc := l.int8Scalar(l.name("pad_const"), int32(q.Quantize(n.Attrs.Value)))
+		inQ, err := l.qp(n.Inputs[0])
+		if err != nil {
+			return err
+		}
+		pc := l.int8Scalar(l.name("pad_const"), int32(inQ.Quantize(n.Attrs.Value)))
 		t = l.b.AddOp(tosa.OpPad, tosa.Attr{}, []string{in, padding, pc}, l.name(""), tosa.Int8)
 	} else {
 		t = in
@@ -69,6 +69,10 @@ func (l *lowerer) pad(n *graph.Node) error {
 		if t == in {
 			t = l.b.AddOp(tosa.OpIdentity, tosa.Attr{}, []string{in}, l.name(""), tosa.Int8)
 		}
+	}
+	t, rerr := l.requantShared(n, t)
+	if rerr != nil {
+		return rerr
 	}
 	l.vals[n.Name] = t
 	l.record(t, n.Name)
@@ -141,7 +145,29 @@ func (l *lowerer) slice(n *graph.Node) error {
 	st := l.b.AddConstShape(l.name("start"), 0, int64(a.Start[2]), int64(a.Start[3]), int64(a.Start[1]))
 	sz := l.b.AddConstShape(l.name("size"), int64(s[0]), int64(a.Cut[2]), int64(a.Cut[3]), int64(a.Cut[1]))
 	t := l.b.AddOp(tosa.OpSlice, tosa.Attr{}, []string{in, st, sz}, l.name(""), tosa.Int8)
+	t, rerr := l.requantShared(n, t)
+	if rerr != nil {
+		return rerr
+	}
 	l.vals[n.Name] = t
 	l.record(t, n.Name)
 	return nil
+}
+
+// requantShared follows an op that keeps its input's int8 values (pooling, nearest resize, data
+// movement) with a RESCALE when its output has other qparams than its input — only in QDQ
+// models, which may prescribe them (calibration gives such ops their input's qparams).
+func (l *lowerer) requantShared(n *graph.Node, t string) (string, error) {
+	inQ, err := l.qp(n.Inputs[0])
+	if err != nil {
+		return "", err
+	}
+	outQ, err := l.qp(n.Name)
+	if err != nil {
+		return "", err
+	}
+	if inQ == outQ {
+		return t, nil
+	}
+	return l.rescale(t, l.name("requant"), tosa.Int8, []float64{float64(inQ.Scale) / float64(outQ.Scale)}, inQ.ZP, outQ.ZP, "requantize to the output's qparams (QDQ)")
 }

@@ -387,7 +387,19 @@ func importModel(mp *pb.ModelProto, dir string, opt Options) (*Model, error) {
 	}
 	if im.qdq != nil {
 		if err := im.qdq.finish(im); err != nil {
-			return nil, err
+			var e *Error
+			if !im.opt.KeepGoing || !errors.As(err, &e) {
+				return nil, err
+			}
+			// vgfq check: report it on its node.
+			im.m.Issues = append(im.m.Issues, Issue{Node: e.Node, Op: e.Op, Reason: e.Err.Error(), Fix: "quantize the model as TOSA INT needs (see the reason)"})
+			for i := range im.m.List {
+				if im.m.List[i].Name == e.Node || (e.Node == "" && i == len(im.m.List)-1) {
+					im.m.List[i].Issue = &im.m.Issues[len(im.m.Issues)-1]
+					break
+				}
+			}
+			return im.m, nil
 		}
 		im.m.QDQ = im.qdq
 	}

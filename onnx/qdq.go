@@ -327,7 +327,22 @@ func (q *QDQ) finish(im *importer) error {
 			return ferr(n.Name, "BatchNormalization in a QDQ model: fold it into the convolution before export (QAT with fused Conv+BN)")
 		}
 	}
-	plan, err := quant.Annotate(g, quant.Options{})
+	// An op that keeps its input's values (max pool, nearest resize, concat, ...) shares its
+	// input's qparams unless the model quantizes its output differently (PyTorch FX gives max
+	// pooling its own observer): then it gets its own, and the lowering requantizes.
+	split := map[string]bool{}
+	for _, n := range g.Nodes {
+		own, ok := q.Act[n.Name]
+		if !ok || !quant.SharesInput(n.Op) {
+			continue
+		}
+		for _, in := range n.Inputs {
+			if p, ok := q.Act[in]; ok && p != own {
+				split[n.Name] = true
+			}
+		}
+	}
+	plan, err := quant.Annotate(g, quant.Options{Split: split})
 	if err != nil {
 		return &Error{Err: err}
 	}

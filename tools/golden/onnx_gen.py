@@ -19,7 +19,8 @@ Tanh, reflect and zero padding, average pooling, a BatchNorm that follows no con
 depthwise conv, squeeze-excite with a broadcast Mul, GELU, a crop by slicing), and qdq: PyTorch's FX QAT flow
 (prepare_qat_fx: activations quint8 per-tensor affine, weights qint8 per-channel
 symmetric) calibrated on random images, exported with its fake-quant ops as
-QuantizeLinear/DequantizeLinear pairs (opset 13 and 17). Models with a dynamic batch dimension
+QuantizeLinear/DequantizeLinear pairs (opset 13 and 17); qdq_unet (opset 17) adds max pooling,
+nearest upsampling, Concat and a residual Add to the FX QAT flow. Models with a dynamic batch dimension
 declare it as 'batch'. Variants for error tests: cubic.onnx (Resize cubic: exports fine, does not
 lower), qdq_int16.onnx, qdq_asym.onnx (the qdq model edited to int16 activations / asymmetric
 weights).
@@ -200,6 +201,40 @@ def export(model, x, path, opset, dynamic, fold):
     onnx.checker.check_model(onnx.load(path))
 
 
+def qdq_unet(out, act, wt):
+    """A second FX QAT model with max pooling (its own observer in FX: the lowering
+    requantizes), nearest upsampling, a Concat skip and a residual Add."""
+    from torch.ao.quantization import QConfig, QConfigMapping
+    from torch.ao.quantization.quantize_fx import prepare_qat_fx
+
+    torch.manual_seed(1)
+
+    class Net(nn.Module):
+        def __init__(self, c=4):
+            super().__init__()
+            self.a = nn.Conv2d(3, c, 3, padding=1)
+            self.b = nn.Conv2d(c, c, 3, padding=1)
+            self.d = nn.Conv2d(2 * c, 3, 3, padding=1)
+
+        def forward(self, x):
+            e = F.relu(self.a(x))
+            u = F.interpolate(F.relu(self.b(F.max_pool2d(e, 2))), scale_factor=2, mode="nearest")
+            return self.d(torch.cat([u, e], 1)) + x
+
+    x = torch.rand(1, 3, 8, 8)
+    qm = prepare_qat_fx(Net().train(), QConfigMapping().set_global(QConfig(activation=act, weight=wt)), example_inputs=(x,))
+    with torch.no_grad():
+        for _ in range(8):
+            qm(torch.rand(4, 3, 8, 8))
+    qm.eval()
+    qm.apply(torch.ao.quantization.disable_observer)
+    with torch.no_grad():
+        y = qm(x)
+    np.save(os.path.join(out, "qdq_unet.in.npy"), x.numpy())
+    np.save(os.path.join(out, "qdq_unet.out.npy"), y.numpy())
+    export(qm, x, os.path.join(out, "qdq_unet_op17.onnx"), 17, False, True)
+
+
 def qdq_model(out):
     from torch.ao.quantization import QConfig, QConfigMapping
     from torch.ao.quantization.fake_quantize import FakeQuantize
@@ -274,6 +309,7 @@ def qdq_model(out):
             t.CopyFrom(onnx.numpy_helper.from_array(v, t.name))
             break
     onnx.save(ma, os.path.join(out, "qdq_asym.onnx"))
+    qdq_unet(out, act, wt)
 
 
 def main():
