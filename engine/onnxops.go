@@ -206,3 +206,63 @@ func Slice(x *Var, start, size []int) *Var {
 		}
 	}, x)
 }
+
+// PReLU is nn.PReLU: x for x > 0, w[c]*x otherwise, with one slope per channel (dimension 1)
+// or one shared slope (w of one element). Backward (prelu_backward): grad_x = g for x > 0,
+// w[c]*g otherwise; grad_w[c] = sum over x <= 0 of g*x (float64 sums, rounded once per channel).
+func PReLU(x, w *Var) *Var {
+	s := x.Shape()
+	nw := w.Val.Len()
+	ch, inner := 1, 1
+	if nw > 1 {
+		if len(s) < 2 || s[1] != nw {
+			opPanic("PReLU", "%d slopes for input %v", nw, s)
+		}
+		ch = s[1]
+		inner = NumElems(s[2:])
+	}
+	slope := func(i int) float32 {
+		if nw == 1 {
+			return w.Val.Data[0]
+		}
+		return w.Val.Data[(i/inner)%ch]
+	}
+	y := New(s...)
+	xd := x.Val.Data
+	for i, v := range xd {
+		if v > 0 {
+			y.Data[i] = v
+		} else {
+			y.Data[i] = slope(i) * v
+		}
+	}
+	return result(y, func(out *Var) {
+		g := out.Grad.Data
+		if needsGrad(x) {
+			dx := gradOf(x).Data
+			for i, v := range xd {
+				if v > 0 {
+					dx[i] += g[i]
+				} else {
+					dx[i] += slope(i) * g[i]
+				}
+			}
+		}
+		if needsGrad(w) {
+			acc := make([]float64, nw)
+			for i, v := range xd {
+				if v <= 0 {
+					c := 0
+					if nw > 1 {
+						c = (i / inner) % ch
+					}
+					acc[c] += float64(g[i]) * float64(v)
+				}
+			}
+			dw := gradOf(w).Data
+			for c := range acc {
+				dw[c] += float32(acc[c])
+			}
+		}
+	}, x, w)
+}

@@ -59,3 +59,31 @@ func TestONNXOpsGolden(t *testing.T) {
 		})
 	}
 }
+
+func TestPReLUGolden(t *testing.T) {
+	r, err := npz.Open("testdata/onnxops/prelu.npz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	get := func(k string) *Tensor {
+		a, err := readGoldenItem(r, k+".npy")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return FromData(a.f32, a.shape...)
+	}
+	x, w := Param(get("x")), Param(get("w"))
+	y := PReLU(x, w)
+	y.Backward(get("gy"))
+	for _, c := range []struct {
+		what      string
+		got, want []float32
+	}{{"y", y.Val.Data, get("y").Data}, {"gx", x.Grad.Data, get("gx").Data}, {"gw", w.Grad.Data, get("gw").Data}} {
+		for i := range c.want {
+			if d := math.Abs(float64(c.got[i] - c.want[i])); d > 1e-5*math.Max(1, math.Abs(float64(c.want[i]))) {
+				t.Fatalf("%s[%d] = %v, torch %v", c.what, i, c.got[i], c.want[i])
+			}
+		}
+	}
+}

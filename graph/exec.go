@@ -174,6 +174,8 @@ func (e *Exec) apply(n *Node, args []*engine.Var) (out *engine.Var, err error) {
 		return engine.HardSwish(args[0]), nil
 	case OpErf:
 		return engine.Erf(args[0]), nil
+	case OpPReLU:
+		return engine.PReLU(args[0], e.param(n, "weight")), nil
 	case OpGELU:
 		return engine.GELU(args[0]), nil
 	case OpSlice:

@@ -47,12 +47,13 @@ const (
 	OpErf             Op = "Erf"         // torch.erf
 	OpGELU            Op = "GELU"        // F.gelu (approximate='none')
 	OpSlice           Op = "Slice"       // x[start : start+size] per dimension (step 1): Attrs.Start, Attrs.Cut
+	OpPReLU           Op = "PReLU"       // nn.PReLU: param weight, one slope per channel or one shared (trained)
 )
 
 // Ops lists every operation the IR knows, for error messages and docs.
 var Ops = []Op{OpInput, OpConv2d, OpConvTranspose2d, OpReLU, OpLeakyReLU, OpClamp, OpHardtanh, OpSigmoid, OpTanh,
 	OpAdd, OpSub, OpMul, OpConcat, OpResize, OpPixelShuffle, OpPixelUnshuffle, OpAvgPool2d, OpMaxPool2d,
-	OpBatchNorm2d, OpReshape, OpTranspose, OpConst, OpHardSigmoid, OpHardSwish, OpPad, OpErf, OpGELU, OpSlice}
+	OpBatchNorm2d, OpReshape, OpTranspose, OpConst, OpHardSigmoid, OpHardSwish, OpPad, OpErf, OpGELU, OpSlice, OpPReLU}
 
 // Attrs are the attributes of a node. Only the fields of the node's op are meaningful; the rest
 // stay zero and are omitted from JSON.

@@ -323,6 +323,18 @@ func (g *Graph) nodeShape(n *Node, in [][]int) ([]int, error) {
 			return nil, nodeErr(n, "reflect pads %v must be smaller than the input %dx%d", a.Pads, h, w)
 		}
 		return []int{in[0][0], in[0][1], h + p[0] + p[2], w + p[1] + p[3]}, nil
+	case OpPReLU:
+		if err := wantInputs(n, in, 1); err != nil {
+			return nil, err
+		}
+		w := g.param(n, "weight")
+		if w == nil {
+			return nil, nodeErr(n, "weight (slopes) missing")
+		}
+		if w.Len() != 1 && (len(in[0]) < 2 || w.Len() != in[0][1] || len(w.Shape) != 1) {
+			return nil, nodeErr(n, "%s slopes for input %s: want 1 or one per channel", engine.ShapeString(w.Shape), engine.ShapeString(in[0]))
+		}
+		return append([]int(nil), in[0]...), nil
 	case OpSlice:
 		if err := wantInputs(n, in, 1); err != nil {
 			return nil, err

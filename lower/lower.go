@@ -288,6 +288,8 @@ func (l *lowerer) node(n *graph.Node) error {
 		return l.table(n)
 	case graph.OpSlice:
 		return l.slice(n)
+	case graph.OpPReLU:
+		return l.prelu(n)
 	case graph.OpConst:
 		return l.constant(n)
 	case graph.OpPad:
@@ -309,7 +311,7 @@ func (l *lowerer) node(n *graph.Node) error {
 	case graph.OpBatchNorm2d:
 		return fmt.Errorf("BatchNorm2d must follow a Conv2d to be folded into it (vgfq ptq folds conv+bn); put it after a convolution or remove it")
 	}
-	return fmt.Errorf("no TOSA INT lowering for %s; supported: Conv2d, ConvTranspose2d, ReLU, ReLU6/Hardtanh, Clamp, LeakyReLU, Sigmoid, Tanh, Add, Sub, Mul, Concat, Resize, PixelShuffle, PixelUnshuffle, MaxPool2d, AvgPool2d, Reshape, Transpose, HardSwish, HardSigmoid, Erf, GELU, Const, Pad, Slice", n.Op)
+	return fmt.Errorf("no TOSA INT lowering for %s; supported: Conv2d, ConvTranspose2d, ReLU, ReLU6/Hardtanh, Clamp, LeakyReLU, Sigmoid, Tanh, Add, Sub, Mul, Concat, Resize, PixelShuffle, PixelUnshuffle, MaxPool2d, AvgPool2d, Reshape, Transpose, HardSwish, HardSigmoid, Erf, GELU, PReLU, Const, Pad, Slice", n.Op)
 }
 
 func (l *lowerer) input(n *graph.Node) error {
@@ -504,6 +506,14 @@ func (l *lowerer) table(n *graph.Node) error {
 		f = func(x float64) float64 { return x * math.Min(math.Max(x+3, 0), 6) / 6 }
 	case graph.OpErf:
 		f = math.Erf
+	case graph.OpPReLU: // one shared slope
+		s := float64(l.g.Params[n.Params["weight"]].Data[0])
+		f = func(x float64) float64 {
+			if x < 0 {
+				return x * s
+			}
+			return x
+		}
 	case graph.OpGELU:
 		f = func(x float64) float64 { return x * 0.5 * (1 + math.Erf(x/math.Sqrt2)) }
 	case graph.OpHardSigmoid:

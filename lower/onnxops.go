@@ -2,6 +2,7 @@ package lower
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/vgfq/vgfq/engine"
 	"github.com/vgfq/vgfq/graph"
@@ -170,4 +171,64 @@ func (l *lowerer) requantShared(n *graph.Node, t string) (string, error) {
 		return t, nil
 	}
 	return l.rescale(t, l.name("requant"), tosa.Int8, []float64{float64(inQ.Scale) / float64(outQ.Scale)}, inQ.ZP, outQ.ZP, "requantize to the output's qparams (QDQ)")
+}
+
+// prelu lowers a per-channel PReLU: x - zp to int32, its positive part rescaled by s_in/s_out
+// and its negative part by |a_c|*s_in/s_out per channel (negated where a_c < 0), added (one of
+// the two is zero, so this is one rounding) and rescaled to int8 with the output zero point.
+// One shared slope lowers as TABLE.
+func (l *lowerer) prelu(n *graph.Node) error {
+	w := l.g.Params[n.Params["weight"]]
+	if w.Len() == 1 {
+		return l.table(n)
+	}
+	in := l.vals[n.Inputs[0]]
+	inQ, err := l.qp(n.Inputs[0])
+	if err != nil {
+		return err
+	}
+	outQ, err := l.qp(n.Name)
+	if err != nil {
+		return err
+	}
+	c := l.b.Graph().Tensor(in).Shape[3]
+	xi, err := l.rescale(in, l.name("x32"), tosa.Int32, []float64{1}, inQ.ZP, 0, "input minus zero point, int32")
+	if err != nil {
+		return err
+	}
+	zero := l.b.AddConst(l.name("zero"), tosa.Int32, []int{1, 1, 1, 1}, tosa.Int32Data([]int32{0}))
+	pos := l.b.AddOp(tosa.OpMaximum, tosa.Attr{NanMode: tosa.NanPropagate}, []string{xi, zero}, l.name("pos"), tosa.Int32)
+	neg := l.b.AddOp(tosa.OpMinimum, tosa.Attr{NanMode: tosa.NanPropagate}, []string{xi, zero}, l.name("neg"), tosa.Int32)
+	r := float64(inQ.Scale) / float64(outQ.Scale)
+	pr, err := l.rescale(pos, l.name("pos_scaled"), tosa.Int32, []float64{r}, 0, 0, "PReLU positive part s_in/s_out")
+	if err != nil {
+		return err
+	}
+	scales := make([]float64, c)
+	signs := make([]int32, c)
+	anyNeg := false
+	for i := range scales {
+		a := float64(w.Data[i])
+		scales[i], signs[i] = math.Abs(a)*r, 1
+		if a < 0 {
+			signs[i], anyNeg = -1, true
+		}
+	}
+	nr, err := l.rescale(neg, l.name("neg_scaled"), tosa.Int32, scales, 0, 0, "PReLU negative part |a_c|*s_in/s_out")
+	if err != nil {
+		return err
+	}
+	if anyNeg {
+		sc := l.b.AddConst(l.name("signs"), tosa.Int32, []int{1, 1, 1, c}, tosa.Int32Data(signs))
+		sh := l.int8Scalar(l.name("shift"), 0)
+		nr = l.b.AddOp(tosa.OpMul, tosa.Attr{}, []string{nr, sc, sh}, l.name("neg_signed"), tosa.Int32)
+	}
+	sum := l.b.AddOp(tosa.OpAdd, tosa.Attr{}, []string{pr, nr}, l.name("sum"), tosa.Int32)
+	t, err := l.rescale(sum, l.name(""), tosa.Int8, []float64{1}, 0, outQ.ZP, "PReLU result to int8")
+	if err != nil {
+		return err
+	}
+	l.vals[n.Name] = t
+	l.record(t, n.Name)
+	return nil
 }

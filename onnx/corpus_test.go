@@ -13,7 +13,7 @@ import (
 	"github.com/vgfq/vgfq/graph"
 )
 
-var corpusModels = []string{"upscaler", "espcn", "fsrcnn", "unet", "bnnet", "actnet", "mobile"}
+var corpusModels = []string{"upscaler", "espcn", "fsrcnn", "unet", "bnnet", "actnet", "mobile", "prelunet"}
 
 func readNPY(t testing.TB, path string) *engine.Tensor {
 	t.Helper()

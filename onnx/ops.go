@@ -257,19 +257,34 @@ func (im *importer) node(n *pb.NodeProto) error {
 		}
 		return im.unary(graph.OpLeakyReLU, graph.Attrs{Slope: alpha})
 	case "PRelu":
-		s, err := im.konst(1, "slope")
+		x, err := im.act(0)
 		if err != nil {
 			return err
 		}
-		if s == nil || !s.isFloat() || s.len() == 0 {
+		sl, err := im.konst(1, "slope")
+		if err != nil {
+			return err
+		}
+		if sl == nil || !sl.isFloat() || sl.len() == 0 {
 			return im.errf("slope must be a float constant")
 		}
-		for _, v := range s.f {
-			if v != s.f[0] {
-				return unsup("use nn.PReLU() with one parameter or nn.LeakyReLU", "PRelu with %d different per-channel slopes is not supported", s.len())
+		// One slope, or one per channel broadcast along axis 1 ([C], [C,1,1], [1,C,1,1]).
+		if n := sl.len(); n != 1 {
+			// ONNX broadcasts the slope from the right: per channel means shape [C,1,1] or
+			// [1,C,1,1] against N x C x H x W.
+			r := len(sl.shape)
+			ok := len(x.shape) == 4 && n == x.shape[1] && (r == 3 || r == 4) && sl.shape[r-3] == n
+			if !ok {
+				return unsup("use nn.PReLU() or nn.PReLU(num_channels)", "PRelu slope of shape %v for input %v", sl.shape, x.shape)
 			}
 		}
-		return im.unary(graph.OpLeakyReLU, graph.Attrs{Slope: s.f[0]})
+		w := im.param(im.cur.GetInput()[1], []int{sl.len()}, sl.f)
+		name, err := im.addNode(&graph.Node{Name: im.outName(), Op: graph.OpPReLU, Inputs: []string{x.node}, Params: map[string]string{"weight": w}})
+		if err != nil {
+			return err
+		}
+		im.outNode(name)
+		return nil
 	case "Clip":
 		return im.clip(a)
 	case "Add", "Sub", "Mul", "Div":

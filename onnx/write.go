@@ -180,6 +180,13 @@ func (w *writer) node(n *graph.Node) error {
 		w.add(n, "HardSwish", in)
 	case graph.OpErf:
 		w.add(n, "Erf", in)
+	case graph.OpPReLU:
+		t := w.g.Params[n.Params["weight"]]
+		shape := []int{t.Len(), 1, 1} // per channel: broadcast along axis 1 of N x C x H x W
+		if t.Len() == 1 {
+			shape = []int{1}
+		}
+		w.add(n, "PRelu", []string{in[0], w.constInit(n.Name, floatTensor("", shape, t.Data))})
 	case graph.OpGELU:
 		// x * (Erf(x / sqrt 2) + 1) * 0.5, as PyTorch exports F.gelu below opset 20.
 		scalar := func(v float32) string { return w.constInit(n.Name, floatTensor("", nil, []float32{v})) }

@@ -16,7 +16,8 @@ output_padding), unet (strided conv, max pooling, nearest and bilinear upsamplin
 residual Add), bnnet (BatchNorm kept by exporting without constant folding, HardSwish, Sigmoid,
 Tanh, reflect and zero padding, average pooling, a BatchNorm that follows no conv), actnet
 (ReLU6/Clip, HardSigmoid, dilated conv, a constant Mul and Sub), mobile (pixel-unshuffle stem,
-depthwise conv, squeeze-excite with a broadcast Mul, GELU, a crop by slicing), and qdq: PyTorch's FX QAT flow
+depthwise conv, squeeze-excite with a broadcast Mul, GELU, a crop by slicing), prelunet
+(per-channel and shared PReLU), and qdq: PyTorch's FX QAT flow
 (prepare_qat_fx: activations quint8 per-tensor affine, weights qint8 per-channel
 symmetric) calibrated on random images, exported with its fake-quant ops as
 QuantizeLinear/DequantizeLinear pairs (opset 13 and 17); qdq_unet (opset 17) adds max pooling,
@@ -171,6 +172,25 @@ class Mobile(nn.Module):
         return F.pixel_shuffle(self.pw(y), 4)
 
 
+class PReLUNet(nn.Module):
+    """FSRCNN's original activation: PReLU with one slope per channel (some negative, one zero)
+    and with one shared slope."""
+
+    def __init__(self, c=6):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, c, 5, padding=2)
+        self.act1 = nn.PReLU(c)
+        self.conv2 = nn.Conv2d(c, c, 1)
+        self.act2 = nn.PReLU()
+        self.conv3 = nn.Conv2d(c, 3, 3, padding=1)
+        with torch.no_grad():
+            self.act1.weight.copy_(torch.tensor([0.25, -0.3, 0.0, 0.1, 0.6, -0.05]))
+            self.act2.weight.fill_(0.15)
+
+    def forward(self, x):
+        return self.conv3(self.act2(self.conv2(self.act1(self.conv1(x)))))
+
+
 class Cubic(nn.Module):
     def __init__(self):
         super().__init__()
@@ -189,6 +209,7 @@ MODELS = {
     "bnnet": (BNNet, (1, 3, 10, 12), False, False),
     "actnet": (ActNet, (1, 3, 9, 9), False, True),
     "mobile": (Mobile, (1, 3, 14, 18), True, True),
+    "prelunet": (PReLUNet, (1, 3, 7, 11), False, True),
 }
 
 

@@ -41,6 +41,14 @@ def main():
     save(out, "pad_replicate", lambda t: F.pad(t, (3, 0, 2, 4), mode="replicate"), x)
     save(out, "pad_constant", lambda t: F.pad(t, (1, 2, 0, 1), value=0.5), x)
     save(out, "slice", lambda t: t[:, 1:3, 1:4, 2:7], x)
+    w = torch.tensor([0.25, -0.5, 0.0])
+    w.requires_grad_(True)
+    xp = x.clone().requires_grad_(True)
+    y = F.prelu(xp, w)
+    gy = torch.from_numpy(np.random.default_rng(5).standard_normal(y.shape).astype(np.float32))
+    (y * gy).sum().backward()
+    np.savez(os.path.join(out, "prelu.npz"), x=x.numpy(), w=w.detach().numpy(), y=y.detach().numpy(), gy=gy.numpy(),
+             gx=xp.grad.numpy(), gw=w.grad.numpy())
 
 
 if __name__ == "__main__":
