@@ -205,6 +205,13 @@ func (e *Exec) apply(n *Node, args []*engine.Var) (out *engine.Var, err error) {
 	case OpConcat:
 		return engine.Concat(a.Axis, args...), nil
 	case OpResize:
+		if a.Coord != "" {
+			o, err := n.ResizeONNXOpts(args[0].Shape())
+			if err != nil {
+				return nil, nodeErr(n, "%v", err)
+			}
+			return engine.ResizeONNX(args[0], o), nil
+		}
 		o, err := n.ResizeOpts(args[0].Shape())
 		if err != nil {
 			return nil, nodeErr(n, "%v", err)

@@ -72,7 +72,9 @@ type Attrs struct {
 	Min   *float32 `json:"min,omitempty"`
 	Max   *float32 `json:"max,omitempty"`
 
-	Mode         string    `json:"mode,omitempty"` // Resize: bilinear | nearest | nearest-exact
+	Mode         string    `json:"mode,omitempty"`  // Resize: bilinear | nearest | nearest-exact (PyTorch); linear | nearest with Coord (ONNX)
+	Coord        string    `json:"coord,omitempty"` // Resize with ONNX rules: half_pixel | pytorch_half_pixel | align_corners | asymmetric
+	Round        string    `json:"round,omitempty"` // Resize nearest with ONNX rules: floor | ceil | round_prefer_floor | round_prefer_ceil
 	AlignCorners bool      `json:"align_corners,omitempty"`
 	Scale        []float64 `json:"scale,omitempty"` // Resize scale_factor (H, W)
 	Size         []int     `json:"size,omitempty"`  // Resize output size (H, W)
@@ -295,6 +297,12 @@ func (n *Node) attrString() string {
 		}
 	case OpResize:
 		add("mode", a.Mode)
+		if a.Coord != "" {
+			add("coord", a.Coord)
+		}
+		if a.Round != "" {
+			add("round", a.Round)
+		}
 		if a.Scale != nil {
 			add("scale", a.Scale)
 		}

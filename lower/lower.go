@@ -555,26 +555,65 @@ func (l *lowerer) resize(n *graph.Node) error {
 	if len(n.Attrs.Scale) == 2 && (float64(oh)/float64(ih) != n.Attrs.Scale[0] || float64(ow)/float64(iw) != n.Attrs.Scale[1]) {
 		return fmt.Errorf("scale factor %v is not output/input size exactly (%dx%d -> %dx%d); PyTorch then samples differently from TOSA RESIZE; use an exact integer factor or an explicit size", n.Attrs.Scale, ih, iw, oh, ow)
 	}
-	if n.Attrs.AlignCorners {
-		return fmt.Errorf("align_corners=True is not lowered; use align_corners=False")
+	// The sampling rule as ONNX names it: coordinate transform and nearest rounding.
+	a := n.Attrs
+	coord, round := a.Coord, a.Round
+	switch {
+	case coord != "":
+	case a.Mode == "bilinear" && a.AlignCorners:
+		coord = "align_corners"
+	case a.Mode == "bilinear":
+		coord = "half_pixel"
+	case a.Mode == "nearest":
+		coord, round = "asymmetric", "floor"
+	case a.Mode == "nearest-exact":
+		coord, round = "half_pixel", "round_prefer_ceil"
+	default:
+		return fmt.Errorf("resize mode %q has no TOSA lowering; use bilinear or nearest", a.Mode)
 	}
-	params := func(in, out int, nearest bool) (sn, sd, off, border int64) {
-		g := gcd(out, in)
-		sn, sd = int64(2*out/g), int64(2*in/g)
-		if nearest {
-			off = -sn / 2 // floor(out_index * in/out), PyTorch's 'nearest'
+	nearest := a.Mode == "nearest" || a.Mode == "nearest-exact"
+	var perr error
+	// TOSA samples input position (o*scale_d + offset)/scale_n; NEAREST rounds half up, so the
+	// offset also carries the rounding rule (scale_n is even).
+	params := func(in, out int) (sn, sd, off, border int64) {
+		if coord == "align_corners" {
+			if in == 1 || out == 1 {
+				perr = fmt.Errorf("align_corners resize from or to size 1 is not lowered")
+				return 1, 1, 0, 0
+			}
+			g := gcd(out-1, in-1)
+			sn, sd = int64(2*(out-1)/g), int64(2*(in-1)/g)
 		} else {
-			off = sd/2 - sn/2 // half-pixel centers (align_corners=False)
+			g := gcd(out, in)
+			sn, sd = int64(2*out/g), int64(2*in/g)
+		}
+		if coord == "half_pixel" || coord == "pytorch_half_pixel" {
+			off = sd/2 - sn/2 // half-pixel centers
+			if coord == "half_pixel" && out == 1 {
+				perr = fmt.Errorf("half_pixel resize to size 1 is not lowered; use pytorch_half_pixel")
+			}
+		}
+		if nearest {
+			switch round {
+			case "floor":
+				off -= sn / 2
+			case "ceil":
+				off += sn/2 - 1
+			case "round_prefer_floor":
+				off--
+			case "round_prefer_ceil":
+			default:
+				perr = fmt.Errorf("nearest rounding %q has no TOSA lowering", round)
+			}
 		}
 		border = sd*int64(out-1) - sn*int64(in-1) + off
 		return
 	}
-	nearest := n.Attrs.Mode == "nearest"
-	if !nearest && n.Attrs.Mode != "bilinear" {
-		return fmt.Errorf("resize mode %q has no TOSA lowering; use bilinear or nearest", n.Attrs.Mode)
+	yn, yd, yo, yb := params(ih, oh)
+	xn, xd, xo, xb := params(iw, ow)
+	if perr != nil {
+		return perr
 	}
-	yn, yd, yo, yb := params(ih, oh, nearest)
-	xn, xd, xo, xb := params(iw, ow, nearest)
 	scale := l.b.AddConstShape(l.name("scale"), yn, yd, xn, xd)
 	offset := l.b.AddConstShape(l.name("offset"), yo, xo)
 	border := l.b.AddConstShape(l.name("border"), yb, xb)

@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/vgfq/vgfq/graph"
 	pb "github.com/vgfq/vgfq/onnx/onnxpb"
 )
 
@@ -256,5 +257,31 @@ func TestExternalData(t *testing.T) {
 	}
 	if _, err := Load(filepath.Join(dir, "m.onnx"), Options{}); err == nil || !strings.Contains(err.Error(), "weights.bin") {
 		t.Fatalf("missing external file: %v", err)
+	}
+}
+
+// TestSaveLoad: imported graphs (Const, Pad, Slice, GELU, PReLU, ... nodes) survive the model
+// directory format that training checkpoints use.
+func TestSaveLoad(t *testing.T) {
+	for _, name := range corpusModels {
+		m, err := Load("testdata/corpus/"+name+"_op17.onnx", Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		if err := m.Graph.Save(dir); err != nil {
+			t.Fatal(err)
+		}
+		g, err := graph.Load(dir)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		x := readNPY(t, "testdata/corpus/"+name+".in.npy")
+		y1, y2 := runFloat(t, m.Graph, x), runFloat(t, g, x)
+		for i := range y1.Data {
+			if y1.Data[i] != y2.Data[i] {
+				t.Fatalf("%s: output %d differs after Save/Load", name, i)
+			}
+		}
 	}
 }

@@ -944,25 +944,36 @@ func (im *importer) resize(a attrs) error {
 	default:
 		return im.errf("give exactly one of scales and sizes")
 	}
-	fix := "export with F.interpolate(mode='bilinear' or 'nearest', align_corners=False)"
+	fix := "use coordinate_transformation_mode half_pixel, pytorch_half_pixel, align_corners or asymmetric"
+	switch ctm {
+	case "half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric":
+	default:
+		return unsup(fix, "Resize coordinate_transformation_mode %s is not supported", ctm)
+	}
 	switch mode {
 	case "linear":
-		attrs.Mode = "bilinear"
+		// PyTorch's bilinear (F.interpolate) where it is the same rule; ONNX's own otherwise.
 		switch ctm {
 		case "half_pixel", "pytorch_half_pixel":
+			attrs.Mode = "bilinear"
 		case "align_corners":
-			attrs.AlignCorners = true
+			attrs.Mode, attrs.AlignCorners = "bilinear", true
 		default:
-			return unsup(fix, "Resize linear with coordinate_transformation_mode %s is not supported (half_pixel, pytorch_half_pixel, align_corners are)", ctm)
+			attrs.Mode, attrs.Coord = "linear", ctm
 		}
 	case "nearest":
+		switch nm {
+		case "floor", "ceil", "round_prefer_floor", "round_prefer_ceil":
+		default:
+			return im.errf("nearest_mode %q: want floor, ceil, round_prefer_floor or round_prefer_ceil", nm)
+		}
 		switch {
 		case ctm == "asymmetric" && nm == "floor":
 			attrs.Mode = "nearest"
 		case (ctm == "half_pixel" || ctm == "pytorch_half_pixel") && nm == "round_prefer_ceil":
 			attrs.Mode = "nearest-exact"
 		default:
-			return unsup(fix, "Resize nearest with coordinate_transformation_mode %s and nearest_mode %s is not supported (asymmetric+floor = PyTorch 'nearest', half_pixel+round_prefer_ceil = 'nearest-exact')", ctm, nm)
+			attrs.Mode, attrs.Coord, attrs.Round = "nearest", ctm, nm
 		}
 	case "cubic":
 		return unsup("use linear or nearest", "Resize mode cubic is not in TOSA INT")

@@ -39,12 +39,12 @@ func TestUnsupportedNamed(t *testing.T) {
 	}
 }
 
-// TestLoweringRefusalNamed: a node that imports but does not lower (align_corners bilinear)
+// TestLoweringRefusalNamed: a node that imports but does not lower (max pooling with ceil_mode)
 // is reported as fails with the lowering's reason; later nodes as not reached.
 func TestLoweringRefusalNamed(t *testing.T) {
 	b := graph.NewBuilder("ac", 1)
 	x := b.Input("x", 1, 3, 8, 8)
-	u := b.Unary(graph.OpResize, "up", x, graph.Attrs{Mode: "bilinear", Scale: []float64{2, 2}, AlignCorners: true})
+	u := b.Unary(graph.OpMaxPool2d, "up", x, graph.Attrs{Kernel: []int{3, 3}, Stride: []int{2, 2}, CeilMode: true})
 	c := b.Conv2d("conv", u, graph.ConvSpec{In: 3, Out: 3, Kernel: 3, Padding: 1})
 	g, err := b.Build(c)
 	if err != nil {
@@ -54,7 +54,7 @@ func TestLoweringRefusalNamed(t *testing.T) {
 	var buf bytes.Buffer
 	r.Print(&buf)
 	out := buf.String()
-	if r.OK || !strings.Contains(out, "fails") || !strings.Contains(out, "align_corners") || !strings.Contains(out, "not reached conv") {
+	if r.OK || !strings.Contains(out, "fails") || !strings.Contains(out, "ceil_mode") || !strings.Contains(out, "not reached conv") {
 		t.Fatalf("report:\n%s", out)
 	}
 }
