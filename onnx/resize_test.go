@@ -1,0 +1,57 @@
+package onnx
+
+import (
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"codeberg.org/sbinet/npyio/npz"
+
+	"github.com/vgfq/vgfq/engine"
+	"github.com/vgfq/vgfq/graph"
+)
+
+// TestResizeReference runs one-node Resize models for every coordinate_transformation_mode and
+// nearest_mode vgfq accepts against the outputs of ONNX's reference implementation
+// (tools/golden/onnx_resize_gen.py).
+func TestResizeReference(t *testing.T) {
+	files, err := filepath.Glob("testdata/resize/*.onnx")
+	if err != nil || len(files) < 60 {
+		t.Fatalf("%d cases: %v", len(files), err)
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".onnx")
+		t.Run(name, func(t *testing.T) {
+			m, err := Load(f, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := npz.Open(strings.TrimSuffix(f, ".onnx") + ".npz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			var x, y []float32
+			if err := r.Read("x.npy", &x); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.Read("y.npy", &y); err != nil {
+				t.Fatal(err)
+			}
+			in := m.Graph.Inputs()[0].Attrs.Shape
+			got, err := graph.NewExec(m.Graph, false).Forward(engine.Const(engine.FromData(x, in...)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got.Val.Data) != len(y) {
+				t.Fatalf("%d outputs, reference %d (%v)", len(got.Val.Data), len(y), got.Shape())
+			}
+			for i := range y {
+				if math.Abs(float64(got.Val.Data[i]-y[i])) > 1e-5*math.Max(1, math.Abs(float64(y[i]))) {
+					t.Fatalf("output %d = %v, ONNX reference %v (%s)", i, got.Val.Data[i], y[i], m.Graph.Node(m.Graph.Outputs[0]).Attrs.Mode)
+				}
+			}
+		})
+	}
+}
