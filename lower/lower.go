@@ -397,14 +397,20 @@ func (l *lowerer) conv(n *graph.Node) error {
 		attr := tosa.Attr{OutPad: []int{-o.Padding[0], -o.Padding[0] + o.OutputPadding[0], -o.Padding[1], -o.Padding[1] + o.OutputPadding[1]},
 			Stride: []int{o.Stride[0], o.Stride[1]}, AccType: tosa.Int32}
 		acc = l.b.AddOp(tosa.OpTransposeConv2D, attr, []string{in, wname, bname, izp, wzp}, l.name("acc"), tosa.Int32)
-	case o.Groups == 1:
-		oc, ic, kh, kw := w.Shape[0], w.Shape[1], w.Shape[2], w.Shape[3]
-		wd := make([]int8, len(cq.Weight))
+	case o.Groups == 1 || !(o.Groups == cin && w.Shape[1] == 1):
+		// Grouped (not depthwise) convolution: one CONV2D whose weight is zero outside each
+		// output channel's group — the same sums exactly (a zero weight adds nothing whatever
+		// the input zero point), at groups times the MACs.
+		oc, ipg, kh, kw := w.Shape[0], w.Shape[1], w.Shape[2], w.Shape[3]
+		ic := ipg * o.Groups
+		opg := oc / o.Groups
+		wd := make([]int8, oc*kh*kw*ic)
 		for c := 0; c < oc; c++ {
-			for i := 0; i < ic; i++ {
+			base := (c / opg) * ipg
+			for i := 0; i < ipg; i++ {
 				for y := 0; y < kh; y++ {
 					for x := 0; x < kw; x++ {
-						wd[((c*kh+y)*kw+x)*ic+i] = cq.Weight[((c*ic+i)*kh+y)*kw+x]
+						wd[((c*kh+y)*kw+x)*ic+base+i] = cq.Weight[((c*ipg+i)*kh+y)*kw+x]
 					}
 				}
 			}

@@ -66,3 +66,37 @@ func TestResizeModes(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupedConv: a grouped (not depthwise) convolution lowers and matches the fake-quant model.
+func TestGroupedConv(t *testing.T) {
+	for _, groups := range []int{2, 3} {
+		b := graph.NewBuilder("grouped", 1)
+		x := b.Input("x", 1, 3, 9, 8)
+		c0 := b.Conv2d("c0", x, graph.ConvSpec{In: 3, Out: 6, Kernel: 1})
+		c := b.Conv2d("conv", c0, graph.ConvSpec{In: 6, Out: 12, Kernel: 3, Padding: 1, Groups: groups})
+		g, err := b.Build(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := quantize(t, g, 2)
+		res, err := Lower(m, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := smooth(rand.New(rand.NewPCG(3, 3)), 1, 9, 8)
+		fq, err := m.FakeQuantPredictor()(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, err := Int8PredictorRef(res, 1)(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, _ := m.QParamOf("conv")
+		for i := range y.Data {
+			if d := math.Abs(float64(y.Data[i]-fq.Data[i])) / float64(q.Scale); d > 1.01 {
+				t.Fatalf("groups %d: element %d is %.2f steps from fake-quant", groups, i, d)
+			}
+		}
+	}
+}
