@@ -266,3 +266,25 @@ func PReLU(x, w *Var) *Var {
 		}
 	}, x, w)
 }
+
+// SpaceToDepth is ONNX SpaceToDepth (channel (i*r + j)*C + c takes pixel (y*r+i, x*r+j) of
+// channel c): reshape [N,C,H/r,r,W/r,r], transpose [0,3,5,1,2,4], reshape [N,C*r*r,H/r,W/r].
+func SpaceToDepth(x *Var, r int) *Var {
+	s := x.Shape()
+	if len(s) != 4 || r <= 0 || s[2]%r != 0 || s[3]%r != 0 {
+		opPanic("SpaceToDepth", "input %v, block %d", s, r)
+	}
+	n, c, h, w := s[0], s[1], s[2]/r, s[3]/r
+	return Reshape(Permute(Reshape(x, n, c, h, r, w, r), 0, 3, 5, 1, 2, 4), n, c*r*r, h, w)
+}
+
+// DepthToSpace is ONNX DepthToSpace in DCR mode (its default; CRD is PixelShuffle): reshape
+// [N,r,r,C/r^2,H,W], transpose [0,3,4,1,5,2], reshape [N,C/r^2,H*r,W*r].
+func DepthToSpace(x *Var, r int) *Var {
+	s := x.Shape()
+	if len(s) != 4 || r <= 0 || s[1]%(r*r) != 0 {
+		opPanic("DepthToSpace", "input %v, block %d", s, r)
+	}
+	n, c, h, w := s[0], s[1]/(r*r), s[2], s[3]
+	return Reshape(Permute(Reshape(x, n, r, r, c, h, w), 0, 3, 4, 1, 5, 2), n, c, h*r, w*r)
+}

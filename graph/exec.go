@@ -221,6 +221,10 @@ func (e *Exec) apply(n *Node, args []*engine.Var) (out *engine.Var, err error) {
 		return engine.PixelShuffle(args[0], a.Factor), nil
 	case OpPixelUnshuffle:
 		return engine.PixelUnshuffle(args[0], a.Factor), nil
+	case OpDepthToSpace:
+		return engine.DepthToSpace(args[0], a.Factor), nil
+	case OpSpaceToDepth:
+		return engine.SpaceToDepth(args[0], a.Factor), nil
 	case OpAvgPool2d, OpMaxPool2d:
 		o, err := n.PoolOpts()
 		if err != nil {

@@ -38,22 +38,24 @@ const (
 	OpAvgPool2d       Op = "AvgPool2d" // Attrs.Kernel, Stride, Padding, CeilMode, CountIncludePad
 	OpMaxPool2d       Op = "MaxPool2d" // Attrs.Kernel, Stride, Padding, Dilation, CeilMode
 	OpBatchNorm2d     Op = "BatchNorm2d"
-	OpReshape         Op = "Reshape"     // Attrs.Shape (ONNX rule: 0 copies the input dimension, one -1 inferred)
-	OpTranspose       Op = "Transpose"   // Attrs.Perm
-	OpConst           Op = "Const"       // a constant tensor: param value (a buffer, not trained)
-	OpHardSigmoid     Op = "HardSigmoid" // max(0, min(1, Alpha*x + Beta)) (F.hardsigmoid: 1/6, 0.5)
-	OpHardSwish       Op = "HardSwish"   // F.hardswish
-	OpPad             Op = "Pad"         // F.pad of H, W: Attrs.Pads [top, left, bottom, right], Mode constant|reflect|edge, Value
-	OpErf             Op = "Erf"         // torch.erf
-	OpGELU            Op = "GELU"        // F.gelu (approximate='none')
-	OpSlice           Op = "Slice"       // x[start : start+size] per dimension (step 1): Attrs.Start, Attrs.Cut
-	OpPReLU           Op = "PReLU"       // nn.PReLU: param weight, one slope per channel or one shared (trained)
+	OpReshape         Op = "Reshape"      // Attrs.Shape (ONNX rule: 0 copies the input dimension, one -1 inferred)
+	OpTranspose       Op = "Transpose"    // Attrs.Perm
+	OpConst           Op = "Const"        // a constant tensor: param value (a buffer, not trained)
+	OpHardSigmoid     Op = "HardSigmoid"  // max(0, min(1, Alpha*x + Beta)) (F.hardsigmoid: 1/6, 0.5)
+	OpHardSwish       Op = "HardSwish"    // F.hardswish
+	OpPad             Op = "Pad"          // F.pad of H, W: Attrs.Pads [top, left, bottom, right], Mode constant|reflect|edge, Value
+	OpErf             Op = "Erf"          // torch.erf
+	OpGELU            Op = "GELU"         // F.gelu (approximate='none')
+	OpSlice           Op = "Slice"        // x[start : start+size] per dimension (step 1): Attrs.Start, Attrs.Cut
+	OpPReLU           Op = "PReLU"        // nn.PReLU: param weight, one slope per channel or one shared (trained)
+	OpDepthToSpace    Op = "DepthToSpace" // ONNX DepthToSpace DCR (CRD is PixelShuffle): Attrs.Factor
+	OpSpaceToDepth    Op = "SpaceToDepth" // ONNX SpaceToDepth: Attrs.Factor
 )
 
 // Ops lists every operation the IR knows, for error messages and docs.
 var Ops = []Op{OpInput, OpConv2d, OpConvTranspose2d, OpReLU, OpLeakyReLU, OpClamp, OpHardtanh, OpSigmoid, OpTanh,
 	OpAdd, OpSub, OpMul, OpConcat, OpResize, OpPixelShuffle, OpPixelUnshuffle, OpAvgPool2d, OpMaxPool2d,
-	OpBatchNorm2d, OpReshape, OpTranspose, OpConst, OpHardSigmoid, OpHardSwish, OpPad, OpErf, OpGELU, OpSlice, OpPReLU}
+	OpBatchNorm2d, OpReshape, OpTranspose, OpConst, OpHardSigmoid, OpHardSwish, OpPad, OpErf, OpGELU, OpSlice, OpPReLU, OpDepthToSpace, OpSpaceToDepth}
 
 // Attrs are the attributes of a node. Only the fields of the node's op are meaningful; the rest
 // stay zero and are omitted from JSON.
@@ -312,7 +314,7 @@ func (n *Node) attrString() string {
 		if a.AlignCorners {
 			add("align_corners", true)
 		}
-	case OpPixelShuffle, OpPixelUnshuffle:
+	case OpPixelShuffle, OpPixelUnshuffle, OpDepthToSpace, OpSpaceToDepth:
 		add("factor", a.Factor)
 	case OpAvgPool2d, OpMaxPool2d:
 		pair("kernel", a.Kernel)

@@ -461,7 +461,7 @@ func (g *Graph) nodeShape(n *Node, in [][]int) ([]int, error) {
 			return nil, nodeErr(n, "%v", err)
 		}
 		return []int{in[0][0], in[0][1], o.OutH, o.OutW}, nil
-	case OpPixelShuffle, OpPixelUnshuffle:
+	case OpPixelShuffle, OpPixelUnshuffle, OpDepthToSpace, OpSpaceToDepth:
 		if err := wantInputs(n, in, 1); err != nil {
 			return nil, err
 		}
@@ -473,7 +473,7 @@ func (g *Graph) nodeShape(n *Node, in [][]int) ([]int, error) {
 			return nil, nodeErr(n, "factor %d must be positive", r)
 		}
 		s := in[0]
-		if n.Op == OpPixelShuffle {
+		if n.Op == OpPixelShuffle || n.Op == OpDepthToSpace {
 			if s[1]%(r*r) != 0 {
 				return nil, nodeErr(n, "%d channels not divisible by factor^2 = %d", s[1], r*r)
 			}

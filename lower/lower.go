@@ -298,6 +298,8 @@ func (l *lowerer) node(n *graph.Node) error {
 		return l.resize(n)
 	case graph.OpPixelShuffle, graph.OpPixelUnshuffle:
 		return l.pixelShuffle(n)
+	case graph.OpDepthToSpace, graph.OpSpaceToDepth:
+		return l.depthSpace(n)
 	case graph.OpAdd, graph.OpSub:
 		return l.addSub(n)
 	case graph.OpMul:
@@ -311,7 +313,7 @@ func (l *lowerer) node(n *graph.Node) error {
 	case graph.OpBatchNorm2d:
 		return fmt.Errorf("BatchNorm2d must follow a Conv2d to be folded into it (vgfq ptq folds conv+bn); put it after a convolution or remove it")
 	}
-	return fmt.Errorf("no TOSA INT lowering for %s; supported: Conv2d, ConvTranspose2d, ReLU, ReLU6/Hardtanh, Clamp, LeakyReLU, Sigmoid, Tanh, Add, Sub, Mul, Concat, Resize, PixelShuffle, PixelUnshuffle, MaxPool2d, AvgPool2d, Reshape, Transpose, HardSwish, HardSigmoid, Erf, GELU, PReLU, Const, Pad, Slice", n.Op)
+	return fmt.Errorf("no TOSA INT lowering for %s; supported: Conv2d, ConvTranspose2d, ReLU, ReLU6/Hardtanh, Clamp, LeakyReLU, Sigmoid, Tanh, Add, Sub, Mul, Concat, Resize, PixelShuffle, PixelUnshuffle, MaxPool2d, AvgPool2d, Reshape, Transpose, HardSwish, HardSigmoid, Erf, GELU, PReLU, Const, Pad, Slice, DepthToSpace, SpaceToDepth", n.Op)
 }
 
 func (l *lowerer) input(n *graph.Node) error {

@@ -323,7 +323,14 @@ func (im *importer) node(n *pb.NodeProto) error {
 	case "DepthToSpace":
 		return im.depthToSpace(a)
 	case "SpaceToDepth":
-		return unsup("use torch.nn.PixelUnshuffle (exported as Reshape/Transpose) or a strided convolution", "SpaceToDepth (DCR channel order) has no mapping yet")
+		bs, err := im.aInt(a, "blocksize", 0)
+		if err != nil {
+			return err
+		}
+		if bs <= 0 || bs > 64 {
+			return im.errf("blocksize %d out of range", bs)
+		}
+		return im.unary(graph.OpSpaceToDepth, graph.Attrs{Factor: int(bs)})
 	case "Reshape", "Flatten", "Squeeze", "Unsqueeze":
 		return im.reshape(op, a)
 	case "Transpose":
@@ -1009,55 +1016,19 @@ func (im *importer) depthToSpace(a attrs) error {
 	}
 	r := int(bs)
 	src := x.node
-	if mode == "DCR" {
-		// DCR reads channel (i*r + j)*C + c where CRD (PixelShuffle) reads c*r*r + i*r + j:
-		// permute the output channels of the producing convolution.
-		prod := im.g.Node(x.node)
-		if prod == nil || prod.Op != graph.OpConv2d || prod.Attrs.Groups > 1 || im.readers[im.cur.GetInput()[0]] != 1 || im.qdq != nil {
-			return unsup("use mode CRD (torch.nn.PixelShuffle exports CRD)", "DepthToSpace DCR whose input is not a convolution's only output")
-		}
-		if err := permuteConvOut(im, prod, r); err != nil {
-			return err
-		}
-	} else if mode != "CRD" {
+	op := graph.OpPixelShuffle
+	switch mode {
+	case "DCR":
+		op = graph.OpDepthToSpace
+	case "CRD":
+	default:
 		return im.errf("mode %q: want DCR or CRD", mode)
 	}
-	name, err := im.addNode(&graph.Node{Name: im.outName(), Op: graph.OpPixelShuffle, Inputs: []string{src}, Attrs: graph.Attrs{Factor: r}})
+	name, err := im.addNode(&graph.Node{Name: im.outName(), Op: op, Inputs: []string{src}, Attrs: graph.Attrs{Factor: r}})
 	if err != nil {
 		return err
 	}
 	im.outNode(name)
-	return nil
-}
-
-// permuteConvOut reorders a conv's output channels from DCR to CRD order.
-func permuteConvOut(im *importer, conv *graph.Node, r int) error {
-	w := im.g.Params[conv.Params["weight"]]
-	oc := w.Shape[0]
-	if oc%(r*r) != 0 {
-		return im.errf("%d channels not divisible by blocksize^2", oc)
-	}
-	c := oc / (r * r)
-	per := len(w.Data) / oc
-	nw := make([]float32, len(w.Data))
-	var b, nb []float32
-	if bn, ok := conv.Params["bias"]; ok {
-		b = im.g.Params[bn].Data
-		nb = make([]float32, oc)
-	}
-	for ch := 0; ch < c; ch++ {
-		for k := 0; k < r*r; k++ {
-			crd, dcr := ch*r*r+k, k*c+ch
-			copy(nw[crd*per:(crd+1)*per], w.Data[dcr*per:(dcr+1)*per])
-			if b != nil {
-				nb[crd] = b[dcr]
-			}
-		}
-	}
-	copy(w.Data, nw)
-	if b != nil {
-		copy(b, nb)
-	}
 	return nil
 }
 

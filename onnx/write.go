@@ -249,6 +249,10 @@ func (w *writer) node(n *graph.Node) error {
 		w.add(n, "Resize", ins, attrs...)
 	case graph.OpPixelShuffle:
 		w.add(n, "DepthToSpace", in, aInt("blocksize", int64(a.Factor)), aStr("mode", "CRD"))
+	case graph.OpDepthToSpace:
+		w.add(n, "DepthToSpace", in, aInt("blocksize", int64(a.Factor)), aStr("mode", "DCR"))
+	case graph.OpSpaceToDepth:
+		w.add(n, "SpaceToDepth", in, aInt("blocksize", int64(a.Factor)))
 	case graph.OpAvgPool2d, graph.OpMaxPool2d:
 		o, err := n.PoolOpts()
 		if err != nil {

@@ -48,7 +48,8 @@ func SharesInput(op graph.Op) bool { return sharesInput(op) }
 func sharesInput(op graph.Op) bool {
 	switch op {
 	case graph.OpResize, graph.OpPixelShuffle, graph.OpPixelUnshuffle, graph.OpReshape, graph.OpTranspose,
-		graph.OpMaxPool2d, graph.OpAvgPool2d, graph.OpConcat, graph.OpPad, graph.OpSlice:
+		graph.OpMaxPool2d, graph.OpAvgPool2d, graph.OpConcat, graph.OpPad, graph.OpSlice,
+		graph.OpDepthToSpace, graph.OpSpaceToDepth:
 		return true
 	}
 	return false

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""ONNX Resize cases with the ONNX reference implementation's outputs.
+"""ONNX Resize (and DepthToSpace / SpaceToDepth) cases with reference outputs.
 
     /usr/bin/python3 tools/golden/onnx_resize_gen.py --out onnx/testdata/resize
 
@@ -50,6 +50,32 @@ def case(out, name, shape, attrs, scales=None, sizes=None):
     np.savez_compressed(os.path.join(out, name + ".npz"), x=x, y=y)
 
 
+def block_case(out, name, op, shape, bs, mode=None):
+    """DepthToSpace / SpaceToDepth with the reshape/transpose formulas of the ONNX operator
+    docs (and of onnx/backend/test/case/node/depthtospace.py, spacetodepth.py)."""
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    x = rng.standard_normal(shape).astype(np.float32)
+    b, c, h, w = shape
+    attrs = {"blocksize": bs}
+    if op == "DepthToSpace":
+        attrs["mode"] = mode
+        if mode == "DCR":
+            t = x.reshape(b, bs, bs, c // (bs * bs), h, w).transpose(0, 3, 4, 1, 5, 2)
+        else:
+            t = x.reshape(b, c // (bs * bs), bs, bs, h, w).transpose(0, 1, 4, 2, 5, 3)
+        y = t.reshape(b, c // (bs * bs), h * bs, w * bs)
+    else:
+        t = x.reshape(b, c, h // bs, bs, w // bs, bs).transpose(0, 3, 5, 1, 2, 4)
+        y = t.reshape(b, c * bs * bs, h // bs, w // bs)
+    node = helper.make_node(op, ["input"], ["output"], **attrs)
+    g = helper.make_graph([node], name, [helper.make_tensor_value_info("input", TensorProto.FLOAT, list(shape))],
+                          [helper.make_tensor_value_info("output", TensorProto.FLOAT, list(y.shape))])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_name="onnx_resize_gen")
+    onnx.checker.check_model(m)
+    onnx.save(m, os.path.join(out, name + ".onnx"))
+    np.savez_compressed(os.path.join(out, name + ".npz"), x=x, y=np.ascontiguousarray(y))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="onnx/testdata/resize")
@@ -66,6 +92,9 @@ def main():
                 case(out, "r%02d_%s_%s_%s" % (k, mode, ctm, nm or "") + ("_scales" if scales else "_%dx%d" % (sizes[2], sizes[3])),
                      shape, attrs, scales=scales, sizes=sizes)
                 k += 1
+    block_case(out, "d2s_dcr", "DepthToSpace", (1, 12, 3, 5), 2, "DCR")
+    block_case(out, "d2s_crd", "DepthToSpace", (1, 18, 2, 3), 3, "CRD")
+    block_case(out, "s2d", "SpaceToDepth", (1, 3, 6, 4), 2)
 
 
 if __name__ == "__main__":
