@@ -24,7 +24,7 @@ func TestLoadKinds(t *testing.T) {
 		t.Fatalf("dir: %v", err)
 	}
 	for spec, want := range map[string]string{
-		"nope":                    "no such model directory",
+		"nope":                    `unknown model "nope"`,
 		"missing.onnx":            "missing.onnx",
 		"model_test.go":           "not a model directory",
 		"../onnx/testdata":        "graph.json",
