@@ -1,10 +1,13 @@
 package onnx
 
 import (
+	"fmt"
 	"math"
 	"slices"
 
+	"github.com/vgfq/vgfq/engine"
 	"github.com/vgfq/vgfq/graph"
+	"github.com/vgfq/vgfq/quant"
 )
 
 // fusions rewrite multi-node patterns PyTorch's exporter emits into the one graph op they
@@ -147,4 +150,188 @@ func (im *importer) fuse() {
 			pruneUnused(g)
 		}
 	}
+}
+
+// foldAffine folds per-output-channel affine ops that follow a convolution into it:
+// Mul/Div by a constant (per channel or scalar), Add/Sub of a constant, and a per-channel
+// depthwise 1x1 convolution (a BatchNormalization that followed no conv at import). PyTorch's
+// QAT Conv+BN modules export exactly this chain (Conv -> Div(scale) -> Add(bias) ->
+// BatchNormalization). For a QDQ conv the per-channel factor goes into the weight scale, so the
+// int8 weights stay exactly the model's (a factor must then be positive).
+func (im *importer) foldAffine() error {
+	g := im.g
+	for changed := true; changed; {
+		changed = false
+		cons := g.Consumers()
+		for _, n := range g.Nodes {
+			var conv *graph.Node
+			var scale, shift []float64 // per channel: y = conv * scale + shift
+			operand := func() (*graph.Node, *graph.Node) {
+				if len(n.Inputs) != 2 {
+					return nil, nil
+				}
+				a, b := g.Node(n.Inputs[0]), g.Node(n.Inputs[1])
+				if a != nil && a.Op == graph.OpConv2d && b != nil && b.Op == graph.OpConst {
+					return a, b
+				}
+				if n.Op != graph.OpSub && b != nil && b.Op == graph.OpConv2d && a != nil && a.Op == graph.OpConst {
+					return b, a
+				}
+				return nil, nil
+			}
+			switch n.Op {
+			case graph.OpMul, graph.OpAdd, graph.OpSub:
+				c, k := operand()
+				if c == nil {
+					continue
+				}
+				vals, ok := perChannel(g.Params[k.Params["value"]], c.Shape[1])
+				if !ok {
+					continue
+				}
+				conv = c
+				scale, shift = make([]float64, len(vals)), make([]float64, len(vals))
+				for i, v := range vals {
+					switch n.Op {
+					case graph.OpMul:
+						scale[i] = float64(v)
+					case graph.OpAdd:
+						scale[i], shift[i] = 1, float64(v)
+					case graph.OpSub:
+						scale[i], shift[i] = 1, -float64(v)
+					}
+				}
+			case graph.OpConv2d:
+				// A depthwise 1x1 (from BatchNormalization) after a conv.
+				p := g.Node(n.Inputs[0])
+				w := g.Params[n.Params["weight"]]
+				if p == nil || p.Op != graph.OpConv2d || w == nil || len(w.Shape) != 4 || w.Shape[1] != 1 || w.Shape[2] != 1 || w.Shape[3] != 1 ||
+					n.Attrs.Groups != w.Shape[0] || w.Shape[0] != p.Shape[1] || !unitConv(n) || im.qdq != nil && im.qdq.Convs[n.Name] != nil {
+					continue
+				}
+				conv = p
+				scale, shift = make([]float64, w.Shape[0]), make([]float64, w.Shape[0])
+				var b []float32
+				if bn, ok := n.Params["bias"]; ok {
+					b = g.Params[bn].Data
+				}
+				for i := range scale {
+					scale[i] = float64(w.Data[i])
+					if b != nil {
+						shift[i] = float64(b[i])
+					}
+				}
+			default:
+				continue
+			}
+			if len(cons[conv.Name]) != 1 || slices.Contains(g.Outputs, conv.Name) {
+				continue
+			}
+			if err := im.scaleConv(conv, scale, shift); err != nil {
+				return err
+			}
+			// n now computes nothing new: conv takes its place (and its name for later readers).
+			into := n.Name
+			for _, m := range g.Nodes {
+				for i, in := range m.Inputs {
+					if in == into {
+						m.Inputs[i] = conv.Name
+					}
+				}
+			}
+			for i, o := range g.Outputs {
+				if o == into {
+					g.Outputs[i] = conv.Name
+				}
+			}
+			im.m.FusedInto[into] = conv.Name
+			if im.qdq != nil {
+				if qp, ok := im.qdq.Act[into]; ok {
+					im.qdq.Act[conv.Name] = qp
+				}
+			}
+			n.Inputs = nil // dead: pruned below
+			n.Op = graph.OpConst
+			n.Params = map[string]string{"value": ""}
+			changed = true
+			break
+		}
+		if changed {
+			var keep []*graph.Node
+			for _, n := range g.Nodes {
+				if !(n.Op == graph.OpConst && n.Params["value"] == "") {
+					keep = append(keep, n)
+				}
+			}
+			g.Nodes = keep
+			pruneUnused(g)
+		}
+	}
+	return nil
+}
+
+func unitConv(n *graph.Node) bool {
+	o, err := n.ConvOpts()
+	return err == nil && o.Stride == [2]int{1, 1} && o.Padding == [2]int{0, 0} && o.Dilation == [2]int{1, 1}
+}
+
+// perChannel returns a constant's values per channel when it is one value or one per channel
+// along axis 1 ([1,C,1,1]).
+func perChannel(t *engine.Tensor, c int) ([]float32, bool) {
+	if t == nil {
+		return nil, false
+	}
+	if t.Len() == 1 {
+		out := make([]float32, c)
+		for i := range out {
+			out[i] = t.Data[0]
+		}
+		return out, true
+	}
+	if len(t.Shape) == 4 && t.Shape[0] == 1 && t.Shape[1] == c && t.Shape[2] == 1 && t.Shape[3] == 1 {
+		return t.Data, true
+	}
+	return nil, false
+}
+
+// scaleConv makes conv compute conv*scale[c] + shift[c].
+func (im *importer) scaleConv(conv *graph.Node, scale, shift []float64) error {
+	g := im.g
+	w := g.Params[conv.Params["weight"]]
+	oc := w.Shape[0]
+	per := w.Len() / oc
+	var cq *quant.ConvQ
+	if im.qdq != nil {
+		cq = im.qdq.Convs[conv.Name]
+	}
+	for c := 0; c < oc; c++ {
+		if cq != nil {
+			if !(scale[c] > 0) {
+				r := im.m.Origin[conv.Name]
+				return &Error{Node: r.Name, Op: r.Op, Err: fmt.Errorf("the factor %v that follows it in channel %d is not positive, so its int8 weights cannot absorb it exactly; export with positive BatchNorm weights", scale[c], c)}
+			}
+			cq.WeightScales[c] = float32(float64(cq.WeightScales[c]) * scale[c])
+			for i := c * per; i < (c+1)*per; i++ {
+				w.Data[i] = float32(cq.Weight[i]) * cq.WeightScales[c]
+			}
+		} else {
+			for i := c * per; i < (c+1)*per; i++ {
+				w.Data[i] = float32(float64(w.Data[i]) * scale[c])
+			}
+		}
+	}
+	bn, ok := conv.Params["bias"]
+	if !ok {
+		bn = im.unique(conv.Name + ".bias")
+		g.Params[bn] = engine.New(oc)
+		conv.Params["bias"] = bn
+	}
+	b := g.Params[bn]
+	for c := 0; c < oc; c++ {
+		b.Data[c] = float32(float64(b.Data[c])*scale[c] + shift[c])
+	}
+	if im.qdq != nil {
+		delete(im.qdq.bias, conv.Name) // an int32 bias no longer holds: requantize the float one
+	}
+	return nil
 }

@@ -382,6 +382,9 @@ func importModel(mp *pb.ModelProto, dir string, opt Options) (*Model, error) {
 	}
 	pruneUnused(im.g)
 	im.fuse()
+	if err := im.foldAffine(); err != nil {
+		return nil, err
+	}
 	if err := im.g.InferShapes(); err != nil {
 		return nil, &Error{Err: fmt.Errorf("imported graph: %v", err)}
 	}

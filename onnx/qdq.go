@@ -383,7 +383,15 @@ func (q *QDQ) finish(im *importer) error {
 		}
 		cq.BiasScales = quant.BiasScales(in.Scale, cq.WeightScales)
 		b := q.bias[name]
-		if b == nil {
+		if b == nil || b.q == nil {
+			// A float bias (the graph's, after any folding): int32 at s_in*s_w[c].
+			if bn, ok := n.Params["bias"]; ok {
+				qb, _, err := quant.QuantizeBias(g.Params[bn].Data, in.Scale, cq.WeightScales)
+				if err != nil {
+					return ferr(name, "%v", err)
+				}
+				cq.Bias = qb
+			}
 			continue
 		}
 		if b.q != nil {
@@ -403,11 +411,6 @@ func (q *QDQ) finish(im *importer) error {
 			}
 			continue
 		}
-		qb, _, err := quant.QuantizeBias(b.f, in.Scale, cq.WeightScales)
-		if err != nil {
-			return ferr(name, "%v", err)
-		}
-		cq.Bias = qb
 	}
 	q.Model = m
 	return nil

@@ -21,7 +21,8 @@ depthwise conv, squeeze-excite with a broadcast Mul, GELU, a crop by slicing), p
 (prepare_qat_fx: activations quint8 per-tensor affine, weights qint8 per-channel
 symmetric) calibrated on random images, exported with its fake-quant ops as
 QuantizeLinear/DequantizeLinear pairs (opset 13 and 17); qdq_unet (opset 17) adds max pooling,
-nearest upsampling, Concat and a residual Add to the FX QAT flow. Models with a dynamic batch dimension
+nearest upsampling, Concat and a residual Add to the FX QAT flow; qdq_convbn is FX QAT's fused
+Conv+BN+ReLU (Conv -> Div -> Add -> BatchNormalization -> Relu in the export). Models with a dynamic batch dimension
 declare it as 'batch'. Variants for error tests: cubic.onnx (Resize cubic: exports fine, does not
 lower), qdq_int16.onnx, qdq_asym.onnx (the qdq model edited to int16 activations / asymmetric
 weights).
@@ -29,6 +30,7 @@ weights).
 import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("ATEN_CPU_CAPABILITY", "avx2")  # the vector width decides float sums (as quant_gen.py)
 
 import argparse  # noqa: E402
 import copy  # noqa: E402
@@ -256,6 +258,38 @@ def qdq_unet(out, act, wt):
     export(qm, x, os.path.join(out, "qdq_unet_op17.onnx"), 17, False, True)
 
 
+def qdq_convbn(out, act, wt):
+    """FX QAT with Conv+BN+ReLU fused into a QAT ConvBnReLU2d: exported as Conv (scaled,
+    fake-quantized weight) -> Div -> Add -> BatchNormalization -> Relu."""
+    from torch.ao.quantization import QConfig, QConfigMapping
+    from torch.ao.quantization.quantize_fx import prepare_qat_fx
+
+    torch.manual_seed(2)
+
+    class Net(nn.Module):
+        def __init__(self, c=4):
+            super().__init__()
+            self.a = nn.Conv2d(3, c, 3, padding=1)
+            self.bn = nn.BatchNorm2d(c)
+            self.d = nn.Conv2d(c, 3, 3, padding=1)
+
+        def forward(self, x):
+            return self.d(F.relu(self.bn(self.a(x))))
+
+    x = torch.rand(1, 3, 8, 8)
+    qm = prepare_qat_fx(Net().train(), QConfigMapping().set_global(QConfig(activation=act, weight=wt)), example_inputs=(x,))
+    with torch.no_grad():
+        for _ in range(8):  # QAT forward passes: BN running statistics and observers update
+            qm(torch.rand(4, 3, 8, 8))
+    qm.eval()
+    qm.apply(torch.ao.quantization.disable_observer)
+    with torch.no_grad():
+        y = qm(x)
+    np.save(os.path.join(out, "qdq_convbn.in.npy"), x.numpy())
+    np.save(os.path.join(out, "qdq_convbn.out.npy"), y.numpy())
+    export(qm, x, os.path.join(out, "qdq_convbn_op17.onnx"), 17, False, True)
+
+
 def qdq_model(out):
     from torch.ao.quantization import QConfig, QConfigMapping
     from torch.ao.quantization.fake_quantize import FakeQuantize
@@ -331,6 +365,7 @@ def qdq_model(out):
             break
     onnx.save(ma, os.path.join(out, "qdq_asym.onnx"))
     qdq_unet(out, act, wt)
+    qdq_convbn(out, act, wt)
 
 
 def main():
