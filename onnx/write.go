@@ -232,16 +232,20 @@ func (w *writer) node(n *graph.Node) error {
 			ins = append(ins, "", w.constInit(n.Name, int64Tensor("", []int64{int64(s[0]), int64(s[1]), int64(a.Size[0]), int64(a.Size[1])})))
 		}
 		var attrs []*pb.AttributeProto
-		switch a.Mode {
-		case "bilinear":
+		switch {
+		case a.Coord != "" && a.Mode == "linear":
+			attrs = []*pb.AttributeProto{aStr("mode", "linear"), aStr("coordinate_transformation_mode", a.Coord)}
+		case a.Coord != "":
+			attrs = []*pb.AttributeProto{aStr("mode", "nearest"), aStr("coordinate_transformation_mode", a.Coord), aStr("nearest_mode", a.Round)}
+		case a.Mode == "bilinear":
 			ctm := "pytorch_half_pixel"
 			if a.AlignCorners {
 				ctm = "align_corners"
 			}
 			attrs = []*pb.AttributeProto{aStr("mode", "linear"), aStr("coordinate_transformation_mode", ctm)}
-		case "nearest":
+		case a.Mode == "nearest":
 			attrs = []*pb.AttributeProto{aStr("mode", "nearest"), aStr("coordinate_transformation_mode", "asymmetric"), aStr("nearest_mode", "floor")}
-		case "nearest-exact":
+		case a.Mode == "nearest-exact":
 			attrs = []*pb.AttributeProto{aStr("mode", "nearest"), aStr("coordinate_transformation_mode", "half_pixel"), aStr("nearest_mode", "round_prefer_ceil")}
 		default:
 			return fmt.Errorf("resize mode %q has no ONNX form", a.Mode)
