@@ -335,3 +335,93 @@ func (im *importer) scaleConv(conv *graph.Node, scale, shift []float64) error {
 	}
 	return nil
 }
+
+// cancelReshapes simplifies reshape chains: an element-wise unary op after a Reshape moves
+// before it (it commutes with any reshape), consecutive Reshapes become one, and a Reshape to
+// the shape it already has disappears. Flatten -> Linear -> view(N, C, 1, 1) (squeeze-excite
+// with nn.Linear) thereby becomes 4-D convolutions only.
+func (im *importer) cancelReshapes() {
+	g := im.g
+	elementwise := func(op graph.Op) bool {
+		switch op {
+		case graph.OpReLU, graph.OpLeakyReLU, graph.OpSigmoid, graph.OpTanh, graph.OpHardSigmoid, graph.OpHardSwish,
+			graph.OpGELU, graph.OpErf, graph.OpClamp, graph.OpHardtanh:
+			return true
+		}
+		return false
+	}
+	for changed := true; changed; {
+		changed = false
+		cons := g.Consumers()
+		single := func(name string) bool { return len(cons[name]) == 1 && !slices.Contains(g.Outputs, name) }
+		for i, n := range g.Nodes {
+			if len(n.Inputs) != 1 {
+				continue
+			}
+			p := g.Node(n.Inputs[0])
+			if p == nil || p.Op != graph.OpReshape || !single(p.Name) {
+				continue
+			}
+			switch {
+			case elementwise(n.Op):
+				// p = Reshape(x); n = U(p)  ->  u = U(x); n = Reshape(u), keeping n's name as
+				// the output value: swap the two nodes' roles.
+				x := p.Inputs[0]
+				xs := g.Node(x).Shape
+				target := batchCopy(n.Shape, xs)
+				p.Op, p.Attrs, p.Inputs = n.Op, n.Attrs, []string{x}
+				p.Shape = append([]int(nil), xs...)
+				n.Op, n.Attrs, n.Inputs = graph.OpReshape, graph.Attrs{Shape: target}, []string{p.Name}
+				changed = true
+			case n.Op == graph.OpReshape:
+				// Reshape(Reshape(x)) -> Reshape(x).
+				n.Inputs = []string{p.Inputs[0]}
+				n.Attrs.Shape = batchCopy(n.Shape, g.Node(p.Inputs[0]).Shape)
+				changed = true
+			}
+			if changed {
+				_ = i
+				break
+			}
+		}
+		if !changed {
+			// Identity reshapes.
+			for _, n := range g.Nodes {
+				if n.Op != graph.OpReshape {
+					continue
+				}
+				in := g.Node(n.Inputs[0])
+				if in == nil || !slices.Equal(in.Shape, n.Shape) {
+					continue
+				}
+				for _, m := range g.Nodes {
+					for k, v := range m.Inputs {
+						if v == n.Name {
+							m.Inputs[k] = in.Name
+						}
+					}
+				}
+				if slices.Contains(g.Outputs, n.Name) {
+					continue // keep the output's name
+				}
+				im.m.FusedInto[n.Name] = in.Name
+				n.Inputs = nil
+				changed = true
+				break
+			}
+		}
+		if changed {
+			pruneUnused(g)
+		}
+	}
+}
+
+// batchCopy returns a Reshape target for shape that copies the batch (0) when it stays the
+// input's first dimension, so the reshape works at any batch size.
+func batchCopy(shape, in []int) []int {
+	t := append([]int(nil), shape...)
+	if len(t) > 0 && len(in) > 0 && t[0] == in[0] {
+		t[0] = 0
+	}
+	return t
+}

@@ -381,6 +381,7 @@ func importModel(mp *pb.ModelProto, dir string, opt Options) (*Model, error) {
 		return nil, &Error{Err: errors.New("the graph has no outputs")}
 	}
 	pruneUnused(im.g)
+	im.cancelReshapes()
 	im.fuse()
 	if err := im.foldAffine(); err != nil {
 		return nil, err

@@ -365,7 +365,7 @@ func (im *importer) node(n *pb.NodeProto) error {
 	case "DequantizeLinear":
 		return im.dequantizeLinear(a)
 	case "Gemm", "MatMul":
-		return unsup("image-to-image models are convolutional: use a 1x1 Conv2d instead of nn.Linear", "%s has no mapping into vgfq's graph yet", op)
+		return im.gemm(op, a)
 	case "Resize_cubic":
 	}
 	return unsup("replace it with a supported op (vgfq check lists them)", "op %s is not supported", op)
@@ -1115,7 +1115,12 @@ func (im *importer) reshape(op string, a attrs) error {
 			}
 		}
 	}
-	// The graph's Reshape copies 0 entries from the input (ONNX rule).
+	// The graph's Reshape copies 0 entries from the input (ONNX rule). A target that keeps the
+	// (static) batch size as its first dimension copies it instead, so that the graph runs at
+	// any batch size (training) — PyTorch writes view(b, ...) with b folded to the export's batch.
+	if len(target) > 0 && len(x.shape) > 0 && target[0] == x.shape[0] {
+		target[0] = 0
+	}
 	name, err := im.addNode(&graph.Node{Name: im.outName(), Op: graph.OpReshape, Inputs: []string{x.node}, Attrs: graph.Attrs{Shape: target}})
 	if err != nil {
 		return err
@@ -1190,6 +1195,84 @@ func (im *importer) pad(a attrs) error {
 		value = 0
 	}
 	name, err := im.addNode(&graph.Node{Name: im.outName(), Op: graph.OpPad, Inputs: []string{x.node}, Attrs: graph.Attrs{Pads: g, Mode: mode, Value: value}})
+	if err != nil {
+		return err
+	}
+	im.outNode(name)
+	return nil
+}
+
+// gemm maps a fully connected layer on an N x K activation (nn.Linear after a global pool and
+// a flatten, as in squeeze-excite blocks) to a 1x1 Conv2d between reshapes: [N,K] ->
+// [N,K,1,1] -> conv -> [N,M]. The reshapes cancel against the flatten and the view around it
+// (see cancelReshapes), so the block lowers as convolutions.
+func (im *importer) gemm(op string, a attrs) error {
+	x, err := im.act(0)
+	if err != nil {
+		return err
+	}
+	w, err := im.weight(1, "B")
+	if err != nil {
+		return err
+	}
+	fix := "apply nn.Linear to a flattened N x C vector, or use a 1x1 Conv2d"
+	if len(x.shape) != 2 || len(w.shape) != 2 {
+		return unsup(fix, "%s of %v by %v: only N x K times a constant K x M matrix is supported", op, x.shape, w.shape)
+	}
+	var bias *tensor
+	transB := int64(0)
+	if op == "Gemm" {
+		ta, _ := im.aInt(a, "transA", 0)
+		transB, _ = im.aInt(a, "transB", 0)
+		alpha, _ := im.aFloat(a, "alpha", 1)
+		beta, _ := im.aFloat(a, "beta", 1)
+		if ta != 0 || alpha != 1 || beta != 1 {
+			return unsup(fix, "Gemm with transA, alpha or beta other than the defaults")
+		}
+		if bias, err = im.konst(2, "C"); err != nil {
+			return err
+		}
+	}
+	k, m := w.shape[0], w.shape[1]
+	if transB != 0 {
+		k, m = m, k
+	}
+	if k != x.shape[1] {
+		return im.errf("B is %v, input %v: inner sizes differ", w.shape, x.shape)
+	}
+	// Conv weight [M, K, 1, 1] = B^T (B is K x M) or B (transB).
+	cw := make([]float32, m*k)
+	for o := 0; o < m; o++ {
+		for i := 0; i < k; i++ {
+			if transB != 0 {
+				cw[o*k+i] = w.f[o*k+i]
+			} else {
+				cw[o*k+i] = w.f[i*m+o]
+			}
+		}
+	}
+	base := im.outName()
+	r1, err := im.addNode(&graph.Node{Name: base + "/to4d", Op: graph.OpReshape, Inputs: []string{x.node}, Attrs: graph.Attrs{Shape: []int{0, k, 1, 1}}})
+	if err != nil {
+		return err
+	}
+	n := &graph.Node{Name: base + "/fc", Op: graph.OpConv2d, Inputs: []string{r1}, Params: map[string]string{"weight": im.param(im.cur.GetInput()[1], []int{m, k, 1, 1}, cw)},
+		Attrs: graph.Attrs{Stride: []int{1, 1}, Padding: []int{0, 0}, Dilation: []int{1, 1}}}
+	if bias != nil {
+		if !bias.isFloat() || bias.len() != m && bias.len() != 1 {
+			return unsup(fix, "Gemm bias of shape %v", bias.shape)
+		}
+		bv := make([]float32, m)
+		for i := range bv {
+			bv[i] = bias.f[min(i, bias.len()-1)]
+		}
+		n.Params["bias"] = im.param(im.cur.GetInput()[2], []int{m}, bv)
+	}
+	c, err := im.addNode(n)
+	if err != nil {
+		return err
+	}
+	name, err := im.addNode(&graph.Node{Name: base, Op: graph.OpReshape, Inputs: []string{c}, Attrs: graph.Attrs{Shape: []int{0, m}}})
 	if err != nil {
 		return err
 	}

@@ -17,7 +17,7 @@ residual Add), bnnet (BatchNorm kept by exporting without constant folding, Hard
 Tanh, reflect and zero padding, average pooling, a BatchNorm that follows no conv), actnet
 (ReLU6/Clip, HardSigmoid, dilated conv, a constant Mul and Sub), mobile (pixel-unshuffle stem,
 depthwise conv, squeeze-excite with a broadcast Mul, GELU, a crop by slicing), prelunet
-(per-channel and shared PReLU), and qdq: PyTorch's FX QAT flow
+(per-channel and shared PReLU), senet (squeeze-excite with nn.Linear, dynamic batch), and qdq: PyTorch's FX QAT flow
 (prepare_qat_fx: activations quint8 per-tensor affine, weights qint8 per-channel
 symmetric) calibrated on random images, exported with its fake-quant ops as
 QuantizeLinear/DequantizeLinear pairs (opset 13 and 17); qdq_unet (opset 17) adds max pooling,
@@ -193,6 +193,24 @@ class PReLUNet(nn.Module):
         return self.conv3(self.act2(self.conv2(self.act1(self.conv1(x)))))
 
 
+class SENet(nn.Module):
+    """Squeeze-excite with nn.Linear (GlobalAveragePool -> Flatten -> Gemm -> Relu -> Gemm ->
+    Sigmoid -> view(b, c, 1, 1) -> Mul), as timm/torchvision-style blocks write it."""
+
+    def __init__(self, c=8):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, c, 3, padding=1)
+        self.fc1 = nn.Linear(c, 4)
+        self.fc2 = nn.Linear(4, c)
+        self.conv2 = nn.Conv2d(c, 3, 3, padding=1)
+
+    def forward(self, x):
+        y = F.relu(self.conv1(x))
+        b, c = y.shape[0], y.shape[1]
+        s = torch.sigmoid(self.fc2(F.relu(self.fc1(F.adaptive_avg_pool2d(y, 1).flatten(1)))))
+        return self.conv2(y * s.view(b, c, 1, 1))
+
+
 class Cubic(nn.Module):
     def __init__(self):
         super().__init__()
@@ -212,6 +230,7 @@ MODELS = {
     "actnet": (ActNet, (1, 3, 9, 9), False, True),
     "mobile": (Mobile, (1, 3, 14, 18), True, True),
     "prelunet": (PReLUNet, (1, 3, 7, 11), False, True),
+    "senet": (SENet, (1, 3, 9, 10), True, True),
 }
 
 
