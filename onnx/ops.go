@@ -236,6 +236,8 @@ func (im *importer) node(n *pb.NodeProto) error {
 		return im.unary(graph.OpGELU, graph.Attrs{})
 	case "Slice":
 		return im.slice()
+	case "Split":
+		return im.split(a)
 	case "Tanh":
 		return im.unary(graph.OpTanh, graph.Attrs{})
 	case "HardSwish":
@@ -1277,6 +1279,86 @@ func (im *importer) gemm(op string, a attrs) error {
 		return err
 	}
 	im.outNode(name)
+	return nil
+}
+
+// split maps Split (torch.split / chunk) to one Slice per output.
+func (im *importer) split(a attrs) error {
+	x, err := im.act(0)
+	if err != nil {
+		return err
+	}
+	ax, err := im.aInt(a, "axis", 0)
+	if err != nil {
+		return err
+	}
+	rank := len(x.shape)
+	if ax < 0 {
+		ax += int64(rank)
+	}
+	if ax < 0 || int(ax) >= rank {
+		return im.errf("axis %d out of range", ax)
+	}
+	if ax == 0 {
+		return unsup("do not split the batch axis", "Split of the batch axis")
+	}
+	outs := im.cur.GetOutput()
+	n := x.shape[ax]
+	var sizes []int
+	var st *tensor
+	if im.opset >= 13 {
+		if st, err = im.konst(1, "split"); err != nil {
+			return err
+		}
+	}
+	switch {
+	case st != nil:
+		for _, v := range st.ints() {
+			sizes = append(sizes, int(v))
+		}
+	case a.has("split"):
+		v, _ := im.aInts(a, "split")
+		for _, s := range v {
+			sizes = append(sizes, int(s))
+		}
+	default:
+		k := len(outs)
+		if no, _ := im.aInt(a, "num_outputs", 0); no > 0 {
+			k = int(no)
+		}
+		if k != len(outs) || k == 0 {
+			return im.errf("num_outputs %d for %d outputs", k, len(outs))
+		}
+		per := (n + k - 1) / k // the last part may be smaller (ONNX opset 18 rule)
+		for i := 0; i < k; i++ {
+			sizes = append(sizes, min(per, n-i*per))
+		}
+	}
+	total := 0
+	for _, s := range sizes {
+		if s <= 0 {
+			return im.errf("split sizes %v must be positive", sizes)
+		}
+		total += s
+	}
+	if len(sizes) != len(outs) || total != n {
+		return im.errf("split sizes %v for %d outputs of an axis of %d", sizes, len(outs), n)
+	}
+	off := 0
+	for i, sz := range sizes {
+		start := make([]int, rank)
+		cut := append([]int(nil), x.shape...)
+		start[ax], cut[ax] = off, sz
+		off += sz
+		if outs[i] == "" {
+			continue
+		}
+		name, err := im.addNode(&graph.Node{Name: outs[i], Op: graph.OpSlice, Inputs: []string{x.node}, Attrs: graph.Attrs{Start: start, Cut: cut}})
+		if err != nil {
+			return err
+		}
+		im.out(i, &value{node: name, shape: im.shapes[name]})
+	}
 	return nil
 }
 

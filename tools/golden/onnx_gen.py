@@ -17,7 +17,7 @@ residual Add), bnnet (BatchNorm kept by exporting without constant folding, Hard
 Tanh, reflect and zero padding, average pooling, a BatchNorm that follows no conv), actnet
 (ReLU6/Clip, HardSigmoid, dilated conv, a constant Mul and Sub), mobile (pixel-unshuffle stem,
 depthwise conv, squeeze-excite with a broadcast Mul, GELU, a crop by slicing), prelunet
-(per-channel and shared PReLU), senet (squeeze-excite with nn.Linear, dynamic batch), and qdq: PyTorch's FX QAT flow
+(per-channel and shared PReLU), senet (squeeze-excite with nn.Linear, a chunk/Split gate, dynamic batch), and qdq: PyTorch's FX QAT flow
 (prepare_qat_fx: activations quint8 per-tensor affine, weights qint8 per-channel
 symmetric) calibrated on random images, exported with its fake-quant ops as
 QuantizeLinear/DequantizeLinear pairs (opset 13 and 17); qdq_unet (opset 17) adds max pooling,
@@ -206,6 +206,8 @@ class SENet(nn.Module):
 
     def forward(self, x):
         y = F.relu(self.conv1(x))
+        g, v = torch.chunk(y, 2, dim=1)  # a gated activation: Split into two halves
+        y = torch.cat([g * torch.sigmoid(v), v], 1)
         b, c = y.shape[0], y.shape[1]
         s = torch.sigmoid(self.fc2(F.relu(self.fc1(F.adaptive_avg_pool2d(y, 1).flatten(1)))))
         return self.conv2(y * s.view(b, c, 1, 1))

@@ -76,6 +76,22 @@ def block_case(out, name, op, shape, bs, mode=None):
     np.savez_compressed(os.path.join(out, name + ".npz"), x=x, y=np.ascontiguousarray(y))
 
 
+def split_case(out, name):
+    """Split (sizes as an input, opset 13) into two parts, concatenated back swapped."""
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    x = rng.standard_normal((1, 6, 4, 5)).astype(np.float32)
+    y = np.concatenate([x[:, 2:], x[:, :2]], 1)
+    nodes = [helper.make_node("Split", ["input", "sizes"], ["a", "b"], axis=1),
+             helper.make_node("Concat", ["b", "a"], ["output"], axis=1)]
+    g = helper.make_graph(nodes, name, [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 6, 4, 5])],
+                          [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 6, 4, 5])],
+                          [numpy_helper.from_array(np.array([2, 4], np.int64), "sizes")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_name="onnx_resize_gen")
+    onnx.checker.check_model(m)
+    onnx.save(m, os.path.join(out, name + ".onnx"))
+    np.savez_compressed(os.path.join(out, name + ".npz"), x=x, y=y)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="onnx/testdata/resize")
@@ -95,6 +111,7 @@ def main():
     block_case(out, "d2s_dcr", "DepthToSpace", (1, 12, 3, 5), 2, "DCR")
     block_case(out, "d2s_crd", "DepthToSpace", (1, 18, 2, 3), 3, "CRD")
     block_case(out, "s2d", "SpaceToDepth", (1, 3, 6, 4), 2)
+    split_case(out, "split")
 
 
 if __name__ == "__main__":
