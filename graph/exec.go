@@ -184,6 +184,20 @@ func (e *Exec) apply(n *Node, args []*engine.Var) (out *engine.Var, err error) {
 		return engine.HardSigmoid(args[0], a.Alpha, a.Beta), nil
 	case OpHardSwish:
 		return engine.HardSwish(args[0]), nil
+	case OpErf:
+		return engine.Erf(args[0]), nil
+	case OpPReLU:
+		return engine.PReLU(args[0], e.param(n, "weight")), nil
+	case OpGELU:
+		return engine.GELU(args[0]), nil
+	case OpSlice:
+		// The batch may differ from the declared one: a slice that keeps the declared batch
+		// whole keeps any batch whole.
+		start, size := append([]int(nil), a.Start...), append([]int(nil), a.Cut...)
+		if s := args[0].Shape(); len(s) == len(size) && start[0] == 0 && size[0] == n.Shape[0] {
+			size[0] = s[0]
+		}
+		return engine.Slice(args[0], start, size), nil
 	case OpConst:
 		return e.param(n, "value"), nil
 	case OpPad:
@@ -203,6 +217,13 @@ func (e *Exec) apply(n *Node, args []*engine.Var) (out *engine.Var, err error) {
 	case OpConcat:
 		return engine.Concat(a.Axis, args...), nil
 	case OpResize:
+		if a.Coord != "" {
+			o, err := n.ResizeONNXOpts(args[0].Shape())
+			if err != nil {
+				return nil, nodeErr(n, "%v", err)
+			}
+			return engine.ResizeONNX(args[0], o), nil
+		}
 		o, err := n.ResizeOpts(args[0].Shape())
 		if err != nil {
 			return nil, nodeErr(n, "%v", err)
@@ -212,6 +233,10 @@ func (e *Exec) apply(n *Node, args []*engine.Var) (out *engine.Var, err error) {
 		return engine.PixelShuffle(args[0], a.Factor), nil
 	case OpPixelUnshuffle:
 		return engine.PixelUnshuffle(args[0], a.Factor), nil
+	case OpDepthToSpace:
+		return engine.DepthToSpace(args[0], a.Factor), nil
+	case OpSpaceToDepth:
+		return engine.SpaceToDepth(args[0], a.Factor), nil
 	case OpAvgPool2d, OpMaxPool2d:
 		o, err := n.PoolOpts()
 		if err != nil {

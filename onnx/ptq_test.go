@@ -93,6 +93,24 @@ func TestCorpusPTQ(t *testing.T) {
 					t.Fatalf("fast executor and reference interpreter differ at %d: %v vs %v", i, yq.Data[i], yr.Data[i])
 				}
 			}
+			// Against the fake-quantized model (what the INT8 graph implements): in output steps.
+			fq, err := res.Model.FakeQuantPredictor()(x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			oq, _ := res.Model.QParamOf(res.Graph.Outputs[0])
+			maxSteps, off := 0.0, 0
+			for i := range fq.Data {
+				d := math.Abs(float64(fq.Data[i]-yq.Data[i])) / float64(oq.Scale)
+				maxSteps = math.Max(maxSteps, d)
+				if d > 0.5 {
+					off++
+				}
+			}
+			t.Logf("%s: INT8 vs fake-quant: %d of %d outputs differ, by at most %.0f steps", name, off, len(fq.Data), maxSteps)
+			if maxSteps > 3 {
+				t.Errorf("the INT8 graph is %.0f output steps from the fake-quant model (rounding explains 1-2)", maxSteps)
+			}
 			yf := runFloat(t, m.Graph, x)
 			p := psnr(yq.Data, yf.Data)
 			t.Logf("%s: %d TOSA ops, INT8 vs FP32 PSNR %.1f dB (peak = max|FP32|)", name, len(res.Lowered.Graph.Ops), p)

@@ -111,7 +111,13 @@ func Check(spec string, l *model.Loaded) *Report {
 				for _, g := range byONNX[info.Name] {
 					s, ok := gstat[g]
 					if !ok {
-						continue
+						to, fused := l.ONNX.FusedInto[g]
+						if s, ok = gstat[to]; !fused || !ok {
+							continue
+						}
+						if s.Status == OK {
+							s.Reason = fmt.Sprintf("fused into %s (%s)", to, s.Op)
+						}
 					}
 					if v.Status == Folded || rank[s.Status] > rank[v.Status] {
 						v.Status, v.Reason, v.Fix = s.Status, s.Reason, s.Fix
