@@ -255,6 +255,17 @@ func toRGB(img image.Image) *rgbImage {
 		}
 		return out
 	}
+	if m, ok := img.(*image.RGBA); ok && m.Opaque() {
+		// Truecolor PNGs decode to RGBA; opaque, so premultiplied = straight colour.
+		for y := 0; y < h; y++ {
+			row := m.Pix[y*m.Stride : y*m.Stride+4*w]
+			for x := 0; x < w; x++ {
+				o := 3 * (y*w + x)
+				copy(out.pix[o:o+3], row[4*x:4*x+3])
+			}
+		}
+		return out
+	}
 	if o, ok := img.(interface{ Opaque() bool }); ok && o.Opaque() {
 		// Fast paths of image/draw (YCbCr, RGBA, Paletted, ...); for
 		// opaque images premultiplied = straight colour.
