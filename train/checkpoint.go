@@ -47,6 +47,12 @@ const stateFormat = 1
 
 // SaveCheckpoint writes the model, optimizer state and training state to dir atomically.
 func SaveCheckpoint(dir string, g *graph.Graph, opt engine.Optimizer, st *State) error {
+	return SaveCheckpointWith(dir, g, opt, st, nil)
+}
+
+// SaveCheckpointWith is SaveCheckpoint with extra files: extra (if not nil) writes them into the
+// checkpoint's temporary directory before it replaces dir.
+func SaveCheckpointWith(dir string, g *graph.Graph, opt engine.Optimizer, st *State, extra func(tmp string) error) error {
 	st.Format = stateFormat
 	js, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
@@ -61,6 +67,11 @@ func SaveCheckpoint(dir string, g *graph.Graph, opt engine.Optimizer, st *State)
 				return graph.WriteTensors(w, opt.StateTensors(), map[string]string{"optimizer": st.Optimizer})
 			})
 			if err != nil {
+				return err
+			}
+		}
+		if extra != nil {
+			if err := extra(tmp); err != nil {
 				return err
 			}
 		}

@@ -98,6 +98,27 @@ func LogProgress(w io.Writer) Progress { return nopProgress{w} }
 // Run trains g on ds according to c, writing checkpoints to out (if non-empty). With a non-nil
 // resume state and optimizer tensors, it continues exactly where that checkpoint stopped.
 func Run(ctx context.Context, g *graph.Graph, ds *data.Dataset, c Config, out string, resume *Checkpoint, prog Progress) (*State, error) {
+	return RunWith(ctx, g, ds, c, out, resume, prog, Hooks{})
+}
+
+// Hooks let RunWith train something other than the plain float graph (QAT trains g through a
+// fake-quantizing executor) with the same loop, logging, checkpoints and resume. Every field is
+// optional.
+type Hooks struct {
+	// Exec is the executor trained (default: graph.NewExec(g, true) in training mode).
+	Exec *graph.Exec
+	// Step runs one optimization step (default: Step).
+	Step func(ex *graph.Exec, opt engine.Optimizer, b *data.Batch) (float64, error)
+	// Evaluate scores the model after each epoch (default: Evaluate of g on the test split).
+	Evaluate func() (*EvalResult, error)
+	// EvalName names the epoch-end score in the log line (default "test PSNR").
+	EvalName string
+	// SaveExtra writes further files into a checkpoint's (temporary) directory.
+	SaveExtra func(dir string) error
+}
+
+// RunWith is Run with hooks.
+func RunWith(ctx context.Context, g *graph.Graph, ds *data.Dataset, c Config, out string, resume *Checkpoint, prog Progress, h Hooks) (*State, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -115,8 +136,23 @@ func Run(ctx context.Context, g *graph.Graph, ds *data.Dataset, c Config, out st
 	if c.MaxSteps > 0 && c.MaxSteps < steps {
 		steps = c.MaxSteps
 	}
-	ex := graph.NewExec(g, true)
-	ex.Train = true
+	ex := h.Exec
+	if ex == nil {
+		ex = graph.NewExec(g, true)
+		ex.Train = true
+	}
+	step := h.Step
+	if step == nil {
+		step = Step
+	}
+	evaluate := h.Evaluate
+	if evaluate == nil {
+		evaluate = func() (*EvalResult, error) { return Evaluate(g, ds.Test, c.EvalBatch, c.EvalBatches, false) }
+	}
+	evalName := h.EvalName
+	if evalName == "" {
+		evalName = "test PSNR"
+	}
 	params := ex.Params()
 	opt := NewOptimizer(c, params)
 	st := &State{Config: c, Optimizer: c.Optimizer}
@@ -131,20 +167,20 @@ func Run(ctx context.Context, g *graph.Graph, ds *data.Dataset, c Config, out st
 	loop := &Loop{
 		Loader: loader, Steps: steps, Epochs: c.Epochs, Batch: c.Batch,
 		LogEvery: c.LogEvery, CheckpointEvery: c.CheckpointEvery, State: st, Progress: prog,
-		Step: func(b *data.Batch) (float64, error) { return Step(ex, opt, b) },
+		Step: func(b *data.Batch) (float64, error) { return step(ex, opt, b) },
 		Save: func() error {
 			if out == "" {
 				return nil
 			}
-			return SaveCheckpoint(out, g, opt, st)
+			return SaveCheckpointWith(out, g, opt, st, h.SaveExtra)
 		},
 		EndEpoch: func(log *EpochLog) (string, error) {
-			ev, err := Evaluate(g, ds.Test, c.EvalBatch, c.EvalBatches, false)
+			ev, err := evaluate()
 			if err != nil {
 				return "", err
 			}
 			log.TestPSNR = ev.PSNR
-			return fmt.Sprintf("epoch %d done: mean loss %.6f, test PSNR %.3f dB (%d batches), %.0f images/s", log.Epoch, log.MeanLoss, ev.PSNR, ev.Batches, log.ImagesSec), nil
+			return fmt.Sprintf("epoch %d done: mean loss %.6f, %s %.3f dB (%d batches), %.0f images/s", log.Epoch, log.MeanLoss, evalName, ev.PSNR, ev.Batches, log.ImagesSec), nil
 		},
 	}
 	return st, loop.Run(ctx)

@@ -58,6 +58,10 @@ evaluates it.`,
 		return badInputf("%v (see '%s --help')", err, c.CommandPath())
 	})
 	root.AddCommand(newTrainCmd(), newEvalCmd(), newDemoCmd(), newBenchCmd(), newModelsCmd(), newPTQCmd(), newInspectCmd(), newRunCmd())
+	root.AddCommand(newQATCmd())
+	root.AddCommand(newReportCmd())
+	root.AddCommand(newSensitivityCmd())
+	root.AddCommand(newCheckCmd(), newExportCmd())
 	return root
 }
 
