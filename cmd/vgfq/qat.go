@@ -205,7 +205,7 @@ func runQAT(c *cobra.Command, f *qatFlags, log io.Writer) (*qatResult, error) {
 	st, err := qat.Train(c.Context(), m, ds, f.cfg, ckdir, resume, newProgress(log, f.quiet))
 	if err != nil {
 		if errors.Is(err, c.Context().Err()) && c.Context().Err() != nil {
-			return nil, fmt.Errorf("interrupted; the checkpoint in %s continues with --resume", ckdir)
+			return nil, fmt.Errorf("interrupted; the checkpoint in %s continues with --resume (%w)", ckdir, err)
 		}
 		if strings.Contains(err.Error(), "NaN") || strings.Contains(err.Error(), "diverged") {
 			return nil, badInputf("%v; the last good checkpoint is kept in %s", err, ckdir)
