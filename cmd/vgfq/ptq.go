@@ -97,6 +97,8 @@ type ptqResult struct {
 	Model   *quant.Model
 	Lowered *lower.Result
 	Scores  map[string]*train.EvalResult
+	// Agreement is the PSNR of the INT8 output against the FP32 output.
+	Agreement float64
 }
 
 func (f *ptqFlags) validate() error {
@@ -209,6 +211,12 @@ func runPTQ(g *graph.Graph, f *ptqFlags, log io.Writer) (*ptqResult, error) {
 			fmt.Fprintf(log, "%-14s %9.3f %8.4f\n", p.name, r.PSNR, r.SSIM)
 		}
 		fmt.Fprintf(log, "%-14s %9.3f %8.4f\n", "bilinear", base.BaselinePSNR, base.BaselineSSIM)
+		agree, err := train.AgreementPSNR(preds[2].p, preds[0].p, ds.Test, 64, batches)
+		if err != nil {
+			return nil, fmt.Errorf("INT8 vs FP32: %v", err)
+		}
+		out.Agreement = agree
+		fmt.Fprintf(log, "%-14s %9.3f            (INT8 output against the FP32 output: the quantization error alone)\n", "INT8 vs FP32", agree)
 	}
 	if f.layers > 0 {
 		if err := layerReport(m, res, ds.Test, f.layers, f.out, log); err != nil {
