@@ -398,3 +398,47 @@ func upscalerForTest(t *testing.T) *graph.Graph {
 	}
 	return g
 }
+
+// TestPartialPredictor: with everything selected it computes exactly what FakeQuantPredictor
+// computes, with nothing selected exactly the float model.
+func TestPartialPredictor(t *testing.T) {
+	g := upscalerForTest(t)
+	plan, err := Annotate(g, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal := NewCalibrator(plan, Config{Observer: MinMaxRange})
+	rng := rand.New(rand.NewPCG(7, 8))
+	x := engine.New(2, 3, 8, 8)
+	for j := range x.Data {
+		x.Data[j] = rng.Float32()
+	}
+	if err := cal.Observe(x); err != nil {
+		t.Fatal(err)
+	}
+	m, err := cal.Convert()
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := func(name string, a, b *engine.Tensor) {
+		for i := range a.Data {
+			if math.Float32bits(a.Data[i]) != math.Float32bits(b.Data[i]) {
+				t.Fatalf("%s: element %d: %v vs %v", name, i, a.Data[i], b.Data[i])
+			}
+		}
+	}
+	fq, _ := m.FakeQuantPredictor()(x)
+	all, _ := m.PartialPredictor(m.All())(x)
+	same("all", fq, all)
+	fl, _ := graph.NewExec(g, false).Forward(engine.Const(x))
+	none, _ := m.PartialPredictor(Selection{})(x)
+	same("none", fl.Val, none)
+	one, _ := m.PartialPredictor(Selection{Weights: map[string]bool{"conv2": true}})(x)
+	differs := false
+	for i := range one.Data {
+		differs = differs || one.Data[i] != fl.Val.Data[i]
+	}
+	if !differs {
+		t.Error("quantizing conv2's weights changed nothing")
+	}
+}
