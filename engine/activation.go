@@ -35,6 +35,24 @@ func ReLU(x *Var) *Var {
 	})
 }
 
+// ReLUInPlace is ReLU overwriting x's values, for inference when nothing else reads x: no
+// allocation and one pass over the data. x must not require gradients.
+func ReLUInPlace(x *Var) *Var {
+	if x.RequiresGrad {
+		panic("engine: ReLUInPlace on a value that requires gradients")
+	}
+	xd := x.Val.Data
+	parallelElems(len(xd), func(lo, hi int) {
+		d := xd[lo:hi]
+		for i, v := range d {
+			if !(v > 0 || v != v) {
+				d[i] = 0
+			}
+		}
+	})
+	return x
+}
+
 // LeakyReLU is x for x > 0, x*slope otherwise. Backward: grad where x > 0, grad*slope otherwise.
 func LeakyReLU(x *Var, slope float32) *Var {
 	return unaryOp(x, func(x, y []float32) {

@@ -55,6 +55,7 @@ type Hook func(n *Node, out *engine.Var) *engine.Var
 func (e *Exec) Run(inputs map[string]*engine.Var, hook Hook) ([]*engine.Var, error) {
 	vals := make(map[string]*engine.Var, len(e.G.Nodes))
 	consumers := map[string]int{}
+	freshConv := map[string]bool{} // nodes whose value is a convolution's newly allocated output
 	for _, n := range e.G.Nodes {
 		for _, in := range n.Inputs {
 			consumers[in]++
@@ -85,10 +86,18 @@ func (e *Exec) Run(inputs map[string]*engine.Var, hook Hook) ([]*engine.Var, err
 			for i, in := range n.Inputs {
 				args[i] = vals[in]
 			}
-			var err error
-			out, err = e.apply(n, args)
-			if err != nil {
-				return nil, err
+			if n.Op == OpReLU && hook == nil && len(args) == 1 && !args[0].RequiresGrad && consumers[n.Inputs[0]] == 1 && freshConv[n.Inputs[0]] {
+				// inference: a convolution's fresh output that only this ReLU reads
+				out = engine.ReLUInPlace(args[0])
+			} else {
+				var err error
+				out, err = e.apply(n, args)
+				if err != nil {
+					return nil, err
+				}
+			}
+			if n.Op == OpConv2d || n.Op == OpConvTranspose2d {
+				freshConv[n.Name] = true
 			}
 		}
 		if hook != nil {
