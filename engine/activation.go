@@ -19,20 +19,28 @@ func unaryOp(x *Var, fwd func(x, y []float32), bwd func(x, y, g, dx []float32)) 
 // passes where the output is > 0.
 func ReLU(x *Var) *Var {
 	return unaryOp(x, func(x, y []float32) {
+		y = y[:len(x)]
 		for i, v := range x {
-			if v > 0 || v != v {
-				y[i] = v
-			} else {
-				y[i] = 0
-			}
+			y[i] = math.Float32frombits(math.Float32bits(v) & keepMask(v > 0 || v != v))
 		}
 	}, func(_, y, g, dx []float32) {
+		g, dx = g[:len(y)], dx[:len(y)]
 		for i, v := range y {
-			if v > 0 {
-				dx[i] += g[i]
-			}
+			// dx += g where the output is > 0, else dx += +0 (dx is unchanged: it starts at
+			// +0 and a sum with +0 only turns -0 into +0, as PyTorch's where(y > 0, g, 0) does)
+			dx[i] += math.Float32frombits(math.Float32bits(g[i]) & keepMask(v > 0))
 		}
 	})
+}
+
+// keepMask is all ones when b, else 0 (branch-free selects: the comparisons in ReLU are
+// unpredictable, so a branch mispredicts about half the time).
+func keepMask(b bool) uint32 {
+	var m uint32
+	if b {
+		m = ^uint32(0)
+	}
+	return m
 }
 
 // ReLUInPlace is ReLU overwriting x's values, for inference when nothing else reads x: no
