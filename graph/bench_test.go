@@ -1,7 +1,9 @@
 package graph_test
 
 import (
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/vgfq/vgfq/engine"
 	"github.com/vgfq/vgfq/graph"
@@ -16,10 +18,20 @@ func BenchmarkInferUpscaler(b *testing.B) {
 	for i := range x.Data {
 		x.Data[i] = float32(i%97) / 97
 	}
+	cpu0 := cpuTime()
 	for b.Loop() {
 		if _, err := ex.Forward(engine.Const(x)); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.ReportMetric(float64(64*b.N)/b.Elapsed().Seconds(), "images/s")
+	b.ReportMetric((cpuTime()-cpu0).Seconds()*1e6/float64(64*b.N), "cpu-µs/image")
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
