@@ -87,8 +87,8 @@ func newVNNIPlan(c *convPlan, wq []int64) *vnniPlan {
 		}
 		return t*c.IC + ic
 	}
-	v.Hp = max(c.padT+c.IH, (c.OH-1)*c.sy+(c.KH-1)*c.dy+1)
-	v.Wp = max(c.padL+c.IW, (c.OW-1)*c.sx+(c.KW-1)*c.dx+1)
+	v.Hp = max(c.padT+upsized(c.IH, c.upY), (c.OH-1)*c.sy+(c.KH-1)*c.dy+1)
+	v.Wp = max(c.padL+upsized(c.IW, c.upX), (c.OW-1)*c.sx+(c.KW-1)*c.dx+1)
 	v.corr = make([]int32, c.OCp)
 	for oc := range c.OC {
 		s := int64(0)
@@ -232,6 +232,14 @@ func singleRound(prm []int64) bool {
 	return true
 }
 
+// upsized is the size of n samples with u-1 zeros inserted between neighbours.
+func upsized(n, u int) int {
+	if n == 0 {
+		return 0
+	}
+	return (n-1)*max(u, 1) + 1
+}
+
 // xor80Go stores x + 128 as uint8 (x XOR 0x80) for each int8 x.
 func xor80Go(dst []byte, src []int8) {
 	s := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(src))), len(src))
@@ -280,16 +288,18 @@ func (c *convPlan) runVNNI(in []int8, out []int32, post []int8, scr *scratch) bo
 		fillBytes(xp, v.cz)
 		scr.u8ok = true
 	}
+	uy, ux := max(c.upY, 1), max(c.upX, 1)
 	for n := range c.N {
 		for iy := range c.IH {
 			src := in[(n*c.IH+iy)*c.IW*IC : (n*c.IH+iy+1)*c.IW*IC]
-			dst := xp[((n*v.Hp+iy+c.padT)*v.Wp+c.padL)*ICp : ((n*v.Hp+iy+c.padT)*v.Wp+c.padL+c.IW)*ICp]
-			if ICp == IC {
+			y := c.padT + iy*uy
+			dst := xp[((n*v.Hp+y)*v.Wp+c.padL)*ICp : ((n*v.Hp+y)*v.Wp+c.padL+upsized(c.IW, ux))*ICp]
+			if ICp == IC && ux == 1 {
 				xor80(dst, src)
 				continue
 			}
 			for ix := range c.IW {
-				d, s := dst[ix*ICp:ix*ICp+IC], src[ix*IC:ix*IC+IC]
+				d, s := dst[ix*ux*ICp:ix*ux*ICp+IC], src[ix*IC:ix*IC+IC]
 				for i, x := range s {
 					d[i] = byte(x) ^ 0x80
 				}

@@ -89,6 +89,7 @@ type step struct {
 	// fusion: a fast CONV2D whose only consumer is a fast int32 → int8 RESCALE applies it in
 	// its epilogue (per row group, in parallel); the RESCALE step then only checks the flag
 	conv    *convPlan
+	tconv   *convPlan // TRANSPOSE_CONV2D on the VNNI path (not fused)
 	rescale *rescalePlan
 	flag    int // index into state.flags (fused RESCALE steps), or -1
 }
