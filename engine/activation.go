@@ -23,14 +23,17 @@ func ReLU(x *Var) *Var {
 		for i, v := range x {
 			y[i] = math.Float32frombits(math.Float32bits(v) & keepMask(v > 0 || v != v))
 		}
-	}, func(_, y, g, dx []float32) {
-		g, dx = g[:len(y)], dx[:len(y)]
-		for i, v := range y {
-			// dx += g where the output is > 0, else dx += +0 (dx is unchanged: it starts at
-			// +0 and a sum with +0 only turns -0 into +0, as PyTorch's where(y > 0, g, 0) does)
-			dx[i] += math.Float32frombits(math.Float32bits(g[i]) & keepMask(v > 0))
-		}
-	})
+	}, func(_, y, g, dx []float32) { reluBackward(y, g, dx) })
+}
+
+// reluBackward adds g into dx where the output y is > 0.
+func reluBackward(y, g, dx []float32) {
+	g, dx = g[:len(y)], dx[:len(y)]
+	for i, v := range y {
+		// dx += g where the output is > 0, else dx += +0 (dx is unchanged: it starts at +0 and a
+		// sum with +0 only turns -0 into +0, as PyTorch's where(y > 0, g, 0) does)
+		dx[i] += math.Float32frombits(math.Float32bits(g[i]) & keepMask(v > 0))
+	}
 }
 
 // keepMask is all ones when b, else 0 (branch-free selects: the comparisons in ReLU are
@@ -43,22 +46,25 @@ func keepMask(b bool) uint32 {
 	return m
 }
 
-// ReLUInPlace is ReLU overwriting x's values, for inference when nothing else reads x: no
-// allocation and one pass over the data. x must not require gradients.
-func ReLUInPlace(x *Var) *Var {
-	if x.RequiresGrad {
-		panic("engine: ReLUInPlace on a value that requires gradients")
-	}
-	xd := x.Val.Data
-	parallelElems(len(xd), func(lo, hi int) {
-		d := xd[lo:hi]
+// ReLUOver is ReLU computed over x's own storage, for a value nothing else reads (such as a
+// convolution's output that only this ReLU consumes: the convolution's backward reads its
+// input and weight, never its output). The result is a new Var sharing x's tensor, which then
+// holds max(x, 0): no allocation and one pass over the data. The backward pass reads the
+// result only, as ReLU's does, so gradients are those of ReLU.
+func ReLUOver(x *Var) *Var {
+	y := x.Val
+	yd := y.Data
+	parallelElems(len(yd), func(lo, hi int) {
+		d := yd[lo:hi]
 		for i, v := range d {
-			if !(v > 0 || v != v) {
-				d[i] = 0
-			}
+			d[i] = math.Float32frombits(math.Float32bits(v) & keepMask(v > 0 || v != v))
 		}
 	})
-	return x
+	return result(y, func(out *Var) {
+		dx := gradOf(x).Data
+		g := out.Grad.Data
+		parallelElems(len(yd), func(lo, hi int) { reluBackward(yd[lo:hi], g[lo:hi], dx[lo:hi]) })
+	}, x)
 }
 
 // LeakyReLU is x for x > 0, x*slope otherwise. Backward: grad where x > 0, grad*slope otherwise.

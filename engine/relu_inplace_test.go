@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-func TestReLUInPlaceMatchesReLU(t *testing.T) {
+func TestReLUOverMatchesReLU(t *testing.T) {
 	x := New(2, 3, 5, 7)
 	for i := range x.Data {
 		x.Data[i] = float32(i%11) - 5.5
@@ -13,11 +13,24 @@ func TestReLUInPlaceMatchesReLU(t *testing.T) {
 	x.Data[3] = float32(math.NaN())
 	x.Data[4] = float32(math.Copysign(0, -1))
 	x.Data[5] = float32(math.Inf(-1))
-	want := ReLU(Const(x)).Val.Data
-	got := ReLUInPlace(Const(x)).Val.Data
-	for i := range want {
-		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-			t.Fatalf("element %d: %v, want %v", i, got[i], want[i])
+	// forward values and input gradients, against ReLU
+	g := make([]float32, len(x.Data))
+	for i := range g {
+		g[i] = float32(i%7) - 3
+	}
+	run := func(f func(*Var) *Var) ([]float32, []float32) {
+		xv := Param(x.Clone())
+		y := f(xv)
+		vals := append([]float32(nil), y.Val.Data...)
+		y.Grad = &Tensor{Shape: y.Val.Shape, Data: append([]float32(nil), g...)}
+		y.backward(y)
+		return vals, xv.Grad.Data
+	}
+	wantV, wantG := run(ReLU)
+	gotV, gotG := run(ReLUOver)
+	for i := range wantV {
+		if math.Float32bits(gotV[i]) != math.Float32bits(wantV[i]) || math.Float32bits(gotG[i]) != math.Float32bits(wantG[i]) {
+			t.Fatalf("element %d: %v (grad %v), want %v (grad %v)", i, gotV[i], gotG[i], wantV[i], wantG[i])
 		}
 	}
 }

@@ -86,9 +86,10 @@ func (e *Exec) Run(inputs map[string]*engine.Var, hook Hook) ([]*engine.Var, err
 			for i, in := range n.Inputs {
 				args[i] = vals[in]
 			}
-			if n.Op == OpReLU && hook == nil && len(args) == 1 && !args[0].RequiresGrad && consumers[n.Inputs[0]] == 1 && freshConv[n.Inputs[0]] {
-				// inference: a convolution's fresh output that only this ReLU reads
-				out = engine.ReLUInPlace(args[0])
+			if n.Op == OpReLU && hook == nil && len(args) == 1 && consumers[n.Inputs[0]] == 1 && freshConv[n.Inputs[0]] {
+				// a convolution's fresh output that only this ReLU reads (the convolution's
+				// backward does not read its output): ReLU over the same storage
+				out = engine.ReLUOver(args[0])
 			} else {
 				var err error
 				out, err = e.apply(n, args)
