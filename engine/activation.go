@@ -1,6 +1,10 @@
 package engine
 
-import "math"
+import (
+	"math"
+
+	"github.com/vgfq/vgfq/engine/kern"
+)
 
 // unary builds an element-wise operator: fwd fills y from x over [lo, hi); bwd adds the
 // gradient into dx given x, y and the output gradient g over [lo, hi).
@@ -21,7 +25,7 @@ func ReLU(x *Var) *Var {
 	return unaryOp(x, func(x, y []float32) {
 		y = y[:len(x)]
 		for i, v := range x {
-			y[i] = math.Float32frombits(math.Float32bits(v) & keepMask(v > 0 || v != v))
+			y[i] = math.Float32frombits(math.Float32bits(v) & keepMask(!(v <= 0)))
 		}
 	}, func(_, y, g, dx []float32) { reluBackward(y, g, dx) })
 }
@@ -54,12 +58,7 @@ func keepMask(b bool) uint32 {
 func ReLUOver(x *Var) *Var {
 	y := x.Val
 	yd := y.Data
-	parallelElems(len(yd), func(lo, hi int) {
-		d := yd[lo:hi]
-		for i, v := range d {
-			d[i] = math.Float32frombits(math.Float32bits(v) & keepMask(v > 0 || v != v))
-		}
-	})
+	parallelElems(len(yd), func(lo, hi int) { kern.ReLUInPlace(yd[lo:hi]) })
 	return result(y, func(out *Var) {
 		dx := gradOf(x).Data
 		g := out.Grad.Data

@@ -343,9 +343,10 @@ func convFwd(g *convGeom, n int, x, w, b, y []float32, accumulate, relu bool) {
 // ReLUInPlace sets y[i] = max(y[i], 0) with NaN kept and -0 becoming +0 (PyTorch's relu),
 // branch-free (the sign test is unpredictable).
 func ReLUInPlace(y []float32) {
+	y = y[reluFast(y):]
 	for i, v := range y {
 		var m uint32
-		if v > 0 || v != v {
+		if !(v <= 0) { // v > 0 or NaN, one comparison
 			m = ^uint32(0)
 		}
 		y[i] = math.Float32frombits(math.Float32bits(v) & m)
