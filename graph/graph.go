@@ -38,14 +38,18 @@ const (
 	OpAvgPool2d       Op = "AvgPool2d" // Attrs.Kernel, Stride, Padding, CeilMode, CountIncludePad
 	OpMaxPool2d       Op = "MaxPool2d" // Attrs.Kernel, Stride, Padding, Dilation, CeilMode
 	OpBatchNorm2d     Op = "BatchNorm2d"
-	OpReshape         Op = "Reshape"   // Attrs.Shape (ONNX rule: 0 copies the input dimension, one -1 inferred)
-	OpTranspose       Op = "Transpose" // Attrs.Perm
+	OpReshape         Op = "Reshape"     // Attrs.Shape (ONNX rule: 0 copies the input dimension, one -1 inferred)
+	OpTranspose       Op = "Transpose"   // Attrs.Perm
+	OpConst           Op = "Const"       // a constant tensor: param value (a buffer, not trained)
+	OpHardSigmoid     Op = "HardSigmoid" // max(0, min(1, Alpha*x + Beta)) (F.hardsigmoid: 1/6, 0.5)
+	OpHardSwish       Op = "HardSwish"   // F.hardswish
+	OpPad             Op = "Pad"         // F.pad of H, W: Attrs.Pads [top, left, bottom, right], Mode constant|reflect|edge, Value
 )
 
 // Ops lists every operation the IR knows, for error messages and docs.
 var Ops = []Op{OpInput, OpConv2d, OpConvTranspose2d, OpReLU, OpLeakyReLU, OpClamp, OpHardtanh, OpSigmoid, OpTanh,
 	OpAdd, OpSub, OpMul, OpConcat, OpResize, OpPixelShuffle, OpPixelUnshuffle, OpAvgPool2d, OpMaxPool2d,
-	OpBatchNorm2d, OpReshape, OpTranspose}
+	OpBatchNorm2d, OpReshape, OpTranspose, OpConst, OpHardSigmoid, OpHardSwish, OpPad}
 
 // Attrs are the attributes of a node. Only the fields of the node's op are meaningful; the rest
 // stay zero and are omitted from JSON.
@@ -76,6 +80,11 @@ type Attrs struct {
 
 	Momentum float32 `json:"momentum,omitempty"`
 	Eps      float32 `json:"eps,omitempty"`
+
+	Alpha float32 `json:"alpha,omitempty"` // HardSigmoid
+	Beta  float32 `json:"beta,omitempty"`  // HardSigmoid
+	Pads  []int   `json:"pads,omitempty"`  // Pad: top, left, bottom, right
+	Value float32 `json:"value,omitempty"` // Pad: the constant
 }
 
 // Node is one operation. Inputs name the nodes whose outputs it consumes; Params maps a role
@@ -101,7 +110,7 @@ type Graph struct {
 }
 
 // Buffer roles are parameters that are state, not trained by the optimizer.
-var bufferRoles = map[string]bool{"running_mean": true, "running_var": true}
+var bufferRoles = map[string]bool{"running_mean": true, "running_var": true, "value": true}
 
 // IsBuffer reports whether the parameter role is a non-trainable buffer.
 func IsBuffer(role string) bool { return bufferRoles[role] }
@@ -308,6 +317,15 @@ func (n *Node) attrString() string {
 		add("shape", a.Shape)
 	case OpTranspose:
 		add("perm", a.Perm)
+	case OpHardSigmoid:
+		add("alpha", a.Alpha)
+		add("beta", a.Beta)
+	case OpPad:
+		add("pads", a.Pads)
+		add("mode", a.Mode)
+		if a.Value != 0 {
+			add("value", a.Value)
+		}
 	case OpBatchNorm2d:
 		add("eps", a.Eps)
 		add("momentum", a.Momentum)

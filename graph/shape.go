@@ -223,6 +223,33 @@ func (n *Node) ResizeOpts(in []int) (engine.ResizeOpts, error) {
 	return o, nil
 }
 
+// PadOpts converts a Pad node's attributes to engine options.
+func (n *Node) PadOpts() ([4]int, engine.PadMode, error) {
+	var p [4]int
+	if len(n.Attrs.Pads) != 4 {
+		return p, 0, fmt.Errorf("pads %v: want 4 values (top, left, bottom, right)", n.Attrs.Pads)
+	}
+	for i, v := range n.Attrs.Pads {
+		if v < 0 || v > 1<<16 {
+			return p, 0, fmt.Errorf("pads %v: want values in [0, 65536]", n.Attrs.Pads)
+		}
+		p[i] = v
+	}
+	switch n.Attrs.Mode {
+	case "", "constant":
+		return p, engine.PadConstant, nil
+	case "reflect":
+		return p, engine.PadReflect, nil
+	case "edge":
+		return p, engine.PadEdge, nil
+	}
+	return p, 0, fmt.Errorf("mode %q: want constant, reflect or edge", n.Attrs.Mode)
+}
+
+// NodeShape returns the output shape of n for inputs of the given shapes (the rule InferShapes
+// applies), for producers that build a graph node by node.
+func (g *Graph) NodeShape(n *Node, in [][]int) ([]int, error) { return g.nodeShape(n, in) }
+
 func (g *Graph) nodeShape(n *Node, in [][]int) ([]int, error) {
 	a := n.Attrs
 	switch n.Op {
@@ -271,7 +298,32 @@ func (g *Graph) nodeShape(n *Node, in [][]int) ([]int, error) {
 			return nil, nodeErr(n, "bias shape %s, want %d", engine.ShapeString(b.Shape), outC)
 		}
 		return []int{in[0][0], outC, oh, ow}, nil
-	case OpReLU, OpLeakyReLU, OpSigmoid, OpTanh:
+	case OpConst:
+		if err := wantInputs(n, in, 0); err != nil {
+			return nil, err
+		}
+		v := g.param(n, "value")
+		if v == nil {
+			return nil, nodeErr(n, "value parameter missing")
+		}
+		return append([]int{}, v.Shape...), nil
+	case OpPad:
+		if err := wantInputs(n, in, 1); err != nil {
+			return nil, err
+		}
+		if err := want4D(n, in[0]); err != nil {
+			return nil, err
+		}
+		p, mode, err := n.PadOpts()
+		if err != nil {
+			return nil, nodeErr(n, "%v", err)
+		}
+		h, w := in[0][2], in[0][3]
+		if mode == engine.PadReflect && (p[0] >= h || p[2] >= h || p[1] >= w || p[3] >= w) {
+			return nil, nodeErr(n, "reflect pads %v must be smaller than the input %dx%d", a.Pads, h, w)
+		}
+		return []int{in[0][0], in[0][1], h + p[0] + p[2], w + p[1] + p[3]}, nil
+	case OpReLU, OpLeakyReLU, OpSigmoid, OpTanh, OpHardSigmoid, OpHardSwish:
 		if err := wantInputs(n, in, 1); err != nil {
 			return nil, err
 		}

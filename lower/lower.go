@@ -217,7 +217,11 @@ func (l *lowerer) rescale(in, out string, outType tosa.DType, scales []float64, 
 	for i, s := range shifts {
 		sh8[i] = int8(s)
 	}
-	inType := l.b.Graph().Tensor(in).Type
+	inT := l.b.Graph().Tensor(in)
+	if inT == nil {
+		return "", fmt.Errorf("%s: operand %q was not built: %v", purpose, in, l.b.Err())
+	}
+	inType := inT.Type
 	izp := l.b.AddConst(out+"_rescale_input_zp", inType, []int{1}, mustIntData(inType, int64(inZP)))
 	ozp := l.b.AddConst(out+"_rescale_output_zp", outType, []int{1}, mustIntData(outType, int64(outZP)))
 	mc := l.b.AddConst(out+"_multipliers", tosa.Int32, []int{len(mult)}, tosa.Int32Data(mult))
@@ -280,8 +284,12 @@ func (l *lowerer) node(n *graph.Node) error {
 			return nil
 		}
 		return l.standaloneClamp(n)
-	case graph.OpSigmoid, graph.OpTanh, graph.OpLeakyReLU:
+	case graph.OpSigmoid, graph.OpTanh, graph.OpLeakyReLU, graph.OpHardSwish, graph.OpHardSigmoid:
 		return l.table(n)
+	case graph.OpConst:
+		return l.constant(n)
+	case graph.OpPad:
+		return l.pad(n)
 	case graph.OpResize:
 		return l.resize(n)
 	case graph.OpPixelShuffle, graph.OpPixelUnshuffle:
@@ -299,7 +307,7 @@ func (l *lowerer) node(n *graph.Node) error {
 	case graph.OpBatchNorm2d:
 		return fmt.Errorf("BatchNorm2d must follow a Conv2d to be folded into it (vgfq ptq folds conv+bn); put it after a convolution or remove it")
 	}
-	return fmt.Errorf("no TOSA INT lowering for %s; supported: Conv2d, ConvTranspose2d, ReLU, ReLU6/Hardtanh, Clamp, LeakyReLU, Sigmoid, Tanh, Add, Sub, Mul, Concat, Resize, PixelShuffle, PixelUnshuffle, MaxPool2d, AvgPool2d, Reshape, Transpose", n.Op)
+	return fmt.Errorf("no TOSA INT lowering for %s; supported: Conv2d, ConvTranspose2d, ReLU, ReLU6/Hardtanh, Clamp, LeakyReLU, Sigmoid, Tanh, Add, Sub, Mul, Concat, Resize, PixelShuffle, PixelUnshuffle, MaxPool2d, AvgPool2d, Reshape, Transpose, HardSwish, HardSigmoid, Const, Pad", n.Op)
 }
 
 func (l *lowerer) input(n *graph.Node) error {
@@ -398,7 +406,7 @@ func (l *lowerer) conv(n *graph.Node) error {
 			}
 		}
 		wname := l.b.AddConst(l.name("weight"), tosa.Int8, []int{oc, kh, kw, ic}, tosa.Int8Data(wd))
-		attr := tosa.Attr{Pad: []int{o.Padding[0], o.Padding[0], o.Padding[1], o.Padding[1]}, Stride: []int{o.Stride[0], o.Stride[1]},
+		attr := tosa.Attr{Pad: exactPads(inShape[1], inShape[2], kh, kw, o.Padding, o.Stride, o.Dilation), Stride: []int{o.Stride[0], o.Stride[1]},
 			Dilation: []int{o.Dilation[0], o.Dilation[1]}, AccType: tosa.Int32}
 		acc = l.b.AddOp(tosa.OpConv2D, attr, []string{in, wname, bname, izp, wzp}, l.name("acc"), tosa.Int32)
 	case o.Groups == cin && w.Shape[1] == 1:
@@ -416,7 +424,7 @@ func (l *lowerer) conv(n *graph.Node) error {
 			}
 		}
 		wname := l.b.AddConst(l.name("weight"), tosa.Int8, []int{kh, kw, cin, mult}, tosa.Int8Data(wd))
-		attr := tosa.Attr{Pad: []int{o.Padding[0], o.Padding[0], o.Padding[1], o.Padding[1]}, Stride: []int{o.Stride[0], o.Stride[1]},
+		attr := tosa.Attr{Pad: exactPads(inShape[1], inShape[2], kh, kw, o.Padding, o.Stride, o.Dilation), Stride: []int{o.Stride[0], o.Stride[1]},
 			Dilation: []int{o.Dilation[0], o.Dilation[1]}, AccType: tosa.Int32}
 		acc = l.b.AddOp(tosa.OpDepthwiseConv2D, attr, []string{in, wname, bname, izp, wzp}, l.name("acc"), tosa.Int32)
 	default:
@@ -490,6 +498,11 @@ func (l *lowerer) table(n *graph.Node) error {
 		f = func(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
 	case graph.OpTanh:
 		f = math.Tanh
+	case graph.OpHardSwish:
+		f = func(x float64) float64 { return x * math.Min(math.Max(x+3, 0), 6) / 6 }
+	case graph.OpHardSigmoid:
+		al, be := float64(n.Attrs.Alpha), float64(n.Attrs.Beta)
+		f = func(x float64) float64 { return math.Min(math.Max(al*x+be, 0), 1) }
 	case graph.OpLeakyReLU:
 		s := float64(n.Attrs.Slope)
 		f = func(x float64) float64 {
@@ -703,7 +716,8 @@ func (l *lowerer) pool(n *graph.Node) error {
 		return fmt.Errorf("dilated pooling has no TOSA lowering")
 	}
 	in := l.vals[n.Inputs[0]]
-	pad := []int{o.Padding[0], o.Padding[0], o.Padding[1], o.Padding[1]}
+	inShape := l.b.Graph().Tensor(in).Shape
+	pad := exactPads(inShape[1], inShape[2], o.Kernel[0], o.Kernel[1], o.Padding, o.Stride, [2]int{1, 1})
 	attr := tosa.Attr{Kernel: []int{o.Kernel[0], o.Kernel[1]}, Stride: []int{o.Stride[0], o.Stride[1]}, Pad: pad}
 	var t string
 	if n.Op == graph.OpMaxPool2d {

@@ -41,7 +41,7 @@ type Options struct {
 func sharesInput(op graph.Op) bool {
 	switch op {
 	case graph.OpResize, graph.OpPixelShuffle, graph.OpPixelUnshuffle, graph.OpReshape, graph.OpTranspose,
-		graph.OpMaxPool2d, graph.OpAvgPool2d, graph.OpConcat:
+		graph.OpMaxPool2d, graph.OpAvgPool2d, graph.OpConcat, graph.OpPad:
 		return true
 	}
 	return false
