@@ -64,6 +64,15 @@ func (e *Exec) Run(inputs map[string]*engine.Var, hook Hook) ([]*engine.Var, err
 	}
 	vals := make(map[string]*engine.Var, len(e.G.Nodes))
 	consumers := map[string]int{}
+	freshConv := map[string]bool{} // nodes whose value is a convolution's newly allocated output
+	// soleUser: the node reading a value, for values read by exactly one node and no output
+	soleUser := map[string]*Node{}
+	for _, n := range e.G.Nodes {
+		for _, in := range n.Inputs {
+			soleUser[in] = n
+		}
+	}
+	reluDone := map[string]bool{} // ReLU nodes already applied by the convolution before them
 	for _, n := range e.G.Nodes {
 		for _, in := range n.Inputs {
 			consumers[in]++
@@ -94,10 +103,28 @@ func (e *Exec) Run(inputs map[string]*engine.Var, hook Hook) ([]*engine.Var, err
 			for i, in := range n.Inputs {
 				args[i] = vals[in]
 			}
-			var err error
-			out, err = e.apply(n, args)
-			if err != nil {
-				return nil, err
+			if u := soleUser[n.Name]; n.Op == OpConv2d && hook == nil && consumers[n.Name] == 1 && u != nil && u.Op == OpReLU && len(u.Inputs) == 1 {
+				// convolution + ReLU in one pass; the ReLU node passes the value on
+				var err error
+				if out, err = e.applyConvReLU(n, args); err != nil {
+					return nil, err
+				}
+				reluDone[u.Name] = true
+			} else if n.Op == OpReLU && reluDone[n.Name] {
+				out = args[0]
+			} else if n.Op == OpReLU && hook == nil && len(args) == 1 && consumers[n.Inputs[0]] == 1 && freshConv[n.Inputs[0]] {
+				// a convolution's fresh output that only this ReLU reads (the convolution's
+				// backward does not read its output): ReLU over the same storage
+				out = engine.ReLUOver(args[0])
+			} else {
+				var err error
+				out, err = e.apply(n, args)
+				if err != nil {
+					return nil, err
+				}
+			}
+			if n.Op == OpConv2d || n.Op == OpConvTranspose2d {
+				freshConv[n.Name] = true
 			}
 		}
 		if hook != nil {
@@ -139,6 +166,20 @@ func (e *Exec) param(n *Node, role string) *engine.Var {
 		return e.Vars[p]
 	}
 	return nil
+}
+
+// applyConvReLU runs a Conv2d node fused with the ReLU that is its only reader.
+func (e *Exec) applyConvReLU(n *Node, args []*engine.Var) (out *engine.Var, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &NodeError{Node: n.Name, Op: n.Op, Err: fmt.Errorf("%v", r)}
+		}
+	}()
+	o, err := n.ConvOpts()
+	if err != nil {
+		return nil, nodeErr(n, "%v", err)
+	}
+	return engine.Conv2dReLU(args[0], e.param(n, "weight"), e.param(n, "bias"), o), nil
 }
 
 // apply runs one node. Shapes were validated by InferShapes for the declared input shape; the

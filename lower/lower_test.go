@@ -29,7 +29,7 @@ func smooth(rng *rand.Rand, n, h, w int) *engine.Tensor {
 	return t
 }
 
-func quantize(t *testing.T, g *graph.Graph, images int) *quant.Model {
+func quantize(t testing.TB, g *graph.Graph, images int) *quant.Model {
 	t.Helper()
 	plan, err := quant.Annotate(g, quant.Options{})
 	if err != nil {
