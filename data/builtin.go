@@ -44,24 +44,26 @@ func (o BuiltinOptions) Validate() error {
 // and muted scenes, low and high key) and mild noise. Each image is one
 // of four scene families:
 //
-//   - smooth (42%): shading gradients or a steep-spectrum random field
+//   - smooth (50%): shading gradients or a steep-spectrum random field
 //     under a few strongly defocused blobs, sometimes one soft or sharp
 //     edge. Most of a photograph is like this (sky, walls, skin, bokeh);
 //     it teaches a model to reproduce smooth content and colour exactly.
-//   - dead leaves (28%): occluding ellipses, rectangles and polygons with
+//   - dead leaves (25%): occluding ellipses, rectangles and polygons with
 //     power-law sizes (density r^-3, the scale-invariant law behind 1/f
 //     spectra), each blurred by its distance from a random focal depth
 //     and painted with smooth shading, a 1/f texture, fBm or a faint
 //     grating. It teaches occlusion edges at all scales and sharpness.
-//   - texture (14%): one or two 1/f Gaussian fields (made by inverse FFT)
+//   - texture (12%): one or two 1/f Gaussian fields (made by inverse FFT)
 //     of random roughness and orientation, with fBm or a faint grating
 //     on top: foliage, gravel, grain, fabric.
-//   - graphic (16%): a colour gradient, fBm texture or grating background
+//   - graphic (13%): a colour gradient, fBm texture or grating background
 //     under 2-5 occluding filled or outlined shapes, lines, text (glyphs of
 //     a small stroke font) and striped regions, some out of focus: man-made
 //     content with hard edges and frequencies up to just below Nyquist.
 //
-// Finally an optional mild blur, lighting gradient and Gaussian sensor
+// The non-smooth families have their contrast scaled by a random factor
+// in [0.4, 1] around the mean colour. Finally an optional mild blur,
+// over-exposure (highlights clip), lighting gradient and Gaussian sensor
 // noise are applied.
 //
 // Anti-aliasing is by supersampling where it matters: the coverage of
