@@ -12,6 +12,7 @@ import (
 	"github.com/vgfq/vgfq/data"
 	"github.com/vgfq/vgfq/engine"
 	"github.com/vgfq/vgfq/graph"
+	"github.com/vgfq/vgfq/lower"
 	"github.com/vgfq/vgfq/ptq"
 	"github.com/vgfq/vgfq/quant"
 	"github.com/vgfq/vgfq/train"
@@ -302,5 +303,46 @@ func TestNaNActivation(t *testing.T) {
 	_, err = m.Step(opt, batchOf(t, ds, 4))
 	if err == nil || !strings.Contains(err.Error(), `"relu2"`) {
 		t.Fatalf("NaN activation: %v", err)
+	}
+}
+
+// Options reach the export: NCHW I/O puts TRANSPOSEs at the boundaries, ExportTrainedQParams
+// exports the training-time qparams, a frozen model keeps its qparams.
+func TestOptionsReachExport(t *testing.T) {
+	g, _ := zoo.Upscaler(16, 16, 2)
+	ds := smallData(t, 32, 16)
+	m, err := Prepare(g, Options{Layout: lower.NCHW, Quant: quant.QATConfig{ExportTrainedQParams: true}, FreezeObserversAfter: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := engine.NewAdamW(m.Params(), 1e-4)
+	b := batchOf(t, ds, 8)
+	if _, err := m.Step(opt, b); err != nil {
+		t.Fatal(err)
+	}
+	before := *m.QAT.Act[2]
+	if _, err := m.Step(opt, b); err != nil {
+		t.Fatal(err)
+	}
+	if after := *m.QAT.Act[2]; after.Min != before.Min || after.Max != before.Max || after.Scale != before.Scale {
+		t.Errorf("frozen observer moved: %+v -> %+v", before, after)
+	}
+	res, table, err := m.Convert()
+	if err != nil {
+		t.Fatal(err)
+	}
+	transposes := 0
+	for _, op := range res.Lowered.Graph.Ops {
+		if op.Op.String() == "TRANSPOSE" {
+			transposes++
+		}
+	}
+	if transposes != 2 || res.Lowered.Inputs[0].Layout != "NCHW" {
+		t.Errorf("NCHW export: %d TRANSPOSE, input layout %s", transposes, res.Lowered.Inputs[0].Layout)
+	}
+	for i, r := range table {
+		if r.Exported != "trained" || res.Model.Act[i].Scale != m.QAT.Act[i].Scale || res.Model.Act[i].ZP != m.QAT.Act[i].ZP {
+			t.Errorf("group %d: exported %q %+v, trained (%v, %d)", i, r.Exported, res.Model.Act[i], m.QAT.Act[i].Scale, m.QAT.Act[i].ZP)
+		}
 	}
 }
