@@ -13,6 +13,12 @@ type Exec struct {
 	Vars   map[string]*engine.Var // parameter name -> Var (tensors shared with G.Params)
 	Train  bool                   // BatchNorm uses batch statistics and updates running stats
 	Frozen map[string]bool        // parameter names that never get gradients
+	// Hook, if set, is used by Run when it is called with a nil hook (so Forward and
+	// train.Step run a fake-quantized model prepared for QAT).
+	Hook Hook
+	// ParamHook, if set, sees (and may replace) every parameter a node reads ("weight",
+	// "bias", ...) before the node uses it: QAT fake-quantizes weights here.
+	ParamHook func(n *Node, role string, v *engine.Var) *engine.Var
 }
 
 // NewExec prepares g for execution. With grads, trainable parameters require gradients (for
@@ -53,6 +59,9 @@ type Hook func(n *Node, out *engine.Var) *engine.Var
 // Run executes the graph. inputs maps input node names to values (any batch size). It returns
 // the values of every output node, in Outputs order.
 func (e *Exec) Run(inputs map[string]*engine.Var, hook Hook) ([]*engine.Var, error) {
+	if hook == nil {
+		hook = e.Hook
+	}
 	vals := make(map[string]*engine.Var, len(e.G.Nodes))
 	consumers := map[string]int{}
 	for _, n := range e.G.Nodes {
@@ -124,6 +133,9 @@ func (e *Exec) Forward(x *engine.Var) (*engine.Var, error) {
 
 func (e *Exec) param(n *Node, role string) *engine.Var {
 	if p, ok := n.Params[role]; ok {
+		if e.ParamHook != nil {
+			return e.ParamHook(n, role, e.Vars[p])
+		}
 		return e.Vars[p]
 	}
 	return nil

@@ -6,7 +6,9 @@
 //	art, err := res.Export("output", sampleImage, false)        // model.tosa, quant.json, model.vgf, io.json, scenario.json, .npy
 //
 // The steps are the packages' own (graph.FoldBatchNorm, quant.Annotate, quant.Calibrator,
-// lower.Lower, tosa.Encode, export.WriteVGF); this package only sequences them.
+// lower.Lower, tosa.Encode, export.WriteVGF); this package only sequences them. Options.CLE,
+// Options.AdaRound and Options.BiasCorrection add the named improvements (quant.EqualizeCrossLayer,
+// quant.Model.AdaRound, quant.Model.CorrectBias); Calibrate stops before the lowering.
 package ptq
 
 import (
@@ -31,6 +33,24 @@ type Options struct {
 	Quant     quant.Config
 	KeepFloat []string // nodes to keep in float (the lowering then refuses the graph)
 	Layout    lower.Layout
+
+	// Named improvements over the ExecuTorch-compatible default, all off by default and
+	// recorded in quant.json (ptq_options). They run in this order: CLE on the float graph
+	// before calibration, AdaRound on the converted weights, bias correction last.
+	CLE            bool                  // cross-layer equalization (quant.EqualizeCrossLayer)
+	AdaRound       *quant.AdaRoundConfig // adaptive rounding of the weights (quant.Model.AdaRound)
+	BiasCorrection bool                  // empirical bias correction (quant.Model.CorrectBias)
+}
+
+// Applied records what the named options did (quant.json's ptq_options).
+type Applied struct {
+	CLE                   bool                   `json:"cle"`
+	CLEReport             *quant.CLEReport       `json:"cle_report,omitempty"`
+	AdaRound              *quant.AdaRoundConfig  `json:"adaround"`
+	AdaRoundLayers        []quant.AdaRoundLayer  `json:"adaround_layers,omitempty"`
+	BiasCorrection        bool                   `json:"bias_correction"`
+	BiasCorrections       []quant.BiasCorrection `json:"bias_corrections,omitempty"`
+	BiasCorrectionSkipped []string               `json:"bias_correction_skipped,omitempty"`
 }
 
 // Result is a quantized and lowered model.
@@ -39,6 +59,10 @@ type Result struct {
 	Folded  int           // BatchNorm2d nodes folded into convolutions
 	Model   *quant.Model  // qparams, int8 weights, int32 biases; runs as fake-quant
 	Lowered *lower.Result // the TOSA 1.0 INT graph with its tensor and RESCALE records
+	Applied Applied       // what the named options did
+	// Extra holds further top-level sections of quant.json (QAT writes its training-time vs
+	// exported qparams under "qat").
+	Extra map[string]any
 }
 
 // Quantize folds BatchNorm, annotates g for the TOSA INT quantizer, observes every image that
@@ -46,14 +70,44 @@ type Result struct {
 // single images), converts and lowers. progress, if not nil, is called after each image batch
 // with the number of images observed so far.
 func Quantize(g *graph.Graph, images iter.Seq2[*engine.Tensor, error], opt Options, progress func(n int)) (*Result, error) {
+	r, err := Calibrate(g, images, opt, progress)
+	if err != nil {
+		return nil, err
+	}
+	if r.Lowered, err = lower.Lower(r.Model, lower.Options{Layout: opt.Layout}); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Calibrate is Quantize without the lowering: the float graph (BatchNorm folded, equalized with
+// --cle) and the converted model with the options applied; Result.Lowered is nil.
+func Calibrate(g *graph.Graph, images iter.Seq2[*engine.Tensor, error], opt Options, progress func(n int)) (*Result, error) {
 	fg, folded, err := graph.FoldBatchNorm(g)
 	if err != nil {
 		return nil, err
+	}
+	var applied Applied
+	if opt.AdaRound != nil {
+		cfg := opt.AdaRound.WithDefaults()
+		if err := cfg.Validate(); err != nil {
+			return nil, fmt.Errorf("adaround: %v", err)
+		}
+		applied.AdaRound = &cfg
+	}
+	if opt.CLE {
+		eg, rep, err := quant.EqualizeCrossLayer(fg)
+		if err != nil {
+			return nil, err
+		}
+		fg, applied.CLE, applied.CLEReport = eg, true, rep
 	}
 	plan, err := quant.Annotate(fg, quant.Options{KeepFloat: opt.KeepFloat})
 	if err != nil {
 		return nil, err
 	}
+	keep := opt.BiasCorrection || opt.AdaRound != nil
+	var kept []*engine.Tensor
 	cal := quant.NewCalibrator(plan, opt.Quant)
 	for x, err := range images {
 		if err != nil {
@@ -61,6 +115,9 @@ func Quantize(g *graph.Graph, images iter.Seq2[*engine.Tensor, error], opt Optio
 		}
 		if err := cal.Observe(x); err != nil {
 			return nil, err
+		}
+		if keep {
+			kept = append(kept, x)
 		}
 		if progress != nil {
 			progress(cal.Images())
@@ -70,11 +127,18 @@ func Quantize(g *graph.Graph, images iter.Seq2[*engine.Tensor, error], opt Optio
 	if err != nil {
 		return nil, err
 	}
-	low, err := lower.Lower(m, lower.Options{Layout: opt.Layout})
-	if err != nil {
-		return nil, err
+	if applied.AdaRound != nil {
+		if applied.AdaRoundLayers, err = m.AdaRound(kept, *applied.AdaRound); err != nil {
+			return nil, err
+		}
 	}
-	return &Result{Graph: fg, Folded: folded, Model: m, Lowered: low}, nil
+	if opt.BiasCorrection {
+		applied.BiasCorrection = true
+		if applied.BiasCorrections, applied.BiasCorrectionSkipped, err = m.CorrectBias(kept); err != nil {
+			return nil, err
+		}
+	}
+	return &Result{Graph: fg, Folded: folded, Model: m, Applied: applied}, nil
 }
 
 // Files written by Export besides export.WriteVGF's.
@@ -146,6 +210,10 @@ func (r *Result) Summary() ([]byte, error) {
 		"tensors":            r.Lowered.Tensors,
 		"rescales":           r.Lowered.Rescales,
 		"convolutions":       convs,
+		"ptq_options":        r.Applied,
+	}
+	for k, v := range r.Extra {
+		doc[k] = v
 	}
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {

@@ -252,25 +252,7 @@ func (c *Calibrator) Convert() (*Model, error) {
 
 // FakeQuantGraph returns a copy of the float graph whose conv weights and biases are replaced by
 // their dequantized int8/int32 values (what the converted PT2E reference model computes with).
-func (m *Model) FakeQuantGraph() *graph.Graph {
-	g := m.Graph.Clone()
-	for name, cq := range m.Convs {
-		n := g.Node(name)
-		w := g.Params[n.Params["weight"]]
-		_, ch, inner, _ := channelLayout(len(w.Data), w.Shape, cq.Axis)
-		for i := range w.Data {
-			c := (i / inner) % ch
-			w.Data[i] = float32(cq.Weight[i]) * cq.WeightScales[c]
-		}
-		if bn, ok := n.Params["bias"]; ok && cq.Bias != nil {
-			b := g.Params[bn]
-			for c := range b.Data {
-				b.Data[c] = float32(cq.Bias[c]) * cq.BiasScales[c]
-			}
-		}
-	}
-	return g
-}
+func (m *Model) FakeQuantGraph() *graph.Graph { return m.PartialFakeQuantGraph(m.All().Weights) }
 
 // FakeQuantPredictor returns a function that runs the fake-quantized model: dequantized weights,
 // and every quantized value passed through quantize/dequantize with its qparams.

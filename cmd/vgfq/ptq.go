@@ -1,23 +1,18 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
+	"iter"
 	"os"
-	"path/filepath"
-	"runtime"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"github.com/vgfq/vgfq/data"
-	"github.com/vgfq/vgfq/diagnose"
 	"github.com/vgfq/vgfq/engine"
 	"github.com/vgfq/vgfq/graph"
-	"github.com/vgfq/vgfq/internal/atomicfile"
 	"github.com/vgfq/vgfq/lower"
-	"github.com/vgfq/vgfq/metrics"
 	"github.com/vgfq/vgfq/ptq"
 	"github.com/vgfq/vgfq/quant"
 	"github.com/vgfq/vgfq/train"
@@ -38,6 +33,7 @@ type ptqFlags struct {
 	seed       uint64
 	debugInfo  bool
 	layers     int
+	imp        improveFlags
 	shapes     []string
 }
 
@@ -57,9 +53,12 @@ affine activations), lowers it to a TOSA 1.0 INT graph and writes into --out:
   scenario.json       for Arm's Scenario Runner, with input.npy (a real test image) and
   expected_output.npy what model.vgf must produce for it
 It then prints PSNR on the test split for FP32, fake-quant and INT8 (model.tosa executed
-bit-exactly by vgfq's TOSA interpreter).`,
-		Example: `  vgfq ptq --model runs/fp32 --data builtin --calib 500 --out output/`,
-		Args:    cobra.NoArgs,
+bit-exactly by vgfq's TOSA interpreter).
+--cle, --bias-correction and --adaround are improvements over the ExecuTorch-compatible
+default (off by default; what ran is recorded in quant.json's ptq_options).`,
+		Example: `  vgfq ptq --model runs/fp32 --data builtin --calib 500 --out output/
+  vgfq ptq --model runs/fp32 --cle --adaround --bias-correction --out output-improved/`,
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			l, err := loadModel(f.model, f.shapes, os.Stdout)
 			if err != nil {
@@ -87,6 +86,7 @@ bit-exactly by vgfq's TOSA interpreter).`,
 	fl.Uint64Var(&f.seed, "seed", 1, "seed for choosing calibration images")
 	fl.IntVar(&f.layers, "layer-images", 16, "test images traced for the per-layer error table and layers.json (0: skip)")
 	fl.BoolVar(&f.debugInfo, "debug-info", false, "keep tensor names in the SPIR-V graph module (like model-converter --emit-debug-info)")
+	f.imp.register(c)
 	f.data.register(c)
 	return c
 }
@@ -138,13 +138,92 @@ func runPTQ(g *graph.Graph, f *ptqFlags, log io.Writer) (*ptqResult, error) {
 	if f.eps12 {
 		cfg.Eps = quant.Eps12
 	}
-	// Calibration images: the first --calib of a seeded shuffle of the train split, batch 1.
-	loader, err := data.NewLoader(ds.Train, data.LoaderOptions{BatchSize: 1, Shuffle: true, Seed: f.seed, Random: true})
+	images, err := calibImages(ds, f.calib, f.seed)
+	if err != nil {
+		return nil, err
+	}
+	var bar *progressbar.ProgressBar
+	if !f.quiet && showBars() {
+		bar = progressbar.NewOptions(f.calib, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription("calibrating"),
+			progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond),
+			progressbar.OptionClearOnFinish(), progressbar.OptionSetWidth(24))
+	}
+	popt := ptq.Options{Quant: cfg, KeepFloat: f.keepFloat, Layout: layout}
+	if err := f.imp.apply(&popt); err != nil {
+		return nil, err
+	}
+	r, err := ptq.Quantize(g, images, popt, func(n int) {
+		if bar != nil {
+			bar.Set(n)
+		}
+	})
+	if bar != nil {
+		bar.Finish()
+	}
+	if err != nil {
+		return nil, f.imp.explain(err)
+	}
+	f.imp.report(r, log)
+	if r.Folded > 0 {
+		fmt.Fprintf(log, "folded %d BatchNorm2d into convolutions\n", r.Folded)
+	}
+	g, m, res := r.Graph, r.Model, r.Lowered
+	fmt.Fprintf(log, "PTQ of %s: %d calibration images, %d TOSA operators (%d RESCALE), %s\n", g.Name, m.Images,
+		len(res.Graph.Ops), len(res.Rescales), time.Since(start).Round(time.Millisecond))
+	out := &ptqResult{Model: m, Lowered: res, Scores: map[string]*train.EvalResult{}}
+	if err := exportAndScore(r, ds, f.out, f.debugInfo, f.evalImages, f.layers, nil, out.Scores, log); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// exportAndScore is the tail PTQ and QAT share: export the artifacts into dir, print the FP32 /
+// fake-quant / INT8 table (INT8 = the written model.vgf executed) and the per-layer table.
+// float is the FP32 row's model (nil: the quantized graph). scores receives the rows by name.
+func exportAndScore(r *ptq.Result, ds *data.Dataset, dir string, debugInfo bool, evalImages, layerImages int, float *graph.Graph, scores map[string]*train.EvalResult, log io.Writer) error {
+	// The VGF: a real test image as the sample input of the scenario.
+	sample, err := ptq.SampleImage(ds.Test)
+	if err != nil {
+		return err
+	}
+	art, err := r.Export(dir, sample, debugInfo)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(log, "wrote %s: model.tosa, quant.json, model.vgf (%d bytes, %d constants), io.json, scenario.json, input.npy, expected_output.npy\n",
+		dir, len(art.VGFBytes), len(art.VGF.Constants))
+	if evalImages > 0 {
+		withSSIM := ptq.SSIMFits(ds.Test)
+		rows, err := r.Score(ds.Test, ptq.ScoreOptions{Images: evalImages, SSIM: withSSIM, Float: float, ExportDir: dir})
+		if err != nil {
+			return err
+		}
+		for _, row := range rows {
+			if scores != nil {
+				scores[row.Name] = row.Eval
+			}
+		}
+		ptq.WriteScores(log, rows, ds.Name, withSSIM)
+	}
+	if layerImages > 0 {
+		layers, err := r.Layers(ds.Test, layerImages, dir)
+		if err != nil {
+			return err
+		}
+		ptq.WriteLayers(log, layers, layerImages)
+	}
+	return nil
+}
+
+// calibImages yields the first n images of a seeded shuffle of the train split, batch 1 (the
+// tutorial's calibration set).
+func calibImages(ds *data.Dataset, n int, seed uint64) (iter.Seq2[*engine.Tensor, error], error) {
+	loader, err := data.NewLoader(ds.Train, data.LoaderOptions{BatchSize: 1, Shuffle: true, Seed: seed, Random: true})
 	if err != nil {
 		return nil, badInput(err)
 	}
-	images := func(yield func(*engine.Tensor, error) bool) {
-		for i := 0; i < f.calib; i++ {
+	return func(yield func(*engine.Tensor, error) bool) {
+		for i := 0; i < n; i++ {
 			b, err := loader.Next()
 			if err != nil {
 				yield(nil, err)
@@ -154,125 +233,5 @@ func runPTQ(g *graph.Graph, f *ptqFlags, log io.Writer) (*ptqResult, error) {
 				return
 			}
 		}
-	}
-	var bar *progressbar.ProgressBar
-	if !f.quiet && showBars() {
-		bar = progressbar.NewOptions(f.calib, progressbar.OptionSetWriter(os.Stderr), progressbar.OptionSetDescription("calibrating"),
-			progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionThrottle(200*time.Millisecond),
-			progressbar.OptionClearOnFinish(), progressbar.OptionSetWidth(24))
-	}
-	r, err := ptq.Quantize(g, images, ptq.Options{Quant: cfg, KeepFloat: f.keepFloat, Layout: layout}, func(n int) {
-		if bar != nil {
-			bar.Set(n)
-		}
-	})
-	if bar != nil {
-		bar.Finish()
-	}
-	if err != nil {
-		return nil, badInput(err)
-	}
-	if r.Folded > 0 {
-		fmt.Fprintf(log, "folded %d BatchNorm2d into convolutions\n", r.Folded)
-	}
-	g, m, res := r.Graph, r.Model, r.Lowered
-	fmt.Fprintf(log, "PTQ of %s: %d calibration images, %d TOSA operators (%d RESCALE), %s\n", g.Name, m.Images,
-		len(res.Graph.Ops), len(res.Rescales), time.Since(start).Round(time.Millisecond))
-	// The VGF: a real test image as the sample input of the scenario.
-	sample, err := sampleImage(ds.Test)
-	if err != nil {
-		return nil, err
-	}
-	art, err := r.Export(f.out, sample, f.debugInfo)
-	if err != nil {
-		return nil, err
-	}
-	fmt.Fprintf(log, "wrote %s: model.tosa, quant.json, model.vgf (%d bytes, %d constants), io.json, scenario.json, input.npy, expected_output.npy\n",
-		f.out, len(art.VGFBytes), len(art.VGF.Constants))
-	out := &ptqResult{Model: m, Lowered: res, Scores: map[string]*train.EvalResult{}}
-	if f.evalImages > 0 {
-		batches := (f.evalImages + 63) / 64
-		int8pred, err := lower.Int8Predictor(res, runtime.GOMAXPROCS(0))
-		if err != nil {
-			return nil, err
-		}
-		preds := []struct {
-			name string
-			p    train.Predictor
-		}{
-			{"FP32", train.GraphPredictor(g)},
-			{"fake-quant", train.Predictor(m.FakeQuantPredictor())},
-			{"INT8 (.tosa)", train.Predictor(int8pred)},
-		}
-		fmt.Fprintf(log, "%-14s %9s %8s   (%s test split, %d images)\n", "", "PSNR dB", "SSIM", ds.Name, min(batches*64, ds.Test.Len()))
-		var base *train.EvalResult
-		for _, p := range preds {
-			r, err := train.EvaluatePredictor(p.p, ds.Test, 64, batches, ssimFits(ds.Test), nil)
-			if err != nil {
-				return nil, fmt.Errorf("%s evaluation: %v", p.name, err)
-			}
-			out.Scores[p.name] = r
-			base = r
-			fmt.Fprintf(log, "%-14s %9.3f %8.4f\n", p.name, r.PSNR, r.SSIM)
-		}
-		fmt.Fprintf(log, "%-14s %9.3f %8.4f\n", "bilinear", base.BaselinePSNR, base.BaselineSSIM)
-	}
-	if f.layers > 0 {
-		if err := layerReport(m, res, ds.Test, f.layers, f.out, log); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
-// layerReport traces test images through float, fake-quant and INT8 and prints, per quantized
-// tensor, the SQNR against float; it writes the table as layers.json.
-func layerReport(m *quant.Model, res *lower.Result, src data.Source, images int, out string, log io.Writer) error {
-	loader, err := data.NewLoader(src, data.LoaderOptions{BatchSize: min(images, 64)})
-	if err != nil {
-		return err
-	}
-	var batches []*engine.Tensor
-	for got := 0; got < images; {
-		b, err := loader.Next()
-		if err != nil {
-			break
-		}
-		n := min(b.N, images-got)
-		batches = append(batches, engine.FromData(append([]float32(nil), b.LR[:n*3*b.H*b.W/4]...), n, data.Channels, b.H/2, b.W/2))
-		got += n
-	}
-	layers, err := diagnose.PerLayer(m, res, batches)
-	if err != nil {
-		return fmt.Errorf("per-layer trace: %v", err)
-	}
-	fmt.Fprintf(log, "per-layer error over %d test images (SQNR against float, dB; higher is better):\n", images)
-	fmt.Fprintf(log, "  %-12s %-12s %10s %5s %10s %8s %11s %8s\n", "node", "op", "scale", "zp", "fake-quant", "INT8", "INT8-vs-FQ", "clipped")
-	for _, l := range layers {
-		fmt.Fprintf(log, "  %-12s %-12s %10.6f %5d %10.2f %8.2f %8.0f stp %7.3f%%\n", l.Node, l.Op, l.Scale, l.ZP, l.FakeQuantSQNR, l.Int8SQNR, l.Int8VsFakeQuantMax, 100*l.Clipped)
-	}
-	js, err := json.MarshalIndent(map[string]any{"format": "vgfq-layers/1", "images": images, "layers": layers}, "", "  ")
-	if err != nil {
-		return err
-	}
-	return atomicfile.WriteBytes(filepath.Join(out, "layers.json"), append(js, '\n'), 0o644)
-}
-
-// sampleImage is the first test image at the model's input size (the scenario's input.npy).
-func sampleImage(src data.Source) (*engine.Tensor, error) {
-	loader, err := data.NewLoader(src, data.LoaderOptions{BatchSize: 1})
-	if err != nil {
-		return nil, err
-	}
-	b, err := loader.Next()
-	if err != nil {
-		return nil, err
-	}
-	return engine.FromData(append([]float32(nil), b.LR...), 1, data.Channels, b.H/2, b.W/2), nil
-}
-
-// ssimFits reports whether the source's images are large enough for SSIM's 11x11 window.
-func ssimFits(src data.Source) bool {
-	h, w := src.Size()
-	return h >= metrics.SSIMWinSize && w >= metrics.SSIMWinSize
+	}, nil
 }

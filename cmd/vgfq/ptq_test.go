@@ -25,7 +25,7 @@ func TestPTQ(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("ptq exit %d: %s %s", code, stdout, stderr)
 	}
-	for _, want := range []string{"FP32", "fake-quant", "INT8 (.tosa)", "bilinear"} {
+	for _, want := range []string{"FP32", "fake-quant", "INT8 (.vgf)", "bilinear"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("PSNR table lacks %q:\n%s", want, stdout)
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -186,6 +187,10 @@ func runTrain(c *cobra.Command, f *trainFlags, log io.Writer) (*graph.Graph, *tr
 	}
 	fmt.Fprintf(log, "model %s: %d parameters; data %s: %d train / %d test images\n", g.Name, g.NumParams(), ds.Name, ds.Train.Len(), ds.Test.Len())
 	st, err := train.Run(c.Context(), g, ds, f.cfg, f.out, resume, newProgress(log, f.quiet))
+	if errors.Is(err, context.Canceled) && st != nil {
+		return nil, nil, fmt.Errorf("interrupted at epoch %d step %d: checkpoint saved in %s; continue with 'vgfq train --out %s --resume' (%w)",
+			st.Epoch+1, st.Step, f.out, f.out, err)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

@@ -41,6 +41,12 @@ func (p *Program) compileOp(s *step) kernel {
 		return p.compileAvgPool(s)
 	case tosa.OpMaxPool2D:
 		return p.compileMaxPool(s)
+	case tosa.OpPad:
+		return p.compilePad(s)
+	case tosa.OpSlice:
+		return p.compileSlice(s)
+	case tosa.OpTransposeConv2D:
+		return p.compileTransposeConv2D(s)
 	}
 	return nil
 }
@@ -159,10 +165,55 @@ func (p *Program) compileRescale(s *step) kernel {
 	case inT == tosa.Int8 && outT == tosa.Int32:
 		return func(st *state) bool { return rescaleRun(st.bufs[si].i8, st.bufs[so].i32, r) }
 	case inT == tosa.Int32 && outT == tosa.Int8:
+		if v := r.vec(C); v != nil {
+			return func(st *state) bool { return v.run(st.bufs[si].i32[:in.n], st.bufs[so].i8, r) }
+		}
 		return func(st *state) bool { return rescaleRun(st.bufs[si].i32, st.bufs[so].i8, r) }
 	default:
 		return func(st *state) bool { return rescaleRun(st.bufs[si].i32, st.bufs[so].i32, r) }
 	}
+}
+
+// rescaleVec is the AVX-512 form of a RESCALE int32 → int8 whose REQUIREs hold for every int32
+// input (rescalePlan.safe): rows of cv channels (cv = C, or 16 for a per-tensor RESCALE).
+type rescaleVec struct {
+	cv     int
+	single bool
+	prm    []int64
+	zero   []int32
+	ozp    int32
+}
+
+func (r *rescalePlan) vec(C int) *rescaleVec {
+	if !useVNNI || !r.safe || r.izp != 0 || r.inUnsigned || r.outUnsigned || r.outMin != -128 || r.outMax != 127 {
+		return nil
+	}
+	cv := C
+	if len(r.ch) == 1 {
+		cv = 16
+	}
+	np := (cv + 15) / 16 * 16
+	prm := r.vecParams(cv, np, func(int, *rescaleCh) bool { return true })
+	if prm == nil {
+		return nil
+	}
+	return &rescaleVec{cv: cv, prm: prm, single: singleRound(prm), zero: make([]int32, np), ozp: int32(r.ozp)}
+}
+
+func (v *rescaleVec) run(in []int32, out []int8, r *rescalePlan) bool {
+	// the kernel reads whole blocks of 16: rows whose block reaches past in go to the tail
+	np := len(v.zero)
+	rows := 0
+	if len(in) >= np {
+		rows = (len(in)-np)/v.cv + 1
+	}
+	if rows > 0 && !requantRows(in, v.cv, rows, v.zero, v.prm, v.single, v.cv, v.ozp, out, v.cv) {
+		return rescaleRun(in, out, r)
+	}
+	if n := rows * v.cv; n < len(in) {
+		return rescaleRun(in[n:], out[n:], r)
+	}
+	return true
 }
 
 // scalarOf returns the first element of a constant.
