@@ -22,7 +22,8 @@ depthwise conv, squeeze-excite with a broadcast Mul, GELU, a crop by slicing), p
 symmetric) calibrated on random images, exported with its fake-quant ops as
 QuantizeLinear/DequantizeLinear pairs (opset 13 and 17); qdq_unet (opset 17) adds max pooling,
 nearest upsampling, Concat and a residual Add to the FX QAT flow; qdq_convbn is FX QAT's fused
-Conv+BN+ReLU (Conv -> Div -> Add -> BatchNormalization -> Relu in the export). Models with a dynamic batch dimension
+Conv+BN+ReLU (Conv -> Div -> Add -> BatchNormalization -> Relu in the export); qdq_resscale
+is x + 0.2*conv(...) (a float constant operand). Models with a dynamic batch dimension
 declare it as 'batch'. Variants for error tests: cubic.onnx (Resize cubic: exports fine, does not
 lower), qdq_int16.onnx, qdq_asym.onnx (the qdq model edited to int16 activations / asymmetric
 weights).
@@ -311,6 +312,37 @@ def qdq_convbn(out, act, wt):
     export(qm, x, os.path.join(out, "qdq_convbn_op17.onnx"), 17, False, True)
 
 
+def qdq_resscale(out, act, wt):
+    """EDSR-style residual scaling in FX QAT: x + 0.2 * conv(...) — a float constant operand
+    with no observer of its own."""
+    from torch.ao.quantization import QConfig, QConfigMapping
+    from torch.ao.quantization.quantize_fx import prepare_qat_fx
+
+    torch.manual_seed(3)
+
+    class Net(nn.Module):
+        def __init__(self, c=4):
+            super().__init__()
+            self.a = nn.Conv2d(3, c, 3, padding=1)
+            self.b = nn.Conv2d(c, 3, 3, padding=1)
+
+        def forward(self, x):
+            return x + 0.2 * self.b(F.relu(self.a(x)))
+
+    x = torch.rand(1, 3, 8, 8)
+    qm = prepare_qat_fx(Net().train(), QConfigMapping().set_global(QConfig(activation=act, weight=wt)), example_inputs=(x,))
+    with torch.no_grad():
+        for _ in range(8):
+            qm(torch.rand(4, 3, 8, 8))
+    qm.eval()
+    qm.apply(torch.ao.quantization.disable_observer)
+    with torch.no_grad():
+        y = qm(x)
+    np.save(os.path.join(out, "qdq_resscale.in.npy"), x.numpy())
+    np.save(os.path.join(out, "qdq_resscale.out.npy"), y.numpy())
+    export(qm, x, os.path.join(out, "qdq_resscale_op17.onnx"), 17, False, True)
+
+
 def qdq_model(out):
     from torch.ao.quantization import QConfig, QConfigMapping
     from torch.ao.quantization.fake_quantize import FakeQuantize
@@ -387,6 +419,7 @@ def qdq_model(out):
     onnx.save(ma, os.path.join(out, "qdq_asym.onnx"))
     qdq_unet(out, act, wt)
     qdq_convbn(out, act, wt)
+    qdq_resscale(out, act, wt)
 
 
 def main():
