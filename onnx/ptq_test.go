@@ -2,7 +2,6 @@ package onnx
 
 import (
 	"bytes"
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -14,7 +13,6 @@ import (
 	"github.com/vgfq/vgfq/lower"
 	"github.com/vgfq/vgfq/ptq"
 	"github.com/vgfq/vgfq/tosa"
-	"github.com/vgfq/vgfq/tosa/ref"
 	"github.com/vgfq/vgfq/zoo"
 )
 
@@ -124,9 +122,6 @@ func TestCorpusPTQ(t *testing.T) {
 		})
 	}
 }
-
-var _ = fmt.Sprint
-var _ = ref.Run
 
 // TestZooRoundTripPTQ: a zoo model written to ONNX and read back quantizes to a byte-identical
 // TOSA graph (names, weights and ops survive the round trip exactly).
