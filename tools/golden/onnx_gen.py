@@ -25,7 +25,7 @@ nearest upsampling, Concat and a residual Add to the FX QAT flow; qdq_convbn is 
 Conv+BN+ReLU (Conv -> Div -> Add -> BatchNormalization -> Relu in the export); qdq_resscale
 is x + 0.2*conv(...) (a float constant operand). Models with a dynamic batch dimension
 declare it as 'batch'. Variants for error tests: cubic.onnx (Resize cubic: exports fine, does not
-lower), qdq_int16.onnx, qdq_asym.onnx (the qdq model edited to int16 activations / asymmetric
+lower), mixed.onnx (ceil-mode pooling, grouped ConvTranspose, Abs: three problems for vgfq check), qdq_int16.onnx, qdq_asym.onnx (the qdq model edited to int16 activations / asymmetric
 weights).
 """
 import os
@@ -221,6 +221,21 @@ class Cubic(nn.Module):
 
     def forward(self, x):
         return self.conv(F.interpolate(x, scale_factor=2, mode="bicubic", align_corners=False))
+
+
+class Mixed(nn.Module):
+    """For vgfq check: three different problems in one model — ceil-mode max pooling and a
+    grouped ConvTranspose (import, do not lower) and Abs (not imported)."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 4, 3, padding=1)
+        self.ct = nn.ConvTranspose2d(4, 4, 3, stride=2, padding=1, output_padding=1, groups=2)
+        self.c2 = nn.Conv2d(4, 3, 3, padding=1)
+
+    def forward(self, x):
+        y = F.max_pool2d(self.c1(x), 3, 2, ceil_mode=True)
+        return self.c2(self.ct(y)) / (1 + y.abs().mean())
 
 
 # name -> (constructor, input shape, dynamic batch, constant folding)
@@ -440,6 +455,8 @@ def main():
         print(name, tuple(y.shape))
     torch.manual_seed(7)
     export(Cubic().eval(), torch.rand(1, 3, 8, 8), os.path.join(args.out, "cubic.onnx"), 13, False, True)
+    torch.manual_seed(8)
+    export(Mixed().eval(), torch.rand(1, 3, 9, 9), os.path.join(args.out, "mixed.onnx"), 17, False, True)
     qdq_model(args.out)
     print("qdq")
 
