@@ -227,6 +227,13 @@ func (im *importer) foldAffine() error {
 			if len(cons[conv.Name]) != 1 || slices.Contains(g.Outputs, conv.Name) {
 				continue
 			}
+			if im.qdq != nil {
+				// A QDQ model that quantizes the conv's output before the affine op computes
+				// two roundings; keep them (exactness), fold only unquantized chains (QAT Conv+BN).
+				if _, quantized := im.qdq.Act[conv.Name]; quantized {
+					continue
+				}
+			}
 			if err := im.scaleConv(conv, scale, shift); err != nil {
 				return err
 			}

@@ -81,6 +81,9 @@ type Model struct {
 	// List is every ONNX node in execution order with the graph nodes it became (none: it was
 	// evaluated at import, or it is an alias such as Identity).
 	List []NodeInfo
+	// Partial: some nodes were not imported (Options.KeepGoing); Graph is the imported part,
+	// its outputs the nodes nothing reads.
+	Partial bool
 	// Issues lists unsupported nodes (only with Options.KeepGoing).
 	Issues []Issue
 	// QDQ is set when the model holds QuantizeLinear/DequantizeLinear: the quantization it
@@ -375,6 +378,16 @@ func importModel(mp *pb.ModelProto, dir string, opt Options) (*Model, error) {
 		im.m.Outputs = append(im.m.Outputs, IOInfo{Name: o.GetName(), Shape: append([]int(nil), im.shapes[name]...), Declared: declared(o)})
 	}
 	if len(im.m.Issues) > 0 {
+		// vgfq check: the imported part ends at the nodes nothing reads; make them outputs so
+		// that the part can still be put through the lowering.
+		cons := im.g.Consumers()
+		im.g.Outputs = nil
+		for _, n := range im.g.Nodes {
+			if len(cons[n.Name]) == 0 && n.Op != graph.OpInput && n.Op != graph.OpConst {
+				im.g.Outputs = append(im.g.Outputs, n.Name)
+			}
+		}
+		im.m.Partial = true
 		return im.m, nil
 	}
 	if len(im.g.Outputs) == 0 {

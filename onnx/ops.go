@@ -2,7 +2,6 @@ package onnx
 
 import (
 	"math"
-	"strings"
 
 	"github.com/vgfq/vgfq/graph"
 	pb "github.com/vgfq/vgfq/onnx/onnxpb"
@@ -1432,5 +1431,3 @@ func (im *importer) slice() error {
 	im.outNode(name)
 	return nil
 }
-
-var _ = strings.TrimSpace

@@ -1,7 +1,7 @@
 package onnx
 
 import (
-	"fmt"
+	"bytes"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -9,9 +9,11 @@ import (
 	"testing"
 
 	"github.com/vgfq/vgfq/engine"
+	"github.com/vgfq/vgfq/graph"
 	"github.com/vgfq/vgfq/lower"
 	"github.com/vgfq/vgfq/ptq"
-	"github.com/vgfq/vgfq/tosa/ref"
+	"github.com/vgfq/vgfq/tosa"
+	"github.com/vgfq/vgfq/zoo"
 )
 
 // calibImages yields n smooth random images of the model's input shape (seeded): low-frequency
@@ -121,5 +123,38 @@ func TestCorpusPTQ(t *testing.T) {
 	}
 }
 
-var _ = fmt.Sprint
-var _ = ref.Run
+// TestZooRoundTripPTQ: a zoo model written to ONNX and read back quantizes to a byte-identical
+// TOSA graph (names, weights and ops survive the round trip exactly).
+func TestZooRoundTripPTQ(t *testing.T) {
+	for _, name := range []string{"upscaler", "espcn"} {
+		g, err := zoo.Build(name, 12, 10, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := Encode(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := Decode(b, "", Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := engine.New(1, 3, 12, 10)
+		for i := range x.Data {
+			x.Data[i] = float32(i%17) / 17
+		}
+		var enc [2][]byte
+		for k, gg := range []*graph.Graph{g, m.Graph} {
+			res, err := ptq.Quantize(gg, calibImages(x.Shape, x, 4), ptq.Options{}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if enc[k], err = tosa.Encode(res.Lowered.Graph); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !bytes.Equal(enc[0], enc[1]) {
+			t.Errorf("%s: the TOSA graph of the ONNX round trip differs from the original's", name)
+		}
+	}
+}

@@ -361,6 +361,17 @@ func (q *QDQ) finish(im *importer) error {
 			}
 			qp, from = &p, v
 		}
+		if qp == nil && len(vals) == 1 && g.Node(vals[0]).Op == graph.OpConst {
+			// A constant operand the exporter left in float (x * 0.2, x + 1): int8 from its own
+			// range, as an observer on it would give (min/max, affine, eps 2^-16).
+			o := quant.NewMinMax(quant.ActInt8.WithEps(quant.Eps16))
+			c := g.Params[g.Node(vals[0]).Params["value"]]
+			if err := o.Observe(c.Data, c.Shape); err != nil {
+				return ferr(vals[0], "constant: %v", err)
+			}
+			sc, zp := o.QParams()
+			qp = &quant.QParam{Scale: sc[0], ZP: zp[0]}
+		}
 		if qp == nil {
 			return ferr(vals[0], "value has no QuantizeLinear/DequantizeLinear: a QDQ model must quantize every activation the INT8 graph holds (values %s)", strings.Join(vals, ", "))
 		}

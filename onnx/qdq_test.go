@@ -17,7 +17,7 @@ func TestQDQ(t *testing.T) {
 	for _, c := range []struct {
 		file, data string
 		convs      int
-	}{{"qdq_op13", "qdq", 3}, {"qdq_op17", "qdq", 3}, {"qdq_unet_op17", "qdq_unet", 3}, {"qdq_convbn_op17", "qdq_convbn", 2}} {
+	}{{"qdq_op13", "qdq", 3}, {"qdq_op17", "qdq", 3}, {"qdq_unet_op17", "qdq_unet", 3}, {"qdq_convbn_op17", "qdq_convbn", 2}, {"qdq_resscale_op17", "qdq_resscale", 2}} {
 		t.Run(c.file, func(t *testing.T) {
 			m, err := Load(filepath.Join("testdata/corpus", c.file+".onnx"), Options{})
 			if err != nil {

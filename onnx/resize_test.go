@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -79,6 +80,11 @@ func TestResizeCasesLower(t *testing.T) {
 			res, err := ptq.Quantize(m.Graph, calibImages(in, x, 4), ptq.Options{}, nil)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if out := os.Getenv("VGFQ_CORPUS_OUT"); out != "" { // for external checks
+				if _, err := res.Export(filepath.Join(out, name), x, false); err != nil {
+					t.Fatal(err)
+				}
 			}
 			fq, err := res.Model.FakeQuantPredictor()(x)
 			if err != nil {

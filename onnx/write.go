@@ -8,7 +8,6 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/vgfq/vgfq/engine"
 	"github.com/vgfq/vgfq/graph"
 	pb "github.com/vgfq/vgfq/onnx/onnxpb"
 )
@@ -315,5 +314,3 @@ func (w *writer) node(n *graph.Node) error {
 	}
 	return nil
 }
-
-var _ = engine.ShapeString

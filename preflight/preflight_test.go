@@ -39,14 +39,15 @@ func TestUnsupportedNamed(t *testing.T) {
 	}
 }
 
-// TestLoweringRefusalNamed: a node that imports but does not lower (max pooling with ceil_mode)
-// is reported as fails with the lowering's reason; later nodes as not reached.
+// TestLoweringRefusalNamed: nodes that import but do not lower (max pooling with ceil_mode, a
+// dilated pooling) are each reported as fails with the lowering's reason; the others as ok.
 func TestLoweringRefusalNamed(t *testing.T) {
 	b := graph.NewBuilder("ac", 1)
 	x := b.Input("x", 1, 3, 8, 8)
 	u := b.Unary(graph.OpMaxPool2d, "up", x, graph.Attrs{Kernel: []int{3, 3}, Stride: []int{2, 2}, CeilMode: true})
 	c := b.Conv2d("conv", u, graph.ConvSpec{In: 3, Out: 3, Kernel: 3, Padding: 1})
-	g, err := b.Build(c)
+	p := b.Unary(graph.OpMaxPool2d, "dilated", c, graph.Attrs{Kernel: []int{2, 2}, Stride: []int{1, 1}, Dilation: []int{2, 2}})
+	g, err := b.Build(p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +55,26 @@ func TestLoweringRefusalNamed(t *testing.T) {
 	var buf bytes.Buffer
 	r.Print(&buf)
 	out := buf.String()
-	if r.OK || !strings.Contains(out, "fails") || !strings.Contains(out, "ceil_mode") || !strings.Contains(out, "not reached conv") {
+	if r.OK || !strings.Contains(out, "fails       up") || !strings.Contains(out, "ceil_mode") || !strings.Contains(out, "ok          conv") ||
+		!strings.Contains(out, "fails       dilated") || !strings.Contains(out, "2 node(s) do not lower") {
 		t.Fatalf("report:\n%s", out)
+	}
+}
+
+// TestEveryProblemNamed: a model with three problems of different kinds gets all three named.
+func TestEveryProblemNamed(t *testing.T) {
+	l, err := model.Load("../onnx/testdata/corpus/mixed.onnx", model.Options{KeepGoing: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := Check("mixed", l)
+	var b bytes.Buffer
+	r.Print(&b)
+	out := b.String()
+	for _, want := range []string{"fails       /MaxPool", "ceil_mode", "fails       /ct/ConvTranspose", "grouped ConvTranspose2d",
+		"unsupported /Abs", "ok          /c1/Conv", "3 node(s) do not lower"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q:\n%s", want, out)
+		}
 	}
 }

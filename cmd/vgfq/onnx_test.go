@@ -6,6 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/vgfq/vgfq/onnx/onnxpb"
 )
 
 const corpus = "../../onnx/testdata/corpus/"
@@ -76,6 +80,53 @@ func TestONNXCommands(t *testing.T) {
 			t.Fatalf("run of the re-exported model: element %d = %v, torch %v", i, got.Data[i], want.Data[i])
 		}
 	}
+}
+
+// TestONNXTrainEval fine-tunes an imported model and scores it, and fixes dynamic H/W with
+// --input-shape.
+func TestONNXTrainEval(t *testing.T) {
+	dir := t.TempDir()
+	run := filepath.Join(dir, "ft")
+	code, out, errs := runCLI(t, "train", "--model", corpus+"upscaler_op13.onnx", "--data", "builtin", "--builtin-train", "64",
+		"--builtin-test", "32", "--crop", "24", "--batch", "16", "--epochs", "1", "--out", run, "--quiet")
+	if code != 0 || !strings.Contains(out, "checkpoint written") {
+		t.Fatalf("train .onnx: exit %d\n%s%s", code, out, errs)
+	}
+	code, out, errs = runCLI(t, "eval", "--model", run, "--data", "builtin", "--builtin-test", "32", "--crop", "24", "--batches", "1", "--json", "--grid", "")
+	if code != 0 || !strings.Contains(out, `"psnr"`) {
+		t.Fatalf("eval of the fine-tuned model: exit %d\n%s%s", code, out, errs)
+	}
+	// Dynamic H and W: refused without --input-shape, imported with it.
+	mp, err := os.ReadFile(corpus + "upscaler_op13.onnx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dyn := filepath.Join(dir, "dyn.onnx")
+	if err := os.WriteFile(dyn, dynamicHW(t, mp), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errs = runCLI(t, "check", dyn); code != 2 || !strings.Contains(errs, "--input-shape input=") {
+		t.Fatalf("dynamic H/W without --input-shape: exit %d %q", code, errs)
+	}
+	if code, out, errs = runCLI(t, "check", dyn, "--input-shape", "input=1x3x20x28"); code != 0 || !strings.Contains(out, "every node lowers") {
+		t.Fatalf("with --input-shape: exit %d\n%s%s", code, out, errs)
+	}
+}
+
+// dynamicHW makes the model's input H and W dynamic.
+func dynamicHW(t *testing.T, b []byte) []byte {
+	var mp onnxpb.ModelProto
+	if err := proto.Unmarshal(b, &mp); err != nil {
+		t.Fatal(err)
+	}
+	d := mp.Graph.Input[0].Type.GetTensorType().Shape.Dim
+	d[2].Value = &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: "h"}
+	d[3].Value = &onnxpb.TensorShapeProto_Dimension_DimParam{DimParam: "w"}
+	out, err := proto.Marshal(&mp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // TestONNXBadInput: bad ONNX input exits 2 with one line naming the problem and writes nothing.

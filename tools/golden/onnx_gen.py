@@ -22,9 +22,10 @@ depthwise conv, squeeze-excite with a broadcast Mul, GELU, a crop by slicing), p
 symmetric) calibrated on random images, exported with its fake-quant ops as
 QuantizeLinear/DequantizeLinear pairs (opset 13 and 17); qdq_unet (opset 17) adds max pooling,
 nearest upsampling, Concat and a residual Add to the FX QAT flow; qdq_convbn is FX QAT's fused
-Conv+BN+ReLU (Conv -> Div -> Add -> BatchNormalization -> Relu in the export). Models with a dynamic batch dimension
+Conv+BN+ReLU (Conv -> Div -> Add -> BatchNormalization -> Relu in the export); qdq_resscale
+is x + 0.2*conv(...) (a float constant operand). Models with a dynamic batch dimension
 declare it as 'batch'. Variants for error tests: cubic.onnx (Resize cubic: exports fine, does not
-lower), qdq_int16.onnx, qdq_asym.onnx (the qdq model edited to int16 activations / asymmetric
+lower), mixed.onnx (ceil-mode pooling, grouped ConvTranspose, Abs: three problems for vgfq check), qdq_int16.onnx, qdq_asym.onnx (the qdq model edited to int16 activations / asymmetric
 weights).
 """
 import os
@@ -222,6 +223,21 @@ class Cubic(nn.Module):
         return self.conv(F.interpolate(x, scale_factor=2, mode="bicubic", align_corners=False))
 
 
+class Mixed(nn.Module):
+    """For vgfq check: three different problems in one model — ceil-mode max pooling and a
+    grouped ConvTranspose (import, do not lower) and Abs (not imported)."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 4, 3, padding=1)
+        self.ct = nn.ConvTranspose2d(4, 4, 3, stride=2, padding=1, output_padding=1, groups=2)
+        self.c2 = nn.Conv2d(4, 3, 3, padding=1)
+
+    def forward(self, x):
+        y = F.max_pool2d(self.c1(x), 3, 2, ceil_mode=True)
+        return self.c2(self.ct(y)) / (1 + y.abs().mean())
+
+
 # name -> (constructor, input shape, dynamic batch, constant folding)
 MODELS = {
     "upscaler": (Upscaler, (1, 3, 12, 12), True, True),
@@ -311,6 +327,37 @@ def qdq_convbn(out, act, wt):
     export(qm, x, os.path.join(out, "qdq_convbn_op17.onnx"), 17, False, True)
 
 
+def qdq_resscale(out, act, wt):
+    """EDSR-style residual scaling in FX QAT: x + 0.2 * conv(...) — a float constant operand
+    with no observer of its own."""
+    from torch.ao.quantization import QConfig, QConfigMapping
+    from torch.ao.quantization.quantize_fx import prepare_qat_fx
+
+    torch.manual_seed(3)
+
+    class Net(nn.Module):
+        def __init__(self, c=4):
+            super().__init__()
+            self.a = nn.Conv2d(3, c, 3, padding=1)
+            self.b = nn.Conv2d(c, 3, 3, padding=1)
+
+        def forward(self, x):
+            return x + 0.2 * self.b(F.relu(self.a(x)))
+
+    x = torch.rand(1, 3, 8, 8)
+    qm = prepare_qat_fx(Net().train(), QConfigMapping().set_global(QConfig(activation=act, weight=wt)), example_inputs=(x,))
+    with torch.no_grad():
+        for _ in range(8):
+            qm(torch.rand(4, 3, 8, 8))
+    qm.eval()
+    qm.apply(torch.ao.quantization.disable_observer)
+    with torch.no_grad():
+        y = qm(x)
+    np.save(os.path.join(out, "qdq_resscale.in.npy"), x.numpy())
+    np.save(os.path.join(out, "qdq_resscale.out.npy"), y.numpy())
+    export(qm, x, os.path.join(out, "qdq_resscale_op17.onnx"), 17, False, True)
+
+
 def qdq_model(out):
     from torch.ao.quantization import QConfig, QConfigMapping
     from torch.ao.quantization.fake_quantize import FakeQuantize
@@ -387,6 +434,7 @@ def qdq_model(out):
     onnx.save(ma, os.path.join(out, "qdq_asym.onnx"))
     qdq_unet(out, act, wt)
     qdq_convbn(out, act, wt)
+    qdq_resscale(out, act, wt)
 
 
 def main():
@@ -407,6 +455,8 @@ def main():
         print(name, tuple(y.shape))
     torch.manual_seed(7)
     export(Cubic().eval(), torch.rand(1, 3, 8, 8), os.path.join(args.out, "cubic.onnx"), 13, False, True)
+    torch.manual_seed(8)
+    export(Mixed().eval(), torch.rand(1, 3, 9, 9), os.path.join(args.out, "mixed.onnx"), 17, False, True)
     qdq_model(args.out)
     print("qdq")
 
