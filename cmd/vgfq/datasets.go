@@ -88,7 +88,7 @@ func (f *dataFlags) open(log io.Writer) (*data.Dataset, error) {
 	}
 	fi, err := os.Stat(f.spec)
 	if err != nil || !fi.IsDir() {
-		return nil, badInputf("--data %q: not builtin, cifar10, or an image folder (nor a CIFAR-10 or HR/LR dataset directory)", f.spec)
+		return nil, badInputf("--data %q: not builtin, cifar10, or a directory (CIFAR-10, HR/LR pairs or an image folder)", f.spec)
 	}
 	cache := int64(f.cacheMB) << 20
 	ds, err := data.OpenDir(f.spec, data.FolderOptions{CropSize: f.crop, CropsPerImage: f.cropsPerImg, CacheBytes: cache})
