@@ -84,7 +84,9 @@ func DefaultCacheDir() (string, error) {
 //     then renamed to cacheDir/cifar-10-batches-bin.
 //
 // If the archive was fetched by hand and placed at
-// cacheDir/cifar-10-binary.tar.gz it is used without network access.
+// cacheDir/cifar-10-binary.tar.gz it is used without network access, and so
+// is the pickled python version in cacheDir/cifar-10-batches-py (where
+// torchvision's CIFAR10(root=cacheDir) keeps it; see LoadCIFAR10Pickled).
 // Network failures give an error wrapping ErrOffline.
 func CIFAR10(cacheDir string, opt DownloadOptions) (*Dataset, error) {
 	if cacheDir == "" {
@@ -115,6 +117,10 @@ func CIFAR10(cacheDir string, opt DownloadOptions) (*Dataset, error) {
 	binDir := filepath.Join(cacheDir, cifarDirName)
 	if _, err := os.Stat(binDir); err == nil {
 		return loadCIFAR10Dir(binDir, opt.RecordsPerFile)
+	}
+	// The python version as torchvision keeps it (root=cacheDir) needs no download.
+	if pyDir := filepath.Join(cacheDir, cifarPyDirName); IsCIFAR10Dir(pyDir) == "py" {
+		return LoadCIFAR10Pickled(pyDir)
 	}
 	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
 		return nil, err

@@ -22,10 +22,16 @@ type FolderOptions struct {
 	// CropSize is the side of the square HR crops; default 32. It must
 	// be even.
 	CropSize int
-	// Lazy decodes an image file on every Read instead of decoding all
-	// images once in Folder and caching them in memory as 8-bit RGB.
-	// Use it for collections of large images that do not fit in memory.
+	// Lazy decodes images when they are first read instead of all at once
+	// in Folder, keeping at most CacheBytes of decoded images (least
+	// recently used ones are dropped and decoded again when needed).
+	// Folder switches to lazy decoding by itself when the decoded images
+	// (3 bytes a pixel, known from the file headers) would not fit in
+	// CacheBytes.
 	Lazy bool
+	// CacheBytes bounds the memory held by decoded images (8-bit RGB, 3
+	// bytes a pixel); default DefaultCacheBytes.
+	CacheBytes int64
 	// MaxPixels rejects images with more pixels than this (protection
 	// against decompression bombs); default 1<<26 (64 Mpixel).
 	MaxPixels int
@@ -55,20 +61,8 @@ type FolderOptions struct {
 // 16-bit images are reduced to 8 bits (v>>8), transparency is dropped
 // (non-premultiplied colour is kept, as PIL's convert("RGB") does).
 func Folder(dir string, opt FolderOptions) (*Dataset, error) {
-	if opt.CropSize == 0 {
-		opt.CropSize = 32
-	}
-	if opt.CropSize < 2 || opt.CropSize%2 != 0 {
-		return nil, fmt.Errorf("folder %s: crop size %d must be even and >= 2", dir, opt.CropSize)
-	}
-	if opt.MaxPixels <= 0 {
-		opt.MaxPixels = 1 << 26
-	}
-	if opt.CropsPerImage == 0 {
-		opt.CropsPerImage = 1
-	}
-	if opt.CropsPerImage < 1 || opt.CropsPerImage > 1<<20 {
-		return nil, fmt.Errorf("folder %s: crops per image %d out of range [1, 1048576]", dir, opt.CropsPerImage)
+	if err := opt.defaults(dir); err != nil {
+		return nil, err
 	}
 	trainDir, testDir := filepath.Join(dir, "train"), filepath.Join(dir, "test")
 	var trainFiles, testFiles []string
@@ -99,13 +93,24 @@ func Folder(dir string, opt FolderOptions) (*Dataset, error) {
 	if len(testFiles) == 0 {
 		return nil, fmt.Errorf("folder %s: no test images (need at least 10 images, or train/ and test/ subdirectories)", dir)
 	}
-	train, err := newFolderSource(trainFiles, opt, true)
+	// One cache for both splits: CacheBytes bounds the dataset's decoded images.
+	cache := newLRU[*rgbImage](opt.CacheBytes, func(im *rgbImage) int64 { return int64(len(im.pix)) })
+	train, trainBytes, err := newFolderSource(trainFiles, opt, true, cache, 0)
 	if err != nil {
 		return nil, err
 	}
-	test, err := newFolderSource(testFiles, opt, false)
+	test, testBytes, err := newFolderSource(testFiles, opt, false, cache, len(trainFiles))
 	if err != nil {
 		return nil, err
+	}
+	if opt.Lazy || trainBytes+testBytes > opt.CacheBytes {
+		train.lazy, test.lazy = true, true
+	} else {
+		for _, s := range []*FolderSource{train, test} {
+			if err := s.preload(); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return &Dataset{Name: "folder:" + filepath.Base(filepath.Clean(dir)), Train: train, Test: test}, nil
 }
@@ -261,6 +266,17 @@ func toRGB(img image.Image) *rgbImage {
 		}
 		return out
 	}
+	if m, ok := img.(*image.RGBA); ok && m.Opaque() {
+		// Truecolor PNGs decode to RGBA; opaque, so premultiplied = straight colour.
+		for y := 0; y < h; y++ {
+			row := m.Pix[y*m.Stride : y*m.Stride+4*w]
+			for x := 0; x < w; x++ {
+				o := 3 * (y*w + x)
+				copy(out.pix[o:o+3], row[4*x:4*x+3])
+			}
+		}
+		return out
+	}
 	if o, ok := img.(interface{ Opaque() bool }); ok && o.Opaque() {
 		// Fast paths of image/draw (YCbCr, RGBA, Paletted, ...); for
 		// opaque images premultiplied = straight colour.
@@ -281,48 +297,71 @@ func toRGB(img image.Image) *rgbImage {
 	return out
 }
 
+// DefaultCacheBytes is the default bound on decoded images kept in memory
+// by folder sources (FolderOptions.CacheBytes).
+const DefaultCacheBytes = 1 << 30
+
 // FolderSource is a Source of square crops of image files; see Folder.
 type FolderSource struct {
 	files     []string
-	imgs      []*rgbImage // nil entries when lazy
 	crop      int
 	random    bool
 	maxPixels int
 	repeat    int // crops per image per epoch (training)
+	cache     *lru[*rgbImage]
+	key       int // cache key of files[0] (the splits of a dataset share one cache)
+	lazy      bool
 }
 
-func newFolderSource(files []string, opt FolderOptions, random bool) (*FolderSource, error) {
-	s := &FolderSource{files: files, crop: opt.CropSize, random: random, maxPixels: opt.MaxPixels, repeat: 1}
+// newFolderSource checks the header (format and size) of every file and returns the source
+// and the bytes its images take decoded.
+func newFolderSource(files []string, opt FolderOptions, random bool, cache *lru[*rgbImage], key int) (*FolderSource, int64, error) {
+	s := &FolderSource{files: files, crop: opt.CropSize, random: random, maxPixels: opt.MaxPixels, repeat: 1,
+		cache: cache, key: key}
 	if random && opt.CropsPerImage > 1 {
 		s.repeat = opt.CropsPerImage
 	}
-	if !opt.Lazy {
-		s.imgs = make([]*rgbImage, len(files))
-	}
-	for i, f := range files {
-		if opt.Lazy {
-			// Check the header (format and size) only.
-			fh, err := os.Open(f)
-			if err != nil {
-				return nil, err
-			}
-			cfg, _, err := image.DecodeConfig(fh)
-			fh.Close()
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", f, err)
-			}
-			if err := s.checkSize(f, cfg.Width, cfg.Height); err != nil {
-				return nil, err
-			}
-			continue
+	var total int64
+	for _, f := range files {
+		w, h, err := imageConfig(f)
+		if err != nil {
+			return nil, 0, err
 		}
+		if err := s.checkSize(f, w, h); err != nil {
+			return nil, 0, err
+		}
+		total += 3 * int64(w) * int64(h)
+	}
+	return s, total, nil
+}
+
+// preload decodes every image into the cache (which the caller checked is large enough).
+func (s *FolderSource) preload() error {
+	for i := range s.files {
 		im, err := s.load(i)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		s.imgs[i] = im
+		s.cache.put(s.key+i, im)
 	}
-	return s, nil
+	return nil
+}
+
+// Lazy reports whether images are decoded on demand (see FolderOptions.Lazy).
+func (s *FolderSource) Lazy() bool { return s.lazy }
+
+// imageConfig reads the size of an image file from its header.
+func imageConfig(f string) (w, h int, err error) {
+	fh, err := os.Open(f)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer fh.Close()
+	cfg, _, err := image.DecodeConfig(fh)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s: %w", f, err)
+	}
+	return cfg.Width, cfg.Height, nil
 }
 
 func (s *FolderSource) checkSize(name string, w, h int) error {
@@ -366,30 +405,19 @@ func (s *FolderSource) Read(i int, rng *rand.Rand, dst []float32) error {
 		return err
 	}
 	i %= len(s.files)
-	im := (*rgbImage)(nil)
-	if s.imgs != nil {
-		im = s.imgs[i]
-	}
-	if im == nil {
+	im, ok := s.cache.get(s.key + i)
+	if !ok {
 		var err error
 		if im, err = s.load(i); err != nil {
 			return err
 		}
+		s.cache.put(s.key+i, im)
 	}
 	c := s.crop
 	x0, y0 := (im.w-c)/2, (im.h-c)/2
 	if s.random && rng != nil {
 		x0, y0 = rng.IntN(im.w-c+1), rng.IntN(im.h-c+1)
 	}
-	plane := c * c
-	for y := 0; y < c; y++ {
-		row := im.pix[3*((y0+y)*im.w+x0):]
-		for x := 0; x < c; x++ {
-			o := y*c + x
-			dst[o] = float32(row[3*x]) / 255
-			dst[plane+o] = float32(row[3*x+1]) / 255
-			dst[2*plane+o] = float32(row[3*x+2]) / 255
-		}
-	}
+	cropCHW(im, x0, y0, c, dst)
 	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"os"
+	"strings"
 	"testing"
 )
 
@@ -75,6 +77,39 @@ func FuzzDecodeImage(f *testing.F) {
 		}
 		if w <= 0 || h <= 0 || w*h > maxPixels || len(pix) != 3*w*h {
 			t.Fatalf("%dx%d image with %d bytes", w, h, len(pix))
+		}
+	})
+}
+
+// FuzzCIFARPickle feeds arbitrary bytes to the pickled (torchvision) CIFAR-10
+// reader, seeded with the test pickles: an error or consistent batches, never
+// a panic, and no allocation beyond a small multiple of the input (declared
+// lengths are checked before the unpickler allocates).
+func FuzzCIFARPickle(f *testing.F) {
+	for _, p := range []string{"testdata/cifar-10-batches-py/test_batch", "testdata/cifar-10-batches-py/batches.meta",
+		"testdata/cifar-10-py3/data_batch_1.proto2", "testdata/cifar-10-py3/data_batch_1.proto4"} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte("\x80\x02}q\x01."))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		labels, pix, err := ParseCIFAR10Pickle("fuzz", b)
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "fuzz: ") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		if len(pix) != len(labels)*cifarImageBytes {
+			t.Fatalf("%d labels, %d pixel bytes", len(labels), len(pix))
+		}
+		for _, l := range labels {
+			if l > 9 {
+				t.Fatalf("label %d", l)
+			}
 		}
 	})
 }

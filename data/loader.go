@@ -31,7 +31,8 @@ type LoaderOptions struct {
 }
 
 // Batch is one batch of image pairs. HR has shape N x 3 x H x W and LR
-// (the bilinear 2x downsampling of HR, see Downsample2x) has shape
+// (the bilinear 2x downsampling of HR, see Downsample2x, or the LR image
+// a PairSource supplies) has shape
 // N x 3 x H/2 x W/2, both flat in row-major order.
 type Batch struct {
 	N, H, W int
@@ -159,6 +160,10 @@ func (l *Loader) Next() (*Batch, error) {
 				}
 				idx := b.Indices[k]
 				hr := b.HR[k*hrSize : (k+1)*hrSize]
+				if ps, ok := l.src.(PairSource); ok {
+					errs[k] = ps.ReadPair(idx, rng, hr, b.LR[k*lrSize:(k+1)*lrSize])
+					continue
+				}
 				if err := l.src.Read(idx, rng, hr); err != nil {
 					errs[k] = err
 					continue

@@ -127,6 +127,7 @@ const (
 	binAdd binKind = iota
 	binSub
 	binMul
+	binDiv
 )
 
 func (p *bcastPlan) apply(kind binKind, a, b, out []float32) {
@@ -149,6 +150,10 @@ func (p *bcastPlan) apply(kind binKind, a, b, out []float32) {
 					for i := range y {
 						y[i] = x[i] * z[i]
 					}
+				case binDiv:
+					for i := range y {
+						y[i] = x[i] / z[i]
+					}
 				}
 			case ia == 1 && ib == 0:
 				x, s := a[ao:ao+cnt], b[bo]
@@ -164,6 +169,10 @@ func (p *bcastPlan) apply(kind binKind, a, b, out []float32) {
 				case binMul:
 					for i := range y {
 						y[i] = x[i] * s
+					}
+				case binDiv:
+					for i := range y {
+						y[i] = x[i] / s
 					}
 				}
 			case ia == 0 && ib == 1:
@@ -181,6 +190,10 @@ func (p *bcastPlan) apply(kind binKind, a, b, out []float32) {
 					for i := range y {
 						y[i] = s * z[i]
 					}
+				case binDiv:
+					for i := range y {
+						y[i] = s / z[i]
+					}
 				}
 			default:
 				for i := range y {
@@ -192,6 +205,8 @@ func (p *bcastPlan) apply(kind binKind, a, b, out []float32) {
 						y[i] = x - z
 					case binMul:
 						y[i] = x * z
+					case binDiv:
+						y[i] = x / z
 					}
 				}
 			}
@@ -314,9 +329,27 @@ func binaryOp(op string, kind binKind, a, b *Var) *Var {
 				newBcastPlan(op, p.out, a.Shape()).apply(binMul, g, a.Val.Data, t)
 				accumulateTo(b, t, p.out, false)
 			}
+		case binDiv:
+			// PyTorch 1.13: grad_a = grad / b; grad_b = -grad * ((a / b) / b).
+			if needsGrad(a) {
+				t := make([]float32, p.n)
+				newBcastPlan(op, p.out, b.Shape()).apply(binDiv, g, b.Val.Data, t)
+				accumulateTo(a, t, p.out, false)
+			}
+			if needsGrad(b) {
+				t := make([]float32, p.n)
+				newBcastPlan(op, p.out, b.Shape()).apply(binDiv, out.Val.Data, b.Val.Data, t)
+				for i := range t {
+					t[i] = -g[i] * t[i]
+				}
+				accumulateTo(b, t, p.out, false)
+			}
 		}
 	}, a, b)
 }
+
+// Div is a / b (element-wise) with PyTorch broadcasting.
+func Div(a, b *Var) *Var { return binaryOp("Div", binDiv, a, b) }
 
 // Add is a + b with PyTorch broadcasting.
 func Add(a, b *Var) *Var { return binaryOp("Add", binAdd, a, b) }

@@ -13,6 +13,12 @@ type Exec struct {
 	Vars   map[string]*engine.Var // parameter name -> Var (tensors shared with G.Params)
 	Train  bool                   // BatchNorm uses batch statistics and updates running stats
 	Frozen map[string]bool        // parameter names that never get gradients
+	// Hook, if set, is used by Run when it is called with a nil hook (so Forward and
+	// train.Step run a fake-quantized model prepared for QAT).
+	Hook Hook
+	// ParamHook, if set, sees (and may replace) every parameter a node reads ("weight",
+	// "bias", ...) before the node uses it: QAT fake-quantizes weights here.
+	ParamHook func(n *Node, role string, v *engine.Var) *engine.Var
 }
 
 // NewExec prepares g for execution. With grads, trainable parameters require gradients (for
@@ -53,8 +59,20 @@ type Hook func(n *Node, out *engine.Var) *engine.Var
 // Run executes the graph. inputs maps input node names to values (any batch size). It returns
 // the values of every output node, in Outputs order.
 func (e *Exec) Run(inputs map[string]*engine.Var, hook Hook) ([]*engine.Var, error) {
+	if hook == nil {
+		hook = e.Hook
+	}
 	vals := make(map[string]*engine.Var, len(e.G.Nodes))
 	consumers := map[string]int{}
+	freshConv := map[string]bool{} // nodes whose value is a convolution's newly allocated output
+	// soleUser: the node reading a value, for values read by exactly one node and no output
+	soleUser := map[string]*Node{}
+	for _, n := range e.G.Nodes {
+		for _, in := range n.Inputs {
+			soleUser[in] = n
+		}
+	}
+	reluDone := map[string]bool{} // ReLU nodes already applied by the convolution before them
 	for _, n := range e.G.Nodes {
 		for _, in := range n.Inputs {
 			consumers[in]++
@@ -85,10 +103,28 @@ func (e *Exec) Run(inputs map[string]*engine.Var, hook Hook) ([]*engine.Var, err
 			for i, in := range n.Inputs {
 				args[i] = vals[in]
 			}
-			var err error
-			out, err = e.apply(n, args)
-			if err != nil {
-				return nil, err
+			if u := soleUser[n.Name]; n.Op == OpConv2d && hook == nil && consumers[n.Name] == 1 && u != nil && u.Op == OpReLU && len(u.Inputs) == 1 {
+				// convolution + ReLU in one pass; the ReLU node passes the value on
+				var err error
+				if out, err = e.applyConvReLU(n, args); err != nil {
+					return nil, err
+				}
+				reluDone[u.Name] = true
+			} else if n.Op == OpReLU && reluDone[n.Name] {
+				out = args[0]
+			} else if n.Op == OpReLU && hook == nil && len(args) == 1 && consumers[n.Inputs[0]] == 1 && freshConv[n.Inputs[0]] {
+				// a convolution's fresh output that only this ReLU reads (the convolution's
+				// backward does not read its output): ReLU over the same storage
+				out = engine.ReLUOver(args[0])
+			} else {
+				var err error
+				out, err = e.apply(n, args)
+				if err != nil {
+					return nil, err
+				}
+			}
+			if n.Op == OpConv2d || n.Op == OpConvTranspose2d {
+				freshConv[n.Name] = true
 			}
 		}
 		if hook != nil {
@@ -124,9 +160,26 @@ func (e *Exec) Forward(x *engine.Var) (*engine.Var, error) {
 
 func (e *Exec) param(n *Node, role string) *engine.Var {
 	if p, ok := n.Params[role]; ok {
+		if e.ParamHook != nil {
+			return e.ParamHook(n, role, e.Vars[p])
+		}
 		return e.Vars[p]
 	}
 	return nil
+}
+
+// applyConvReLU runs a Conv2d node fused with the ReLU that is its only reader.
+func (e *Exec) applyConvReLU(n *Node, args []*engine.Var) (out *engine.Var, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &NodeError{Node: n.Name, Op: n.Op, Err: fmt.Errorf("%v", r)}
+		}
+	}()
+	o, err := n.ConvOpts()
+	if err != nil {
+		return nil, nodeErr(n, "%v", err)
+	}
+	return engine.Conv2dReLU(args[0], e.param(n, "weight"), e.param(n, "bias"), o), nil
 }
 
 // apply runs one node. Shapes were validated by InferShapes for the declared input shape; the
@@ -168,6 +221,32 @@ func (e *Exec) apply(n *Node, args []*engine.Var) (out *engine.Var, err error) {
 		return engine.Clamp(args[0], lo, hi), nil
 	case OpSigmoid:
 		return engine.Sigmoid(args[0]), nil
+	case OpHardSigmoid:
+		return engine.HardSigmoid(args[0], a.Alpha, a.Beta), nil
+	case OpHardSwish:
+		return engine.HardSwish(args[0]), nil
+	case OpErf:
+		return engine.Erf(args[0]), nil
+	case OpPReLU:
+		return engine.PReLU(args[0], e.param(n, "weight")), nil
+	case OpGELU:
+		return engine.GELU(args[0]), nil
+	case OpSlice:
+		// The batch may differ from the declared one: a slice that keeps the declared batch
+		// whole keeps any batch whole.
+		start, size := append([]int(nil), a.Start...), append([]int(nil), a.Cut...)
+		if s := args[0].Shape(); len(s) == len(size) && start[0] == 0 && size[0] == n.Shape[0] {
+			size[0] = s[0]
+		}
+		return engine.Slice(args[0], start, size), nil
+	case OpConst:
+		return e.param(n, "value"), nil
+	case OpPad:
+		p, mode, err := n.PadOpts()
+		if err != nil {
+			return nil, nodeErr(n, "%v", err)
+		}
+		return engine.Pad2d(args[0], p, mode, a.Value), nil
 	case OpTanh:
 		return engine.Tanh(args[0]), nil
 	case OpAdd:
@@ -179,6 +258,13 @@ func (e *Exec) apply(n *Node, args []*engine.Var) (out *engine.Var, err error) {
 	case OpConcat:
 		return engine.Concat(a.Axis, args...), nil
 	case OpResize:
+		if a.Coord != "" {
+			o, err := n.ResizeONNXOpts(args[0].Shape())
+			if err != nil {
+				return nil, nodeErr(n, "%v", err)
+			}
+			return engine.ResizeONNX(args[0], o), nil
+		}
 		o, err := n.ResizeOpts(args[0].Shape())
 		if err != nil {
 			return nil, nodeErr(n, "%v", err)
@@ -188,6 +274,10 @@ func (e *Exec) apply(n *Node, args []*engine.Var) (out *engine.Var, err error) {
 		return engine.PixelShuffle(args[0], a.Factor), nil
 	case OpPixelUnshuffle:
 		return engine.PixelUnshuffle(args[0], a.Factor), nil
+	case OpDepthToSpace:
+		return engine.DepthToSpace(args[0], a.Factor), nil
+	case OpSpaceToDepth:
+		return engine.SpaceToDepth(args[0], a.Factor), nil
 	case OpAvgPool2d, OpMaxPool2d:
 		o, err := n.PoolOpts()
 		if err != nil {

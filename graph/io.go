@@ -65,6 +65,11 @@ var ErrNotModel = errors.New("not a vgfq model directory")
 // Load reads a model directory written by Save and validates it (structure, parameter shapes,
 // shape inference). Errors name the file and the problem.
 func Load(dir string) (*Graph, error) {
+	// A save killed on a system without atomic directory swaps may have left the previous
+	// version aside; put it back (no-op when dir exists).
+	if err := atomicfile.RecoverDir(dir); err != nil {
+		return nil, err
+	}
 	gpath := filepath.Join(dir, GraphFile)
 	js, err := os.ReadFile(gpath)
 	if err != nil {

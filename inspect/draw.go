@@ -25,8 +25,10 @@ type edge struct {
 	label    string
 }
 
-// layout builds the drawable graph: constants are folded into their consumers' labels.
-func (m *Model) layout() ([]*node, []edge, error) {
+// layout builds the drawable graph: constants are folded into their consumers' labels. With q
+// (quant.json), each int8 tensor's scale and zero point is written under its producer, and every
+// RESCALE shows its multiplier and shift (first values for per-channel ones).
+func (m *Model) layout(q *QuantInfo) ([]*node, []edge, error) {
 	g := m.Graph
 	if g == nil {
 		return nil, nil, m.graphErr()
@@ -46,12 +48,23 @@ func (m *Model) layout() ([]*node, []edge, error) {
 		}
 		return "?"
 	}
+	qp := map[string]string{}
+	if q != nil {
+		for _, t := range q.Tensors {
+			qp[t.Name] = fmt.Sprintf("scale %.4g, zp %d", t.Scale, t.ZP)
+		}
+	}
+	qline := func(n string) string { return qp[q.name(n)] }
 	var nodes []*node
 	producer := map[string]int{}
 	var edges []edge
 	for i, n := range g.Inputs {
 		producer[n] = len(nodes)
-		nodes = append(nodes, &node{id: "in" + strconv.Itoa(i), kind: "input", lines: []string{"input " + n, tdesc(n)}})
+		nd := &node{id: "in" + strconv.Itoa(i), kind: "input", lines: []string{"input " + n, tdesc(n)}}
+		if l := qline(n); l != "" {
+			nd.lines = append(nd.lines, l)
+		}
+		nodes = append(nodes, nd)
 	}
 	for i, op := range g.Ops {
 		if op == nil || op.Op == tosa.OpConst || op.Op == tosa.OpConstShape {
@@ -80,6 +93,16 @@ func (m *Model) layout() ([]*node, []edge, error) {
 		if consts > 0 {
 			nd.lines = append(nd.lines, fmt.Sprintf("%d constant operand(s)", consts))
 		}
+		if q != nil && len(op.Outputs) > 0 {
+			if op.Op == tosa.OpRescale {
+				if l := rescaleLine(g, op); l != "" {
+					nd.lines = append(nd.lines, l)
+				}
+			}
+			if l := qline(op.Outputs[0]); l != "" {
+				nd.lines = append(nd.lines, l)
+			}
+		}
 		if i < len(m.Origin) && m.Origin[i] != "" {
 			nd.source = m.Origin[i]
 			nd.lines = append(nd.lines, "from "+m.Origin[i])
@@ -92,6 +115,9 @@ func (m *Model) layout() ([]*node, []edge, error) {
 	for i, n := range g.Outputs {
 		k := len(nodes)
 		nd := &node{id: "out" + strconv.Itoa(i), kind: "output", lines: []string{"output " + n, tdesc(n)}}
+		if l := qline(n); l != "" {
+			nd.lines = append(nd.lines, l)
+		}
 		if p, ok := producer[n]; ok {
 			edges = append(edges, edge{from: p, to: k})
 			nd.layer = nodes[p].layer + 1
@@ -110,7 +136,7 @@ func (m *Model) layout() ([]*node, []edge, error) {
 // DOT returns the graph in Graphviz DOT: one box per operator (constants folded into it),
 // ellipses for the graph inputs and outputs, edges labelled with the tensor type.
 func (m *Model) DOT() (string, error) {
-	nodes, edges, err := m.layout()
+	nodes, edges, err := m.layout(nil)
 	if err != nil {
 		return "", err
 	}
@@ -159,8 +185,12 @@ func opColor(title string) string {
 
 // SVG draws the graph as a standalone SVG image: operators in layers by their longest distance
 // from the inputs, edges as curves with arrows. No external tools are involved.
-func (m *Model) SVG() (string, error) {
-	nodes, edges, err := m.layout()
+func (m *Model) SVG() (string, error) { return m.SVGWithQuant(nil) }
+
+// SVGWithQuant is SVG with the qparams of q (Model.QuantInfo) on the operators: every int8
+// tensor's scale and zero point, every RESCALE's multiplier and shift.
+func (m *Model) SVGWithQuant(q *QuantInfo) (string, error) {
+	nodes, edges, err := m.layout(q)
 	if err != nil {
 		return "", err
 	}
@@ -234,4 +264,32 @@ func clip(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "…"
+}
+
+// rescaleLine is "mult M, shift S" of a RESCALE (the first channel's, "…" when per-channel).
+func rescaleLine(g *tosa.Graph, op *tosa.Operator) string {
+	if len(op.Inputs) < 3 {
+		return ""
+	}
+	tm := g.TensorMap()
+	get := func(n string) []int64 {
+		t := tm[n]
+		if t == nil || t.Data == nil {
+			return nil
+		}
+		v, err := t.Ints()
+		if err != nil {
+			return nil
+		}
+		return v
+	}
+	mu, sh := get(op.Inputs[1]), get(op.Inputs[2])
+	if len(mu) == 0 || len(sh) == 0 {
+		return ""
+	}
+	more := ""
+	if len(mu) > 1 {
+		more = fmt.Sprintf(" (+%d ch)", len(mu)-1)
+	}
+	return fmt.Sprintf("mult %d, shift %d%s", mu[0], sh[0], more)
 }

@@ -60,6 +60,9 @@ type Result struct {
 	Model   *quant.Model  // qparams, int8 weights, int32 biases; runs as fake-quant
 	Lowered *lower.Result // the TOSA 1.0 INT graph with its tensor and RESCALE records
 	Applied Applied       // what the named options did
+	// Extra holds further top-level sections of quant.json (QAT writes its training-time vs
+	// exported qparams under "qat").
+	Extra map[string]any
 }
 
 // Quantize folds BatchNorm, annotates g for the TOSA INT quantizer, observes every image that
@@ -208,6 +211,9 @@ func (r *Result) Summary() ([]byte, error) {
 		"rescales":           r.Lowered.Rescales,
 		"convolutions":       convs,
 		"ptq_options":        r.Applied,
+	}
+	for k, v := range r.Extra {
+		doc[k] = v
 	}
 	b, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {

@@ -47,6 +47,12 @@ const stateFormat = 1
 
 // SaveCheckpoint writes the model, optimizer state and training state to dir atomically.
 func SaveCheckpoint(dir string, g *graph.Graph, opt engine.Optimizer, st *State) error {
+	return SaveCheckpointWith(dir, g, opt, st, nil)
+}
+
+// SaveCheckpointWith is SaveCheckpoint with extra files: extra (if not nil) writes them into the
+// checkpoint's temporary directory before it replaces dir.
+func SaveCheckpointWith(dir string, g *graph.Graph, opt engine.Optimizer, st *State, extra func(tmp string) error) error {
 	st.Format = stateFormat
 	js, err := json.MarshalIndent(st, "", "  ")
 	if err != nil {
@@ -64,6 +70,11 @@ func SaveCheckpoint(dir string, g *graph.Graph, opt engine.Optimizer, st *State)
 				return err
 			}
 		}
+		if extra != nil {
+			if err := extra(tmp); err != nil {
+				return err
+			}
+		}
 		return atomicfile.WriteBytes(filepath.Join(tmp, StateFile), append(js, '\n'), 0o644)
 	})
 }
@@ -78,6 +89,9 @@ type Checkpoint struct {
 // LoadCheckpoint reads a checkpoint or a bare model directory. Every problem is an error naming
 // the file.
 func LoadCheckpoint(dir string) (*Checkpoint, error) {
+	if err := atomicfile.RecoverDir(dir); err != nil {
+		return nil, err
+	}
 	fi, err := os.Stat(dir)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {

@@ -98,6 +98,30 @@ func LogProgress(w io.Writer) Progress { return nopProgress{w} }
 // Run trains g on ds according to c, writing checkpoints to out (if non-empty). With a non-nil
 // resume state and optimizer tensors, it continues exactly where that checkpoint stopped.
 func Run(ctx context.Context, g *graph.Graph, ds *data.Dataset, c Config, out string, resume *Checkpoint, prog Progress) (*State, error) {
+	return RunWith(ctx, g, ds, c, out, resume, prog, Hooks{})
+}
+
+// Hooks let RunWith train something other than the plain float graph (QAT trains g through a
+// fake-quantizing executor) with the same loop, logging, checkpoints and resume. Every field is
+// optional.
+type Hooks struct {
+	// Exec is the executor trained (default: graph.NewExec(g, true) in training mode).
+	Exec *graph.Exec
+	// Step runs one optimization step (default: Step).
+	Step func(ex *graph.Exec, opt engine.Optimizer, b *data.Batch) (float64, error)
+	// Evaluate scores the model after each epoch (default: Evaluate of g on the test split).
+	Evaluate func() (*EvalResult, error)
+	// EvalName names the epoch-end score in the log line (default "test PSNR").
+	EvalName string
+	// SaveExtra writes further files into a checkpoint's (temporary) directory.
+	SaveExtra func(dir string) error
+	// ExtraParams are trained too (after Exec's parameters, in this order): QAT's learnable
+	// quantization scales.
+	ExtraParams []*engine.Var
+}
+
+// RunWith is Run with hooks.
+func RunWith(ctx context.Context, g *graph.Graph, ds *data.Dataset, c Config, out string, resume *Checkpoint, prog Progress, h Hooks) (*State, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
@@ -115,99 +139,172 @@ func Run(ctx context.Context, g *graph.Graph, ds *data.Dataset, c Config, out st
 	if c.MaxSteps > 0 && c.MaxSteps < steps {
 		steps = c.MaxSteps
 	}
-	ex := graph.NewExec(g, true)
-	ex.Train = true
-	params := ex.Params()
+	ex := h.Exec
+	if ex == nil {
+		ex = graph.NewExec(g, true)
+		ex.Train = true
+	}
+	step := h.Step
+	if step == nil {
+		step = Step
+	}
+	evaluate := h.Evaluate
+	if evaluate == nil {
+		evaluate = func() (*EvalResult, error) { return Evaluate(g, ds.Test, c.EvalBatch, c.EvalBatches, false) }
+	}
+	evalName := h.EvalName
+	if evalName == "" {
+		evalName = "test PSNR"
+	}
+	params := append(ex.Params(), h.ExtraParams...)
 	opt := NewOptimizer(c, params)
 	st := &State{Config: c, Optimizer: c.Optimizer}
 	if resume != nil && resume.State != nil {
-		st.Epoch, st.Step, st.Global, st.History = resume.State.Epoch, resume.State.Step, resume.State.Global, resume.State.History
-		if resume.State.Done {
-			st.Epoch, st.Step = len(st.History), 0
-		}
+		st.Resume(resume.State)
 		if resume.Optimizer != nil {
 			if err := opt.LoadStateTensors(resume.Optimizer); err != nil {
 				return nil, fmt.Errorf("resume: optimizer state: %v", err)
 			}
 		}
 	}
-	save := func() error {
-		if out == "" {
-			return nil
-		}
-		return SaveCheckpoint(out, g, opt, st)
+	loop := &Loop{
+		Loader: loader, Steps: steps, Epochs: c.Epochs, Batch: c.Batch,
+		LogEvery: c.LogEvery, CheckpointEvery: c.CheckpointEvery, State: st, Progress: prog,
+		Step: func(b *data.Batch) (float64, error) { return step(ex, opt, b) },
+		Save: func() error {
+			if out == "" {
+				return nil
+			}
+			return SaveCheckpointWith(out, g, opt, st, h.SaveExtra)
+		},
+		EndEpoch: func(log *EpochLog) (string, error) {
+			ev, err := evaluate()
+			if err != nil {
+				return "", err
+			}
+			log.TestPSNR = ev.PSNR
+			return fmt.Sprintf("epoch %d done: mean loss %.6f, %s %.3f dB (%d batches), %.0f images/s", log.Epoch, log.MeanLoss, evalName, ev.PSNR, ev.Batches, log.ImagesSec), nil
+		},
 	}
-	for st.Epoch < c.Epochs {
-		loader.SetEpoch(st.Epoch)
-		loader.Skip(st.Step) // resume mid-epoch: same order, the done batches skipped
-		prog.Start(st.Epoch, steps)
+	return st, loop.Run(ctx)
+}
+
+// Resume positions a fresh state at a checkpoint's: the epoch and step to continue from and
+// the history so far (a finished run continues with a new epoch).
+func (st *State) Resume(from *State) {
+	st.Epoch, st.Step, st.Global, st.History = from.Epoch, from.Step, from.Global, from.History
+	if from.Done {
+		st.Epoch, st.Step = len(st.History), 0
+	}
+}
+
+// Loop is the epoch/step loop of Run: interruptible, checkpointed and exactly resumable. Other
+// training procedures (quantization-aware training) reuse it with their own Step, Save and
+// EndEpoch so they get the same guarantees:
+//
+//   - ctx is checked before every step; when it is cancelled (SIGINT) the loop saves a
+//     checkpoint of the steps done and returns ctx's error;
+//   - Save is called every CheckpointEvery steps and at the end of every epoch; it must write
+//     atomically (SaveCheckpoint does, via atomicfile.WriteDir), so a process killed at any
+//     moment leaves the previous or the new checkpoint;
+//   - a resumed State (see State.Resume) continues at its epoch and step: the loader replays the
+//     same shuffled order and crops (Loader.SetEpoch + Skip), so with the optimizer state
+//     restored the final weights equal an uninterrupted run's, byte for byte.
+type Loop struct {
+	Loader          *data.Loader
+	Steps           int // steps per epoch (at most Loader.NumBatches())
+	Epochs          int
+	Batch           int // images per step, for the images/s figure
+	LogEvery        int // log the loss every so many steps (0: never)
+	CheckpointEvery int // save every so many steps (0: only at epoch ends)
+	State           *State
+	Progress        Progress
+	// Step trains on one batch and returns the loss.
+	Step func(b *data.Batch) (float64, error)
+	// Save writes a checkpoint of State and the model and optimizer (atomically).
+	Save func() error
+	// EndEpoch evaluates after an epoch: it gets the epoch's log (Epoch, Steps, MeanLoss,
+	// Seconds, ImagesSec filled in), may set more fields and returns the line to log.
+	EndEpoch func(log *EpochLog) (string, error)
+}
+
+// Run runs epochs until State.Epoch reaches Epochs.
+func (l *Loop) Run(ctx context.Context) error {
+	st, prog := l.State, l.Progress
+	if prog == nil {
+		prog = LogProgress(os.Stderr)
+	}
+	for st.Epoch < l.Epochs {
+		l.Loader.SetEpoch(st.Epoch)
+		l.Loader.Skip(st.Step) // resume mid-epoch: same order, the done batches skipped
+		prog.Start(st.Epoch, l.Steps)
 		start := time.Now()
 		startStep := st.Step
 		var lossSum float64
 		var lossN int
-		for st.Step < steps {
+		for st.Step < l.Steps {
 			if err := ctx.Err(); err != nil {
 				prog.Finish()
-				if serr := save(); serr != nil {
-					return st, serr
+				if serr := l.Save(); serr != nil {
+					return serr
 				}
-				return st, err
+				return err
 			}
-			b, err := loader.Next()
+			b, err := l.Loader.Next()
 			if errors.Is(err, io.EOF) {
 				break
 			}
 			if err != nil {
 				prog.Finish()
-				return st, err
+				return err
 			}
-			loss, err := Step(ex, opt, b)
+			loss, err := l.Step(b)
 			if err != nil {
 				prog.Finish()
-				return st, err
+				return err
 			}
 			if math.IsNaN(loss) || math.IsInf(loss, 0) {
 				prog.Finish()
-				return st, fmt.Errorf("epoch %d step %d: loss is %v (diverged; lower --lr)", st.Epoch+1, st.Step+1, loss)
+				return fmt.Errorf("epoch %d step %d: loss is %v (diverged; lower --lr)", st.Epoch+1, st.Step+1, loss)
 			}
 			lossSum += loss
 			lossN++
 			st.Step++
 			st.Global++
 			prog.Step(st.Step, loss)
-			if c.LogEvery > 0 && st.Step%c.LogEvery == 0 {
-				prog.Log(fmt.Sprintf("epoch %d step %d/%d loss %.6f", st.Epoch+1, st.Step, steps, loss))
+			if l.LogEvery > 0 && st.Step%l.LogEvery == 0 {
+				prog.Log(fmt.Sprintf("epoch %d step %d/%d loss %.6f", st.Epoch+1, st.Step, l.Steps, loss))
 			}
-			if c.CheckpointEvery > 0 && st.Step%c.CheckpointEvery == 0 && st.Step < steps {
-				if err := save(); err != nil {
+			if l.CheckpointEvery > 0 && st.Step%l.CheckpointEvery == 0 && st.Step < l.Steps {
+				if err := l.Save(); err != nil {
 					prog.Finish()
-					return st, err
+					return err
 				}
 			}
 		}
 		prog.Finish()
 		secs := time.Since(start).Seconds()
-		ev, err := Evaluate(g, ds.Test, c.EvalBatch, c.EvalBatches, false)
-		if err != nil {
-			return st, err
-		}
-		log := EpochLog{Epoch: st.Epoch + 1, Steps: st.Step, TestPSNR: ev.PSNR, Seconds: secs}
+		log := EpochLog{Epoch: st.Epoch + 1, Steps: st.Step, Seconds: secs}
 		if lossN > 0 {
 			log.MeanLoss = lossSum / float64(lossN)
 		}
 		if secs > 0 {
-			log.ImagesSec = float64((st.Step-startStep)*c.Batch) / secs
+			log.ImagesSec = float64((st.Step-startStep)*l.Batch) / secs
+		}
+		line, err := l.EndEpoch(&log)
+		if err != nil {
+			return err
 		}
 		st.History = append(st.History, log)
-		prog.Log(fmt.Sprintf("epoch %d done: mean loss %.6f, test PSNR %.3f dB (%d batches), %.0f images/s", log.Epoch, log.MeanLoss, ev.PSNR, ev.Batches, log.ImagesSec))
+		prog.Log(line)
 		st.Epoch++
 		st.Step = 0
-		st.Done = st.Epoch >= c.Epochs
-		if err := save(); err != nil {
-			return st, err
+		st.Done = st.Epoch >= l.Epochs
+		if err := l.Save(); err != nil {
+			return err
 		}
 	}
-	return st, nil
+	return nil
 }
 
 // Step runs one optimization step on a batch and returns the loss.

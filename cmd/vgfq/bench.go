@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vgfq/vgfq/data"
 	"github.com/vgfq/vgfq/graph"
+	"github.com/vgfq/vgfq/qat"
 	"github.com/vgfq/vgfq/train"
 	"github.com/vgfq/vgfq/zoo"
 )
@@ -23,6 +25,8 @@ func newBenchCmd() *cobra.Command {
 	var model string
 	var batch, steps, warmup, size int
 	var cpuprofile string
+	var qatMode bool
+	var jsonOut bool
 	tc := &cobra.Command{
 		Use:   "train",
 		Short: "Training throughput in images/s (forward + backward + AdamW step, random data)",
@@ -46,11 +50,23 @@ func newBenchCmd() *cobra.Command {
 				}
 				defer pprof.StopCPUProfile()
 			}
-			ips, err := benchTrain(g, batch, size, steps, warmup)
+			what := "train"
+			if qatMode {
+				what = "QAT train"
+			}
+			c0 := processCPUTime()
+			ips, err := benchTrain(g, batch, size, steps, warmup, qatMode)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(os.Stdout, "%s train: batch %d, input %dx%d, %d threads: %.1f images/s (%.2f ms/step)\n",
+			// CPU time per image over warm-up and timed steps
+			cpuPerImage := (processCPUTime() - c0).Seconds() * 1e6 / float64((steps+warmup)*batch)
+			if jsonOut {
+				return writeJSON(map[string]any{"bench": what, "model": model, "batch": batch, "input_size": size,
+					"threads": runtime.GOMAXPROCS(0), "steps": steps, "images_per_s": ips, "ms_per_step": 1000 * float64(batch) / ips,
+					"cpu_us_per_image": cpuPerImage})
+			}
+			fmt.Fprintf(os.Stdout, "%s "+what+": batch %d, input %dx%d, %d threads: %.1f images/s (%.2f ms/step)\n",
 				model, batch, size, size, runtime.GOMAXPROCS(0), ips, 1000*float64(batch)/ips)
 			return nil
 		},
@@ -61,12 +77,14 @@ func newBenchCmd() *cobra.Command {
 	tc.Flags().IntVar(&warmup, "warmup", 3, "untimed warm-up steps")
 	tc.Flags().IntVar(&size, "input-size", 16, "low-resolution input size")
 	tc.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file")
+	tc.Flags().BoolVar(&qatMode, "qat", false, "time quantization-aware training steps (fake-quant forward and backward) instead of float ones")
+	tc.Flags().BoolVar(&jsonOut, "json", false, "print the result as one JSON object instead of the text line")
 	c.AddCommand(tc, newBenchInferCmd())
 	return c
 }
 
 // benchTrain times training steps on random data and returns images per second.
-func benchTrain(g *graph.Graph, batch, size, steps, warmup int) (float64, error) {
+func benchTrain(g *graph.Graph, batch, size, steps, warmup int, qatMode bool) (float64, error) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	b := &data.Batch{N: batch, H: 2 * size, W: 2 * size,
 		LR: make([]float32, batch*3*size*size), HR: make([]float32, batch*3*4*size*size)}
@@ -78,6 +96,13 @@ func benchTrain(g *graph.Graph, batch, size, steps, warmup int) (float64, error)
 	}
 	ex := graph.NewExec(g, true)
 	ex.Train = true
+	if qatMode {
+		m, err := qat.Prepare(g, qat.Options{})
+		if err != nil {
+			return 0, err
+		}
+		ex = m.Exec()
+	}
 	opt := train.NewOptimizer(train.DefaultConfig(), ex.Params())
 	var start time.Time
 	for i := 0; i < warmup+steps; i++ {
@@ -89,4 +114,14 @@ func benchTrain(g *graph.Graph, batch, size, steps, warmup int) (float64, error)
 		}
 	}
 	return float64(steps*batch) / time.Since(start).Seconds(), nil
+}
+
+// writeJSON prints v as one line of JSON on stdout.
+func writeJSON(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(os.Stdout, "%s\n", b)
+	return err
 }

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"runtime/pprof"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,14 +21,16 @@ import (
 // executor and with the reference interpreter, plus the time of the PTQ pipeline itself.
 func newBenchInferCmd() *cobra.Command {
 	var model string
-	var images, calib, size int
+	var images, calib, size, rounds int
+	var jsonOut, withRef bool
+	var cpuprofile string
 	c := &cobra.Command{
 		Use:   "infer",
 		Short: "Inference throughput (FP32 engine, INT8 fast executor, INT8 reference interpreter) and PTQ time",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if images < 1 || images > 100000 || calib < 1 || calib > 100000 || size < 2 || size > 1024 {
-				return badInputf("--images, --calib or --input-size out of range")
+			if images < 1 || images > 100000 || calib < 1 || calib > 100000 || size < 2 || size > 1024 || rounds < 1 || rounds > 1000 {
+				return badInputf("--images, --calib, --input-size or --rounds out of range")
 			}
 			g, err := zoo.Build(model, size, size, 1)
 			if err != nil {
@@ -75,34 +79,72 @@ func newBenchInferCmd() *cobra.Command {
 				return err
 			}
 			ref := lower.Int8PredictorRef(res, runtime.GOMAXPROCS(0))
-			timeIt := func(f func() error) (float64, error) {
-				if err := f(); err != nil { // warm-up: first-touch allocations, packing
-					return 0, err
+			if cpuprofile != "" {
+				f, err := os.Create(cpuprofile)
+				if err != nil {
+					return badInput(err)
 				}
-				t := time.Now()
+				defer f.Close()
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return err
+				}
+				defer pprof.StopCPUProfile()
+			}
+			// timeIt: one warm-up run (first-touch allocations, packing), then the median of
+			// --rounds timed runs; lastCPU is the process CPU time per image over those runs
+			var lastCPU float64
+			timeIt := func(f func() error) (float64, error) {
 				if err := f(); err != nil {
 					return 0, err
 				}
-				return float64(images) / time.Since(t).Seconds(), nil
+				var ips []float64
+				c0 := processCPUTime()
+				for range rounds {
+					t := time.Now()
+					if err := f(); err != nil {
+						return 0, err
+					}
+					ips = append(ips, float64(images)/time.Since(t).Seconds())
+				}
+				lastCPU = (processCPUTime() - c0).Seconds() * 1e6 / float64(rounds*images)
+				slices.Sort(ips)
+				return ips[len(ips)/2], nil
 			}
 			fpIPS, err := timeIt(func() error { _, err := fp.Forward(engine.Const(batch)); return err })
 			if err != nil {
 				return err
 			}
+			fpCPU := lastCPU
 			fastIPS, err := timeIt(func() error { _, err := fast(batch); return err })
 			if err != nil {
 				return err
 			}
-			refIPS, err := timeIt(func() error { _, err := ref(batch); return err })
-			if err != nil {
-				return err
+			fastCPU := lastCPU
+			refIPS := 0.0
+			if withRef {
+				rounds = 1
+				if refIPS, err = timeIt(func() error { _, err := ref(batch); return err }); err != nil {
+					return err
+				}
+			}
+			if jsonOut {
+				r := map[string]any{"bench": "infer", "model": model, "input_size": size, "threads": runtime.GOMAXPROCS(0),
+					"images": images, "calib": calib, "ptq_ms": float64(ptq.Microseconds()) / 1000,
+					"fp32_images_per_s": fpIPS, "int8_fast_images_per_s": fastIPS,
+					"fp32_cpu_us_per_image": fpCPU, "int8_fast_cpu_us_per_image": fastCPU}
+				if withRef {
+					r["int8_ref_images_per_s"] = refIPS
+				}
+				return writeJSON(r)
 			}
 			w := os.Stdout
 			fmt.Fprintf(w, "%s, input %dx%d, %d threads\n", model, size, size, runtime.GOMAXPROCS(0))
 			fmt.Fprintf(w, "  PTQ (%d calibration images, convert, lower): %s\n", calib, ptq.Round(time.Millisecond))
 			fmt.Fprintf(w, "  FP32 engine, batch %d:            %8.1f images/s\n", images, fpIPS)
 			fmt.Fprintf(w, "  INT8 TOSA, fast executor:          %8.1f images/s\n", fastIPS)
-			fmt.Fprintf(w, "  INT8 TOSA, reference interpreter:  %8.1f images/s (fast is %.0fx)\n", refIPS, fastIPS/refIPS)
+			if withRef {
+				fmt.Fprintf(w, "  INT8 TOSA, reference interpreter:  %8.1f images/s (fast is %.0fx)\n", refIPS, fastIPS/refIPS)
+			}
 			return nil
 		},
 	}
@@ -110,5 +152,9 @@ func newBenchInferCmd() *cobra.Command {
 	c.Flags().IntVar(&images, "images", 128, "images per measurement (one batch)")
 	c.Flags().IntVar(&calib, "calib", 500, "calibration images")
 	c.Flags().IntVar(&size, "input-size", 16, "low-resolution input size")
+	c.Flags().IntVar(&rounds, "rounds", 1, "timed runs per measurement (the median is reported; the reference interpreter runs once)")
+	c.Flags().BoolVar(&withRef, "ref", true, "also time the reference interpreter (slow)")
+	c.Flags().BoolVar(&jsonOut, "json", false, "print the results as one JSON object instead of text lines")
+	c.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile (go tool pprof) of the timed runs to this file")
 	return c
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -20,16 +21,18 @@ type dataFlags struct {
 	builtinTest  int
 	crop         int
 	cropsPerImg  int
+	cacheMB      int
 }
 
 func (f *dataFlags) register(c *cobra.Command) {
-	c.Flags().StringVar(&f.spec, "data", "builtin", "dataset: builtin (procedural, no download), cifar10 (downloaded once, checksummed), or a folder of PNG/JPEG images")
+	c.Flags().StringVar(&f.spec, "data", "builtin", "dataset: builtin (procedural, no download), cifar10 (downloaded once, checksummed; a cifar-10-batches-py from torchvision in --cache-dir is used as is), or a directory: CIFAR-10 (binary or torchvision's pickled cifar-10-batches-py), HR/ + LR_bicubic/X2/ (or LR/) pairs as DIV2K and the Set5/Set14 packs ship them, or a folder of PNG/JPEG images")
 	c.Flags().StringVar(&f.cacheDir, "cache-dir", "", "download cache (default $VGFQ_CACHE or the user cache dir)/vgfq")
 	c.Flags().BoolVar(&f.noFallback, "no-fallback", false, "with --data cifar10: fail when offline instead of using the built-in data")
 	c.Flags().IntVar(&f.builtinTrain, "builtin-train", 0, "number of built-in training images (default: the built-in set's size)")
 	c.Flags().IntVar(&f.builtinTest, "builtin-test", 0, "number of built-in test images (default: the built-in set's size)")
 	c.Flags().IntVar(&f.crop, "crop", 32, "high-resolution image size: crop size for image folders, image size of the built-in data (even; CIFAR-10 is 32)")
 	c.Flags().IntVar(&f.cropsPerImg, "crops-per-image", 1, "random training crops per folder image per epoch")
+	c.Flags().IntVar(&f.cacheMB, "image-cache-mb", int(data.DefaultCacheBytes>>20), "decoded images of a folder kept in memory, in MiB (larger folders are decoded lazily)")
 }
 
 func (f *dataFlags) validate() error {
@@ -41,6 +44,9 @@ func (f *dataFlags) validate() error {
 	}
 	if f.cropsPerImg < 1 || f.cropsPerImg > 1<<20 {
 		return badInputf("--crops-per-image %d out of range [1, 1048576]", f.cropsPerImg)
+	}
+	if f.cacheMB < 1 || f.cacheMB > 1<<24 {
+		return badInputf("--image-cache-mb %d out of range [1, 16777216]", f.cacheMB)
 	}
 	if f.crop < 2 || f.crop > 4096 || f.crop%2 != 0 {
 		return badInputf("--crop %d must be even and in [2, 4096]", f.crop)
@@ -82,11 +88,31 @@ func (f *dataFlags) open(log io.Writer) (*data.Dataset, error) {
 	}
 	fi, err := os.Stat(f.spec)
 	if err != nil || !fi.IsDir() {
-		return nil, badInputf("--data %q: not builtin, cifar10, or an image folder", f.spec)
+		return nil, badInputf("--data %q: not builtin, cifar10, or an image folder (nor a CIFAR-10 or HR/LR dataset directory)", f.spec)
 	}
-	ds, err := data.Folder(f.spec, data.FolderOptions{CropSize: f.crop, CropsPerImage: f.cropsPerImg})
+	cache := int64(f.cacheMB) << 20
+	ds, err := data.OpenDir(f.spec, data.FolderOptions{CropSize: f.crop, CropsPerImage: f.cropsPerImg, CacheBytes: cache})
 	if err != nil {
 		return nil, badInput(err)
 	}
+	limitLazyMemory(ds, cache)
 	return ds, nil
+}
+
+// limitLazyMemory: a lazily decoded folder keeps replacing cached images, and Go's collector
+// lets the heap grow to twice the live data before collecting, so the process would peak at
+// about three times the cache. A soft memory limit of the cache plus 512 MiB keeps the peak near
+// the cache size (measured in docs/reliability.md). GOMEMLIMIT, if set, takes precedence.
+func limitLazyMemory(ds *data.Dataset, cache int64) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	for _, s := range []data.Source{ds.Train, ds.Test} {
+		if l, ok := s.(interface{ Lazy() bool }); ok && l.Lazy() {
+			if limit := cache + 512<<20; limit < debug.SetMemoryLimit(-1) {
+				debug.SetMemoryLimit(limit)
+			}
+			return
+		}
+	}
 }

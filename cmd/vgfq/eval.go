@@ -15,12 +15,15 @@ import (
 	"github.com/vgfq/vgfq/inspect"
 	"github.com/vgfq/vgfq/lower"
 	"github.com/vgfq/vgfq/metrics"
+	"github.com/vgfq/vgfq/model"
+	"github.com/vgfq/vgfq/ptq"
 	"github.com/vgfq/vgfq/report"
 	"github.com/vgfq/vgfq/train"
 )
 
 type evalFlags struct {
 	model   string
+	shapes  []string
 	data    dataFlags
 	batch   int
 	batches int
@@ -30,6 +33,9 @@ type evalFlags struct {
 	noSSIM  bool
 	// ssimIfFits skips SSIM instead of failing when the images are smaller than its window.
 	ssimIfFits bool
+	metric     string
+	fullImage  bool
+	cropSet    bool // --crop given (else the crop follows the model's input size)
 }
 
 func newEvalCmd() *cobra.Command {
@@ -38,10 +44,15 @@ func newEvalCmd() *cobra.Command {
 		Use:   "eval",
 		Short: "Score a model on the test split: PSNR, SSIM and the bilinear baseline, plus a PNG grid",
 		Example: `  vgfq eval --model runs/fp32 --data builtin
-  vgfq eval --model runs/fp32 --json`,
+  vgfq eval --model runs/fp32 --json
+  vgfq eval --model output/model.vgf --data photos/ --full-image --metric y`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if fi, err := os.Stat(f.model); err == nil && !fi.IsDir() {
+			if f.metric != "rgb" || f.fullImage {
+				f.cropSet = c.Flags().Changed("crop")
+				return runEvalSR(&f, os.Stdout)
+			}
+			if fi, err := os.Stat(f.model); err == nil && !fi.IsDir() && !model.IsONNX(f.model) {
 				// An INT8 artifact: score the .tosa / .vgf itself.
 				pred, name, err := int8Predictor(f.model)
 				if err != nil {
@@ -53,25 +64,28 @@ func newEvalCmd() *cobra.Command {
 				}
 				return printEval(os.Stdout, f.json, name, res)
 			}
-			ck, err := train.LoadCheckpoint(f.model)
-			if err != nil {
-				return badInputf("--model: %v", err)
-			}
-			res, err := runEval(ck.Graph, &f, os.Stderr)
+			l, err := loadModel(f.model, f.shapes, os.Stderr)
 			if err != nil {
 				return err
 			}
-			return printEval(os.Stdout, f.json, ck.Graph.Name, res)
+			res, err := runEval(l.Graph, &f, os.Stderr)
+			if err != nil {
+				return err
+			}
+			return printEval(os.Stdout, f.json, l.Graph.Name, res)
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&f.model, "model", "runs/fp32", "model or checkpoint directory, or an INT8 model.tosa / model.vgf (scored bit-exactly; scales from io.json or quant.json next to it)")
+	fl.StringVar(&f.model, "model", "runs/fp32", "model or checkpoint directory, .onnx file or zoo name, or an INT8 model.tosa / model.vgf (scored bit-exactly; scales from io.json or quant.json next to it)")
+	fl.StringArrayVar(&f.shapes, "input-shape", nil, inputShapeUsage)
 	fl.IntVar(&f.batch, "batch", 64, "evaluation batch size")
 	fl.IntVar(&f.batches, "batches", 50, "number of test batches to score (0: the whole test split)")
 	fl.BoolVar(&f.json, "json", false, "print the results as JSON (psnr, ssim, baseline_psnr, baseline_ssim, batches, images)")
 	fl.StringVar(&f.grid, "grid", "eval-grid.png", "write a PNG grid (LR, bilinear, model, ground truth) here; empty: none")
 	fl.IntVar(&f.samples, "samples", 8, "rows of the PNG grid")
 	fl.BoolVar(&f.noSSIM, "no-ssim", false, "skip SSIM")
+	fl.StringVar(&f.metric, "metric", "rgb", "rgb: the tutorial's PSNR/SSIM on R, G, B; y: PSNR/SSIM on the BT.601 Y channel with a 2-pixel border shaved, averaged per image (as SR papers report)")
+	fl.BoolVar(&f.fullImage, "full-image", false, "score whole images of an image folder (--data DIR, its test split): the model runs at each image's size")
 	f.data.register(c)
 	return c
 }
@@ -175,10 +189,10 @@ func runEvalPredictor(pred train.Predictor, name string, f *evalFlags, log io.Wr
 			})
 		}
 	}
-	if f.ssimIfFits && !ssimFits(ds.Test) {
+	if f.ssimIfFits && !ptq.SSIMFits(ds.Test) {
 		f.noSSIM = true
 	}
-	if h, w := ds.Test.Size(); !f.noSSIM && !ssimFits(ds.Test) {
+	if h, w := ds.Test.Size(); !f.noSSIM && !ptq.SSIMFits(ds.Test) {
 		return nil, badInputf("SSIM needs test images of at least %dx%d, these are %dx%d: use a larger --crop or --no-ssim", metrics.SSIMWinSize, metrics.SSIMWinSize, h, w)
 	}
 	res, err := train.EvaluatePredictor(pred, ds.Test, f.batch, f.batches, !f.noSSIM, visit)

@@ -28,7 +28,7 @@ func TestPTQImprovements(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("ptq exit %d: %s %s", code, stdout, stderr)
 	}
-	for _, want := range []string{"CLE conv1 -> conv2 via relu1", "AdaRound conv2", "bias correction conv3", "INT8 (.tosa)"} {
+	for _, want := range []string{"CLE conv1 -> conv2 via relu1", "AdaRound conv2", "bias correction conv3", "INT8 (.vgf)"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout)
 		}

@@ -12,6 +12,7 @@ import (
 type inspectFlags struct {
 	json, dot, svg, vgfDump, scenario, boundaries bool
 	out                                           string
+	modelExplorer                                 string
 }
 
 func newInspectCmd() *cobra.Command {
@@ -29,12 +30,17 @@ files exported with debug info).
 
   --json               the summary as JSON
   --dot                the graph in Graphviz DOT
-  --svg                the graph as an SVG drawing (laid out by vgfq, no Graphviz needed)
+  --svg                the graph as an SVG drawing (laid out by vgfq, no Graphviz needed), with
+                       scales, zero points and RESCALE multipliers/shifts (from quant.json)
   --vgf-dump           exactly what Arm's 'vgf_dump -i FILE' prints
-  --scenario-template  exactly what 'vgf_dump -i FILE --scenario-template' prints`,
+  --scenario-template  exactly what 'vgf_dump -i FILE --scenario-template' prints
+  --model-explorer F   write the graph to F in Google Model Explorer's JSON graph format (open
+                       it in Model Explorer without an adapter): shapes, qparams from the
+                       quant.json next to FILE, RESCALE multipliers/shifts and sources`,
 		Example: `  vgfq inspect output/model.vgf
   vgfq inspect output/model.tosa --svg -o graph.svg
-  vgfq inspect output/model.vgf --vgf-dump`,
+  vgfq inspect output/model.vgf --vgf-dump
+  vgfq inspect output/model.tosa --model-explorer graph.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			return runInspect(args[0], &f)
@@ -48,18 +54,19 @@ files exported with debug info).
 	fl.BoolVar(&f.scenario, "scenario-template", false, "print vgf_dump's scenario template (VGF only)")
 	fl.BoolVar(&f.boundaries, "scenario-template-add-boundaries", false, "with --scenario-template: add mark_boundary commands")
 	fl.StringVarP(&f.out, "output", "o", "", "write to this file instead of standard output")
+	fl.StringVar(&f.modelExplorer, "model-explorer", "", "write the graph in Model Explorer's JSON graph format to this file")
 	return c
 }
 
 func runInspect(path string, f *inspectFlags) error {
 	n := 0
-	for _, b := range []bool{f.json, f.dot, f.svg, f.vgfDump, f.scenario} {
+	for _, b := range []bool{f.json, f.dot, f.svg, f.vgfDump, f.scenario, f.modelExplorer != ""} {
 		if b {
 			n++
 		}
 	}
 	if n > 1 {
-		return badInputf("use at most one of --json, --dot, --svg, --vgf-dump, --scenario-template")
+		return badInputf("use at most one of --json, --dot, --svg, --vgf-dump, --scenario-template, --model-explorer")
 	}
 	if f.boundaries && !f.scenario {
 		return badInputf("--scenario-template-add-boundaries needs --scenario-template")
@@ -67,6 +74,20 @@ func runInspect(path string, f *inspectFlags) error {
 	m, err := inspect.Load(path)
 	if err != nil {
 		return badInput(err)
+	}
+	if f.modelExplorer != "" {
+		q, err := m.QuantInfo()
+		if err != nil {
+			return badInput(err)
+		}
+		doc, err := m.ModelExplorer(q)
+		if err != nil {
+			return badInput(err)
+		}
+		if err := atomicfile.WriteBytes(f.modelExplorer, doc, 0o644); err != nil {
+			return badInputf("--model-explorer %s: %v", f.modelExplorer, err)
+		}
+		return nil
 	}
 	var out []byte
 	switch {
@@ -77,7 +98,10 @@ func runInspect(path string, f *inspectFlags) error {
 		if f.dot {
 			s, err = m.DOT()
 		} else {
-			s, err = m.SVG()
+			var q *inspect.QuantInfo
+			if q, err = m.QuantInfo(); err == nil {
+				s, err = m.SVGWithQuant(q)
+			}
 		}
 		out = []byte(s)
 	case f.vgfDump:

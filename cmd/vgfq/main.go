@@ -19,6 +19,8 @@ const (
 	exitOK      = 0
 	exitFailure = 1 // the work failed (I/O error, divergence, bug)
 	exitInput   = 2 // bad usage or bad input (flags, files, data)
+	// exitInterrupted: stopped by SIGINT/SIGTERM after saving its state (128+SIGINT, as shells report).
+	exitInterrupted = 130
 )
 
 // inputError marks an error caused by the user's input: flags, files, data. It exits with 2.
@@ -56,7 +58,10 @@ evaluates it.`,
 		return badInputf("%v (see '%s --help')", err, c.CommandPath())
 	})
 	root.AddCommand(newTrainCmd(), newEvalCmd(), newDemoCmd(), newBenchCmd(), newModelsCmd(), newPTQCmd(), newInspectCmd(), newRunCmd())
+	root.AddCommand(newQATCmd())
+	root.AddCommand(newReportCmd())
 	root.AddCommand(newSensitivityCmd())
+	root.AddCommand(newCheckCmd(), newExportCmd())
 	return root
 }
 
@@ -67,6 +72,8 @@ func main() {
 func run(args []string) (code int) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first SIGINT/SIGTERM asks the command to stop cleanly; a second one kills as usual.
+	go func() { <-ctx.Done(); stop() }()
 	root := newRoot()
 	root.SetArgs(args)
 	defer func() {
@@ -80,6 +87,9 @@ func run(args []string) (code int) {
 		return exitOK
 	}
 	fmt.Fprintf(os.Stderr, "vgfq: %v\n", err)
+	if errors.Is(err, context.Canceled) {
+		return exitInterrupted
+	}
 	var ie inputError
 	if errors.As(err, &ie) || isUsageError(err) {
 		return exitInput

@@ -1,24 +1,19 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"iter"
 	"os"
-	"path/filepath"
 	"runtime"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"github.com/vgfq/vgfq/data"
-	"github.com/vgfq/vgfq/diagnose"
 	"github.com/vgfq/vgfq/engine"
 	"github.com/vgfq/vgfq/graph"
-	"github.com/vgfq/vgfq/internal/atomicfile"
 	"github.com/vgfq/vgfq/lower"
-	"github.com/vgfq/vgfq/metrics"
 	"github.com/vgfq/vgfq/ptq"
 	"github.com/vgfq/vgfq/quant"
 	"github.com/vgfq/vgfq/train"
@@ -40,6 +35,7 @@ type ptqFlags struct {
 	debugInfo  bool
 	layers     int
 	imp        improveFlags
+	shapes     []string
 }
 
 func newPTQCmd() *cobra.Command {
@@ -65,16 +61,20 @@ default (off by default; what ran is recorded in quant.json's ptq_options).`,
   vgfq ptq --model runs/fp32 --cle --adaround --bias-correction --out output-improved/`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			ck, err := train.LoadCheckpoint(f.model)
+			l, err := loadModel(f.model, f.shapes, os.Stdout)
 			if err != nil {
-				return badInputf("--model: %v", err)
+				return err
 			}
-			_, err = runPTQ(ck.Graph, &f, os.Stdout)
+			if l.ONNX != nil && l.ONNX.QDQ != nil {
+				return badInputf("--model %s is a QDQ model (it carries its own scales): export it exactly with 'vgfq export --model %s --out DIR'", f.model, f.model)
+			}
+			_, err = runPTQ(l.Graph, &f, os.Stdout)
 			return err
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&f.model, "model", "runs/fp32", "float model or checkpoint directory")
+	fl.StringVar(&f.model, "model", "runs/fp32", "float model: checkpoint directory, .onnx file or zoo name")
+	fl.StringArrayVar(&f.shapes, "input-shape", nil, inputShapeUsage)
 	fl.IntVar(&f.calib, "calib", 500, "calibration images (batch 1, from the train split)")
 	fl.StringVar(&f.out, "out", "output", "output directory")
 	fl.BoolVar(&f.eps12, "eps-2-12", false, "observer eps 2^-12 as ExecuTorch <= 1.1 (default 2^-16, ExecuTorch >= 1.2)")
@@ -173,109 +173,62 @@ func runPTQ(g *graph.Graph, f *ptqFlags, log io.Writer) (*ptqResult, error) {
 	g, m, res := r.Graph, r.Model, r.Lowered
 	fmt.Fprintf(log, "PTQ of %s: %d calibration images, %d TOSA operators (%d RESCALE), %s\n", g.Name, m.Images,
 		len(res.Graph.Ops), len(res.Rescales), time.Since(start).Round(time.Millisecond))
-	// The VGF: a real test image as the sample input of the scenario.
-	sample, err := sampleImage(ds.Test)
-	if err != nil {
-		return nil, err
-	}
-	art, err := r.Export(f.out, sample, f.debugInfo)
-	if err != nil {
-		return nil, err
-	}
-	fmt.Fprintf(log, "wrote %s: model.tosa, quant.json, model.vgf (%d bytes, %d constants), io.json, scenario.json, input.npy, expected_output.npy\n",
-		f.out, len(art.VGFBytes), len(art.VGF.Constants))
 	out := &ptqResult{Model: m, Lowered: res, Scores: map[string]*train.EvalResult{}}
+	if err := exportAndScore(r, ds, f.out, f.debugInfo, f.evalImages, f.layers, nil, out.Scores, log); err != nil {
+		return nil, err
+	}
 	if f.evalImages > 0 {
-		batches := (f.evalImages + 63) / 64
+		// The quantization error alone: the INT8 graph's output against the FP32 output.
 		int8pred, err := lower.Int8Predictor(res, runtime.GOMAXPROCS(0))
 		if err != nil {
 			return nil, err
 		}
-		preds := []struct {
-			name string
-			p    train.Predictor
-		}{
-			{"FP32", train.GraphPredictor(g)},
-			{"fake-quant", train.Predictor(m.FakeQuantPredictor())},
-			{"INT8 (.tosa)", train.Predictor(int8pred)},
-		}
-		fmt.Fprintf(log, "%-14s %9s %8s   (%s test split, %d images)\n", "", "PSNR dB", "SSIM", ds.Name, min(batches*64, ds.Test.Len()))
-		var base *train.EvalResult
-		for _, p := range preds {
-			r, err := train.EvaluatePredictor(p.p, ds.Test, 64, batches, ssimFits(ds.Test), nil)
-			if err != nil {
-				return nil, fmt.Errorf("%s evaluation: %v", p.name, err)
-			}
-			out.Scores[p.name] = r
-			base = r
-			fmt.Fprintf(log, "%-14s %9.3f %8.4f\n", p.name, r.PSNR, r.SSIM)
-		}
-		fmt.Fprintf(log, "%-14s %9.3f %8.4f\n", "bilinear", base.BaselinePSNR, base.BaselineSSIM)
-		agree, err := train.AgreementPSNR(preds[2].p, preds[0].p, ds.Test, 64, batches)
+		agree, err := train.AgreementPSNR(int8pred, train.GraphPredictor(g), ds.Test, 64, (f.evalImages+63)/64)
 		if err != nil {
 			return nil, fmt.Errorf("INT8 vs FP32: %v", err)
 		}
 		out.Agreement = agree
 		fmt.Fprintf(log, "%-14s %9.3f            (INT8 output against the FP32 output: the quantization error alone)\n", "INT8 vs FP32", agree)
 	}
-	if f.layers > 0 {
-		if err := layerReport(m, res, ds.Test, f.layers, f.out, log); err != nil {
-			return nil, err
-		}
-	}
 	return out, nil
 }
 
-// layerReport traces test images through float, fake-quant and INT8 and prints, per quantized
-// tensor, the SQNR against float; it writes the table as layers.json.
-func layerReport(m *quant.Model, res *lower.Result, src data.Source, images int, out string, log io.Writer) error {
-	loader, err := data.NewLoader(src, data.LoaderOptions{BatchSize: min(images, 64)})
+// exportAndScore is the tail PTQ and QAT share: export the artifacts into dir, print the FP32 /
+// fake-quant / INT8 table (INT8 = the written model.vgf executed) and the per-layer table.
+// float is the FP32 row's model (nil: the quantized graph). scores receives the rows by name.
+func exportAndScore(r *ptq.Result, ds *data.Dataset, dir string, debugInfo bool, evalImages, layerImages int, float *graph.Graph, scores map[string]*train.EvalResult, log io.Writer) error {
+	// The VGF: a real test image as the sample input of the scenario.
+	sample, err := ptq.SampleImage(ds.Test)
 	if err != nil {
 		return err
 	}
-	var batches []*engine.Tensor
-	for got := 0; got < images; {
-		b, err := loader.Next()
+	art, err := r.Export(dir, sample, debugInfo)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(log, "wrote %s: model.tosa, quant.json, model.vgf (%d bytes, %d constants), io.json, scenario.json, input.npy, expected_output.npy\n",
+		dir, len(art.VGFBytes), len(art.VGF.Constants))
+	if evalImages > 0 {
+		withSSIM := ptq.SSIMFits(ds.Test)
+		rows, err := r.Score(ds.Test, ptq.ScoreOptions{Images: evalImages, SSIM: withSSIM, Float: float, ExportDir: dir})
 		if err != nil {
-			break
+			return err
 		}
-		n := min(b.N, images-got)
-		batches = append(batches, engine.FromData(append([]float32(nil), b.LR[:n*3*b.H*b.W/4]...), n, data.Channels, b.H/2, b.W/2))
-		got += n
+		for _, row := range rows {
+			if scores != nil {
+				scores[row.Name] = row.Eval
+			}
+		}
+		ptq.WriteScores(log, rows, ds.Name, withSSIM)
 	}
-	layers, err := diagnose.PerLayer(m, res, batches)
-	if err != nil {
-		return fmt.Errorf("per-layer trace: %v", err)
+	if layerImages > 0 {
+		layers, err := r.Layers(ds.Test, layerImages, dir)
+		if err != nil {
+			return err
+		}
+		ptq.WriteLayers(log, layers, layerImages)
 	}
-	fmt.Fprintf(log, "per-layer error over %d test images (SQNR against float, dB; higher is better):\n", images)
-	fmt.Fprintf(log, "  %-12s %-12s %10s %5s %10s %8s %11s %8s\n", "node", "op", "scale", "zp", "fake-quant", "INT8", "INT8-vs-FQ", "clipped")
-	for _, l := range layers {
-		fmt.Fprintf(log, "  %-12s %-12s %10.6f %5d %10.2f %8.2f %8.0f stp %7.3f%%\n", l.Node, l.Op, l.Scale, l.ZP, l.FakeQuantSQNR, l.Int8SQNR, l.Int8VsFakeQuantMax, 100*l.Clipped)
-	}
-	js, err := json.MarshalIndent(map[string]any{"format": "vgfq-layers/1", "images": images, "layers": layers}, "", "  ")
-	if err != nil {
-		return err
-	}
-	return atomicfile.WriteBytes(filepath.Join(out, "layers.json"), append(js, '\n'), 0o644)
-}
-
-// sampleImage is the first test image at the model's input size (the scenario's input.npy).
-func sampleImage(src data.Source) (*engine.Tensor, error) {
-	loader, err := data.NewLoader(src, data.LoaderOptions{BatchSize: 1})
-	if err != nil {
-		return nil, err
-	}
-	b, err := loader.Next()
-	if err != nil {
-		return nil, err
-	}
-	return engine.FromData(append([]float32(nil), b.LR...), 1, data.Channels, b.H/2, b.W/2), nil
-}
-
-// ssimFits reports whether the source's images are large enough for SSIM's 11x11 window.
-func ssimFits(src data.Source) bool {
-	h, w := src.Size()
-	return h >= metrics.SSIMWinSize && w >= metrics.SSIMWinSize
+	return nil
 }
 
 // calibImages yields the first n images of a seeded shuffle of the train split, batch 1 (the

@@ -18,6 +18,7 @@ import (
 	"github.com/vgfq/vgfq/inspect"
 	"github.com/vgfq/vgfq/internal/atomicfile"
 	"github.com/vgfq/vgfq/lower"
+	"github.com/vgfq/vgfq/model"
 	"github.com/vgfq/vgfq/report"
 	"github.com/vgfq/vgfq/tosa"
 )
@@ -30,16 +31,18 @@ type runFlags struct {
 	inScaleSet, outScaleSet bool
 	inZPSet, outZPSet       bool
 	maxPixels               int
+	inputShapes             []string
 }
 
 func newRunCmd() *cobra.Command {
 	var f runFlags
 	c := &cobra.Command{
-		Use:   "run FILE.vgf|FILE.tosa --input x.npy|x.png --output y.npy|y.png",
+		Use:   "run FILE.vgf|FILE.tosa|FILE.onnx --input x.npy|x.png --output y.npy|y.png",
 		Short: "Execute a .vgf or .tosa model bit-exactly with vgfq's TOSA reference interpreter",
 		Long: `run executes a model on one input. A .vgf is decoded (SPIR-V graph + constants) back into
 TOSA, which shows the file carries the whole model; a .tosa is run directly. Both use vgfq's
-bit-exact TOSA 1.0 reference interpreter.
+bit-exact TOSA 1.0 reference interpreter. An .onnx model runs in float on the engine (a QDQ
+model as fake-quant with its own scales): float32 .npy in and out.
 
 An .npy input holds the int8 tensor as is (int8 or uint8 bytes, the model input's shape); an
 .npy output is the int8 result. A PNG (or JPEG) input is quantized and a .png output
@@ -54,6 +57,9 @@ x = (q - zp) * scale, in float32, pixels scaled to [0,1]); the scale and zero po
 			fl := c.Flags()
 			f.inScaleSet, f.inZPSet = fl.Changed("input-scale"), fl.Changed("input-zp")
 			f.outScaleSet, f.outZPSet = fl.Changed("output-scale"), fl.Changed("output-zp")
+			if model.IsONNX(args[0]) {
+				return runONNX(args[0], &f, f.inputShapes, os.Stdout)
+			}
 			return runModel(args[0], &f, os.Stdout)
 		},
 	}
@@ -66,6 +72,7 @@ x = (q - zp) * scale, in float32, pixels scaled to [0,1]); the scale and zero po
 	fl.Float32Var(&f.outScale, "output-scale", 0, "output quantization scale (images)")
 	fl.Int32Var(&f.outZP, "output-zp", 0, "output zero point (images)")
 	fl.IntVar(&f.maxPixels, "max-pixels", 1<<24, "reject larger input images")
+	fl.StringArrayVar(&f.inputShapes, "input-shape", nil, inputShapeUsage+" (.onnx only)")
 	return c
 }
 

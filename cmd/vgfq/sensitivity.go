@@ -10,7 +10,6 @@ import (
 	"github.com/vgfq/vgfq/ptq"
 	"github.com/vgfq/vgfq/quant"
 	"github.com/vgfq/vgfq/sensitivity"
-	"github.com/vgfq/vgfq/train"
 )
 
 type sensitivityFlags struct {
@@ -22,6 +21,7 @@ type sensitivityFlags struct {
 	observer string
 	json     bool
 	imp      improveFlags
+	shapes   []string
 }
 
 func newSensitivityCmd() *cobra.Command {
@@ -44,7 +44,8 @@ rounding; see the per-layer table of ptq for that difference). The ptq options (
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&f.model, "model", "runs/fp32", "float model or checkpoint directory")
+	fl.StringVar(&f.model, "model", "runs/fp32", "float model: a model or checkpoint directory, a zoo name or an .onnx file")
+	fl.StringArrayVar(&f.shapes, "input-shape", nil, inputShapeUsage)
 	fl.IntVar(&f.calib, "calib", 500, "calibration images (batch 1, from the train split)")
 	fl.Uint64Var(&f.seed, "seed", 1, "seed for choosing calibration images")
 	fl.IntVar(&f.images, "images", 512, "test images scored per configuration")
@@ -66,15 +67,18 @@ func runSensitivity(f *sensitivityFlags, out, log io.Writer) error {
 	if err != nil {
 		return badInputf("--calibrator: %v", err)
 	}
-	ck, err := train.LoadCheckpoint(f.model)
+	l, err := loadModel(f.model, f.shapes, log)
 	if err != nil {
-		return badInputf("--model: %v", err)
+		return err
+	}
+	if l.ONNX != nil && l.ONNX.QDQ != nil {
+		return badInputf("--model %s is a QDQ model (already quantized); sensitivity needs a float model", f.model)
 	}
 	ds, err := f.data.open(log)
 	if err != nil {
 		return err
 	}
-	if err := checkInputSize(ck.Graph, ds); err != nil {
+	if err := checkInputSize(l.Graph, ds); err != nil {
 		return err
 	}
 	if ds.Train.Len() < f.calib {
@@ -88,7 +92,7 @@ func runSensitivity(f *sensitivityFlags, out, log io.Writer) error {
 	if err := f.imp.apply(&opt); err != nil {
 		return err
 	}
-	r, err := ptq.Calibrate(ck.Graph, images, opt, nil)
+	r, err := ptq.Calibrate(l.Graph, images, opt, nil)
 	if err != nil {
 		return f.imp.explain(err)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vgfq/vgfq/data"
 	"github.com/vgfq/vgfq/graph"
+	"github.com/vgfq/vgfq/model"
 	"github.com/vgfq/vgfq/train"
 	"github.com/vgfq/vgfq/zoo"
 	"golang.org/x/term"
@@ -74,6 +76,7 @@ func (p *barProgress) Finish() {
 }
 
 type trainFlags struct {
+	shapes []string
 	cfg    train.Config
 	data   dataFlags
 	out    string
@@ -86,7 +89,8 @@ type trainFlags struct {
 func (f *trainFlags) register(c *cobra.Command) {
 	f.cfg = train.DefaultConfig()
 	fl := c.Flags()
-	fl.StringVar(&f.cfg.Model, "model", f.cfg.Model, "model to train: "+fmt.Sprint(zoo.Names()))
+	fl.StringVar(&f.cfg.Model, "model", f.cfg.Model, "model to train: "+fmt.Sprint(zoo.Names())+" or an .onnx file (fine-tuning)")
+	fl.StringArrayVar(&f.shapes, "input-shape", nil, inputShapeUsage)
 	fl.IntVar(&f.cfg.Epochs, "epochs", f.cfg.Epochs, "training epochs")
 	fl.IntVar(&f.cfg.Batch, "batch", f.cfg.Batch, "batch size")
 	fl.Float64Var(&f.cfg.LR, "lr", f.cfg.LR, "learning rate")
@@ -149,11 +153,23 @@ func runTrain(c *cobra.Command, f *trainFlags, log io.Writer) (*graph.Graph, *tr
 		g, resume = ck.Graph, ck
 		fmt.Fprintf(log, "resuming %s at epoch %d step %d\n", f.out, ck.State.Epoch+1, ck.State.Step)
 	} else {
-		var err error
-		g, err = zoo.Build(f.cfg.Model, f.lrH, f.lrH, f.cfg.Seed)
+		// A zoo model (fresh weights at --input-size), a model directory or an .onnx file
+		// (fine-tuning; its declared input size replaces --input-size).
+		is, err := model.ParseInputShapes(f.shapes)
 		if err != nil {
 			return nil, nil, badInput(err)
 		}
+		l, err := model.Load(f.cfg.Model, model.Options{H: f.lrH, W: f.lrH, Seed: f.cfg.Seed, InputShapes: is})
+		if err != nil {
+			return nil, nil, badInputf("--model: %v", err)
+		}
+		if l.ONNX != nil {
+			fmt.Fprint(log, l.ONNX.Summary())
+			if l.ONNX.QDQ != nil {
+				return nil, nil, badInputf("--model %s is a QDQ model; train its float version", f.cfg.Model)
+			}
+		}
+		g = l.Graph
 		if _, err := os.Stat(f.out); err == nil && !errors.Is(err, os.ErrNotExist) {
 			if _, err := train.LoadCheckpoint(f.out); err != nil {
 				return nil, nil, badInputf("--out %s exists and is not a vgfq checkpoint; choose another directory", f.out)
@@ -171,6 +187,10 @@ func runTrain(c *cobra.Command, f *trainFlags, log io.Writer) (*graph.Graph, *tr
 	}
 	fmt.Fprintf(log, "model %s: %d parameters; data %s: %d train / %d test images\n", g.Name, g.NumParams(), ds.Name, ds.Train.Len(), ds.Test.Len())
 	st, err := train.Run(c.Context(), g, ds, f.cfg, f.out, resume, newProgress(log, f.quiet))
+	if errors.Is(err, context.Canceled) && st != nil {
+		return nil, nil, fmt.Errorf("interrupted at epoch %d step %d: checkpoint saved in %s; continue with 'vgfq train --out %s --resume' (%w)",
+			st.Epoch+1, st.Step, f.out, f.out, err)
+	}
 	if err != nil {
 		return nil, nil, err
 	}

@@ -36,7 +36,14 @@ type convPlan struct {
 	scr                               int
 	post                              *rescalePlan // fused RESCALE, or nil
 	postOut, flag                     int
+	bound                             []int64   // per output channel: Σ|w'|·max|x - izp| + |bias| ≥ |accumulator|
+	upY, upX                          int       // > 1: the input is zero-inserted (TRANSPOSE_CONV2D as a CONV2D; VNNI path only)
+	v                                 *vnniPlan // the VNNI path, or nil
 }
+
+// vnniGo makes compileConv2D take the VNNI path's layout even without the CPU feature (with the
+// Go micro-kernel), so that tests cover it everywhere.
+var vnniGo = false
 
 func (p *Program) compileConv2D(s *step) kernel {
 	a := &s.op.Attr
@@ -79,14 +86,23 @@ func (p *Program) compileConv2D(s *step) kernel {
 	}
 	// overflow bound
 	maxIn := max(abs64(-128-izp), abs64(127-izp))
+	c.bound = make([]int64, c.OC)
 	for oc := range c.OC {
 		sum := int64(0)
 		for k := range c.K {
 			sum += abs64(int64(w.c.i8[oc*c.K+k])-wzp) * maxIn
 		}
-		if sum+abs64(int64(c.bias[oc])) > math.MaxInt32 {
+		c.bound[oc] = sum + abs64(int64(c.bias[oc]))
+		if c.bound[oc] > math.MaxInt32 {
 			return nil
 		}
+	}
+	if useVNNI || vnniGo {
+		wq := make([]int64, len(w.c.i8))
+		for i, x := range w.c.i8 {
+			wq[i] = int64(x) - wzp
+		}
+		c.v = newVNNIPlan(c, wq)
 	}
 	c.wp = make([]int16, c.OCp/nr*c.Kp*2*nr)
 	for oc := range c.OC {
@@ -126,6 +142,9 @@ func abs64(x int64) int64 {
 // result into post without storing the accumulator; it returns false when the fused RESCALE
 // failed a check (post is then incomplete).
 func (c *convPlan) run(in []int8, out []int32, post []int8, scr *scratch) bool {
+	if c.v != nil {
+		return c.runVNNI(in, out, post, scr)
+	}
 	P := c.N * c.OH * c.OW
 	if P == 0 || c.OC == 0 {
 		return post == nil || c.post.apply(out, post)
@@ -142,7 +161,7 @@ func (c *convPlan) run(in []int8, out []int32, post []int8, scr *scratch) bool {
 	}
 	C := scr.int32s(groups * mr * c.OCp)
 	work := P * c.Kp * c.OCp
-	nw := min(workers(), groups, work/(1<<16)+1)
+	nw := min(scr.workers, groups, work/(1<<16)+1)
 	if nw <= 1 {
 		return c.rows(xs, out, post, A, C, 0, groups)
 	}

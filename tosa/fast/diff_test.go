@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/vgfq/vgfq/tosa"
@@ -15,7 +16,7 @@ import (
 // and int8 saturation) and checks that Program.Run gives exactly ref.Run's outputs, or an
 // error with exactly ref.Run's message.
 
-type diffStats struct{ graphs, fast, errs int }
+type diffStats struct{ graphs, fast, errs, vnni, vecPost int }
 
 // check compares fast and ref on g; it reports whether op ran through a fast kernel.
 func check(t *testing.T, g *tosa.Graph, inputs map[string]*tosa.Tensor, op tosa.Op, st *diffStats) {
@@ -28,6 +29,19 @@ func check(t *testing.T, g *tosa.Graph, inputs map[string]*tosa.Tensor, op tosa.
 	st.graphs++
 	if p.FastOps()[op] > 0 {
 		st.fast++
+	}
+	for _, s := range p.steps {
+		if s.tconv != nil {
+			st.vnni++
+			break
+		}
+		if s.conv != nil && s.conv.v != nil {
+			st.vnni++
+			if s.conv.v.prm != nil {
+				st.vecPost++
+			}
+			break
+		}
 	}
 	got, gerr := p.Run(inputs)
 	if werr != nil || gerr != nil {
@@ -65,7 +79,10 @@ func opsOf(g *tosa.Graph) []string {
 }
 
 func (st *diffStats) report(t *testing.T, minFast int) {
-	t.Logf("%d graphs, %d with the fast kernel, %d errors (same as ref)", st.graphs, st.fast, st.errs)
+	t.Logf("%d graphs, %d with the fast kernel, %d errors (same as ref); %d CONV2D on the VNNI layout, %d with the vectorized RESCALE", st.graphs, st.fast, st.errs, st.vnni, st.vecPost)
+	if (useVNNI || vnniGo) && (strings.HasPrefix(t.Name(), "TestDiffConv") || strings.HasPrefix(t.Name(), "TestDiffTransposeConv")) && st.vnni < minFast/2 {
+		t.Errorf("only %d graphs used the VNNI layout", st.vnni)
+	}
 	if st.fast < minFast {
 		t.Errorf("only %d graphs used the fast kernel, want >= %d", st.fast, minFast)
 	}
@@ -148,6 +165,9 @@ func TestDiffConv2D(t *testing.T) {
 		IW = fitDim(IW, attr.Pad[2], attr.Pad[3], (KW-1)*attr.Dilation[1], attr.Stride[1])
 		w := i8s(r, OC*KH*KW*IC)
 		wzp, izp := randI8(r), randI8(r)
+		if it%2 == 0 {
+			wzp = 0 // symmetric weights (the VNNI path needs weight - weight_zp to fit int8)
+		}
 		if extreme {
 			for i := range w {
 				w[i] = -128
@@ -586,8 +606,9 @@ func TestPortableKernel(t *testing.T) {
 	if !useAVX2 {
 		t.Skip("the portable kernel is the only kernel here")
 	}
-	useAVX2 = false
-	defer func() { useAVX2 = true }()
+	savedVNNI := useVNNI
+	useAVX2, useVNNI = false, false
+	defer func() { useAVX2, useVNNI = true, savedVNNI }()
 	TestDiffConv2D(t)
 }
 

@@ -3,7 +3,8 @@
 // kernels stay the specification, the fast kernels live here and are tested against them.
 //
 // Compile validates a graph once and prepares every operator: constants are decoded into typed
-// slices, CONV2D weights are packed for an int16 GEMM (AVX2 VPMADDWD on amd64), RESCALE
+// slices, CONV2D weights are packed for unsigned × signed byte dot products (AVX-512 VNNI
+// VPDPBUSD, conv_vnni.go) or for an int16 GEMM (AVX2 VPMADDWD), see docs/speed.md, RESCALE
 // parameters are expanded per channel, RESIZE / TRANSPOSE index tables are precomputed. Tensors
 // are stored typed (INT8 as []int8, INT32 as []int32; the other integer types as []int64).
 //
@@ -88,6 +89,7 @@ type step struct {
 	// fusion: a fast CONV2D whose only consumer is a fast int32 → int8 RESCALE applies it in
 	// its epilogue (per row group, in parallel); the RESCALE step then only checks the flag
 	conv    *convPlan
+	tconv   *convPlan // TRANSPOSE_CONV2D on the VNNI path (not fused)
 	rescale *rescalePlan
 	flag    int // index into state.flags (fused RESCALE steps), or -1
 }
@@ -118,6 +120,19 @@ type state struct {
 type scratch struct {
 	s16 []int16
 	s32 []int32
+	u8  []byte
+	// u8ok: the kernel has initialized u8 (reset when u8 is reallocated)
+	u8ok bool
+	// workers: how many goroutines the kernel may split its work over (set by each Run)
+	workers int
+}
+
+func (s *scratch) bytes(n int) []byte {
+	if cap(s.u8) < n {
+		s.u8 = make([]byte, n)
+		s.u8ok = false
+	}
+	return s.u8[:n]
 }
 
 func (s *scratch) int16s(n int) []int16 {
@@ -229,6 +244,9 @@ func (p *Program) fuse() {
 		flag := p.nFlags
 		p.nFlags++
 		s.conv.post, s.conv.postOut, s.conv.flag = r.rescale, r.out, flag
+		if s.conv.v != nil {
+			s.conv.v.fusePost(s.conv)
+		}
 		inner := r.run
 		r.run = func(st *state) bool {
 			if st.flags[flag] {
@@ -353,7 +371,7 @@ func (p *Program) Run(inputs map[string]*tosa.Tensor) (map[string]*tosa.Tensor, 
 		}
 		st.bufs[si] = b
 	}
-	if err := p.exec(st); err != nil {
+	if err := p.exec(st, workers()); err != nil {
 		return nil, err
 	}
 	out := make(map[string]*tosa.Tensor, len(p.outputs))
@@ -392,6 +410,12 @@ func (p *Program) tensorOf(st *state, si int) (*tosa.Tensor, error) {
 // in row-major order and out receives the output elements. It allocates nothing per call once
 // the program's state pool is warm.
 func (p *Program) RunInt8(in []int8, out []int8) error {
+	return p.RunInt8Workers(in, out, workers())
+}
+
+// RunInt8Workers is RunInt8 with kernels splitting their work over at most n goroutines (n = 1:
+// the calling goroutine only, for callers that already run images in parallel).
+func (p *Program) RunInt8Workers(in []int8, out []int8, n int) error {
 	if len(p.inputs) != 1 || len(p.outputs) != 1 {
 		return fmt.Errorf("tosa/fast: RunInt8 needs one input and one output, graph has %d and %d", len(p.inputs), len(p.outputs))
 	}
@@ -405,7 +429,7 @@ func (p *Program) RunInt8(in []int8, out []int8) error {
 	st := p.pool.Get().(*state)
 	defer p.pool.Put(st)
 	st.bufs[p.inputs[0]] = buf{i8: in}
-	err := p.exec(st)
+	err := p.exec(st, max(n, 1))
 	if err == nil {
 		copy(out, st.bufs[p.outputs[0]].i8[:so.n])
 	}
@@ -413,8 +437,11 @@ func (p *Program) RunInt8(in []int8, out []int8) error {
 	return err
 }
 
-// exec runs every step in graph order.
-func (p *Program) exec(st *state) error {
+// exec runs every step in graph order; kernels may split their work over n goroutines.
+func (p *Program) exec(st *state, n int) error {
+	for i := range st.scr {
+		st.scr[i].workers = n
+	}
 	for _, s := range p.steps {
 		if s.run != nil && s.run(st) {
 			continue

@@ -4,6 +4,27 @@ package fast
 
 var useAVX2 = false
 
+// useVNNI: see kernel_amd64.go; there is no VNNI kernel on this architecture.
+var useVNNI = false
+
 func kernel4x16(a []int16, lda int, w []int16, kp int, c []int32, ldc int) {
 	kernel4x16Go(a, lda, w, kp, c, ldc)
+}
+
+func dotVNNI(rows, nb int, a []byte, aOff, lda, segs, segStride, nq int, w []int8, c []int32, cOff, ldc int) {
+	dotVNNIGo(rows, nb, a, aOff, lda, segs, segStride, nq, w, c, cOff, ldc)
+}
+
+func requantRows(c []int32, ldc, rows int, corr []int32, prm []int64, single bool, oc int, ozp int32, out []int8, ldo int) bool {
+	return false
+}
+
+func xor80(dst []byte, src []int8) { xor80Go(dst, src) }
+
+func dotOC4(rows int, a []byte, aOff, lda, segs, segStride, nq int, w []int8, c []int32, ldc int) {
+	dotOC4Go(rows, a, aOff, lda, segs, segStride, nq, w, c, ldc)
+}
+
+func requantOC4(c []int32, rows int, corr []int32, prm []int64, shuf *[16]byte, oc int, ozp int32, out []int8) bool {
+	return false
 }

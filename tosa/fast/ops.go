@@ -41,6 +41,12 @@ func (p *Program) compileOp(s *step) kernel {
 		return p.compileAvgPool(s)
 	case tosa.OpMaxPool2D:
 		return p.compileMaxPool(s)
+	case tosa.OpPad:
+		return p.compilePad(s)
+	case tosa.OpSlice:
+		return p.compileSlice(s)
+	case tosa.OpTransposeConv2D:
+		return p.compileTransposeConv2D(s)
 	}
 	return nil
 }
@@ -159,10 +165,55 @@ func (p *Program) compileRescale(s *step) kernel {
 	case inT == tosa.Int8 && outT == tosa.Int32:
 		return func(st *state) bool { return rescaleRun(st.bufs[si].i8, st.bufs[so].i32, r) }
 	case inT == tosa.Int32 && outT == tosa.Int8:
+		if v := r.vec(C); v != nil {
+			return func(st *state) bool { return v.run(st.bufs[si].i32[:in.n], st.bufs[so].i8, r) }
+		}
 		return func(st *state) bool { return rescaleRun(st.bufs[si].i32, st.bufs[so].i8, r) }
 	default:
 		return func(st *state) bool { return rescaleRun(st.bufs[si].i32, st.bufs[so].i32, r) }
 	}
+}
+
+// rescaleVec is the AVX-512 form of a RESCALE int32 → int8 whose REQUIREs hold for every int32
+// input (rescalePlan.safe): rows of cv channels (cv = C, or 16 for a per-tensor RESCALE).
+type rescaleVec struct {
+	cv     int
+	single bool
+	prm    []int64
+	zero   []int32
+	ozp    int32
+}
+
+func (r *rescalePlan) vec(C int) *rescaleVec {
+	if !useVNNI || !r.safe || r.izp != 0 || r.inUnsigned || r.outUnsigned || r.outMin != -128 || r.outMax != 127 {
+		return nil
+	}
+	cv := C
+	if len(r.ch) == 1 {
+		cv = 16
+	}
+	np := (cv + 15) / 16 * 16
+	prm := r.vecParams(cv, np, func(int, *rescaleCh) bool { return true })
+	if prm == nil {
+		return nil
+	}
+	return &rescaleVec{cv: cv, prm: prm, single: singleRound(prm), zero: make([]int32, np), ozp: int32(r.ozp)}
+}
+
+func (v *rescaleVec) run(in []int32, out []int8, r *rescalePlan) bool {
+	// the kernel reads whole blocks of 16: rows whose block reaches past in go to the tail
+	np := len(v.zero)
+	rows := 0
+	if len(in) >= np {
+		rows = (len(in)-np)/v.cv + 1
+	}
+	if rows > 0 && !requantRows(in, v.cv, rows, v.zero, v.prm, v.single, v.cv, v.ozp, out, v.cv) {
+		return rescaleRun(in, out, r)
+	}
+	if n := rows * v.cv; n < len(in) {
+		return rescaleRun(in[n:], out[n:], r)
+	}
+	return true
 }
 
 // scalarOf returns the first element of a constant.
@@ -359,6 +410,15 @@ func (p *Program) compileResize(s *step) kernel {
 		}
 	}
 	sny, snx := int32(syn), int32(sxn)
+	// per output column: the two source offsets and the two x weights
+	type col struct {
+		a0, a1   int
+		wx0, wx1 int32
+	}
+	cols := make([]col, OW)
+	for ox, ax := range xs {
+		cols[ox] = col{ax.i0 * C, ax.i1 * C, snx - ax.d, ax.d}
+	}
 	return func(st *state) bool {
 		src, dst := st.bufs[si].i8, st.bufs[so].i32
 		for n := range N {
@@ -366,14 +426,24 @@ func (p *Program) compileResize(s *step) kernel {
 				r0 := src[(n*IH+ay.i0)*IW*C : (n*IH+ay.i0+1)*IW*C]
 				r1 := src[(n*IH+ay.i1)*IW*C : (n*IH+ay.i1+1)*IW*C]
 				wy0, wy1 := sny-ay.d, ay.d
-				for ox, ax := range xs {
-					w00, w01 := wy0*(snx-ax.d), wy0*ax.d
-					w10, w11 := wy1*(snx-ax.d), wy1*ax.d
-					o := dst[((n*OH+oy)*OW+ox)*C : ((n*OH+oy)*OW+ox+1)*C]
-					p00, p01 := r0[ax.i0*C:ax.i0*C+C], r0[ax.i1*C:ax.i1*C+C]
-					p10, p11 := r1[ax.i0*C:ax.i0*C+C], r1[ax.i1*C:ax.i1*C+C]
-					for c := range o {
-						o[c] = int32(p00[c])*w00 + int32(p01[c])*w01 + int32(p10[c])*w10 + int32(p11[c])*w11
+				o := dst[(n*OH+oy)*OW*C : (n*OH+oy+1)*OW*C]
+				if C == 3 {
+					for ox, cl := range cols {
+						w00, w01, w10, w11 := wy0*cl.wx0, wy0*cl.wx1, wy1*cl.wx0, wy1*cl.wx1
+						p00, p01, p10, p11 := r0[cl.a0:cl.a0+3], r0[cl.a1:cl.a1+3], r1[cl.a0:cl.a0+3], r1[cl.a1:cl.a1+3]
+						d := o[ox*3 : ox*3+3]
+						d[0] = int32(p00[0])*w00 + int32(p01[0])*w01 + int32(p10[0])*w10 + int32(p11[0])*w11
+						d[1] = int32(p00[1])*w00 + int32(p01[1])*w01 + int32(p10[1])*w10 + int32(p11[1])*w11
+						d[2] = int32(p00[2])*w00 + int32(p01[2])*w01 + int32(p10[2])*w10 + int32(p11[2])*w11
+					}
+					continue
+				}
+				for ox, cl := range cols {
+					w00, w01, w10, w11 := wy0*cl.wx0, wy0*cl.wx1, wy1*cl.wx0, wy1*cl.wx1
+					d := o[ox*C : ox*C+C]
+					p00, p01, p10, p11 := r0[cl.a0:cl.a0+C], r0[cl.a1:cl.a1+C], r1[cl.a0:cl.a0+C], r1[cl.a1:cl.a1+C]
+					for c := range d {
+						d[c] = int32(p00[c])*w00 + int32(p01[c])*w01 + int32(p10[c])*w10 + int32(p11[c])*w11
 					}
 				}
 			}

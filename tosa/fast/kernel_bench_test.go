@@ -1,0 +1,204 @@
+package fast
+
+import (
+	"math/rand/v2"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vgfq/vgfq/tosa"
+)
+
+// processCPUTime returns the user+system CPU time the process has used so far (0 where
+// getrusage is missing).
+func processCPUTime() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportGOPS reports integer throughput as GOP/s (2 operations per multiply-accumulate) over
+// wall-clock time and, since the machine may be shared, cpuGOP/s over the CPU time the process
+// used (summed over threads: on an idle machine, GOP/s per core ≈ cpuGOP/s).
+func reportGOPS(b *testing.B, macsPerOp float64, cpu0 time.Duration) {
+	ops := 2 * macsPerOp * float64(b.N)
+	b.ReportMetric(ops/b.Elapsed().Seconds()/1e9, "GOP/s")
+	if cpu := processCPUTime() - cpu0; cpu > 0 {
+		b.ReportMetric(ops/cpu.Seconds()/1e9, "cpuGOP/s")
+	}
+}
+
+// BenchmarkVNNIKernel: the micro-kernels alone on L1-resident data, K = 288 (the upscaler's
+// 32-channel 3x3 layer). Peak of one Zen 4 core: one 512-bit VPDPBUSD per cycle = 64 MACs =
+// 128 OP per cycle.
+func BenchmarkVNNIKernel(b *testing.B) {
+	if !useVNNI {
+		b.Skip("no AVX-512 VNNI")
+	}
+	const nq = 72
+	a := make([]byte, vnniMR*4*nq)
+	w := make([]int8, nq*2*64)
+	c := make([]int32, vnniMR*32)
+	for i := range a {
+		a[i] = byte(i * 7)
+	}
+	for i := range w {
+		w[i] = int8(i * 3)
+	}
+	b.Run("12x32", func(b *testing.B) {
+		cpu0 := processCPUTime()
+		for b.Loop() {
+			dotVNNI(vnniMR, 2, a, 0, 4*nq, 1, 0, nq, w, c, 0, 32)
+		}
+		reportGOPS(b, vnniMR*32*4*nq, cpu0)
+	})
+	b.Run("12x16", func(b *testing.B) {
+		cpu0 := processCPUTime()
+		for b.Loop() {
+			dotVNNI(vnniMR, 1, a, 0, 4*nq, 1, 0, nq, w, c, 0, 32)
+		}
+		reportGOPS(b, vnniMR*16*4*nq, cpu0)
+	})
+	b.Run("12x4", func(b *testing.B) {
+		cpu0 := processCPUTime()
+		for b.Loop() {
+			dotOC4(vnniMR, a, 0, 4*nq, 1, 0, nq, w, c, 32)
+		}
+		reportGOPS(b, vnniMR*4*4*nq, cpu0)
+	})
+}
+
+// convGraph is CONV2D 3x3 (pad 1) → RESCALE int8 on a [1, H, W, IC] input, as in the upscaler.
+func convGraph(b testing.TB, H, W, IC, OC int) *tosa.Graph {
+	r := rand.New(rand.NewPCG(1, 2))
+	bd := tosa.NewBuilder()
+	x := bd.Input("x", tosa.Int8, 1, H, W, IC)
+	w := make([]int8, OC*9*IC)
+	for i := range w {
+		w[i] = int8(r.IntN(255) - 127)
+	}
+	bias := make([]int32, OC)
+	ws := bd.AddConst("w", tosa.Int8, []int{OC, 3, 3, IC}, tosa.Int8Data(w))
+	bs := bd.AddConst("b", tosa.Int32, []int{OC}, tosa.Int32Data(bias))
+	iz := bd.AddConst("izp", tosa.Int8, []int{1}, tosa.Int8Data([]int8{-128}))
+	wz := bd.AddConst("wzp", tosa.Int8, []int{1}, tosa.Int8Data([]int8{0}))
+	acc := bd.AddOp(tosa.OpConv2D, tosa.Attr{Pad: []int{1, 1, 1, 1}, Stride: []int{1, 1}, Dilation: []int{1, 1}, AccType: tosa.Int32},
+		[]string{x, ws, bs, iz, wz}, "acc", tosa.Int32)
+	mul, sh := make([]int32, OC), make([]int8, OC)
+	for i := range mul {
+		mul[i], sh[i] = 1<<30+int32(r.IntN(1<<30)), 42
+	}
+	m := bd.AddConst("m", tosa.Int32, []int{OC}, tosa.Int32Data(mul))
+	s := bd.AddConst("s", tosa.Int8, []int{OC}, tosa.Int8Data(sh))
+	riz := bd.AddConst("rizp", tosa.Int32, []int{1}, tosa.Int32Data([]int32{0}))
+	roz := bd.AddConst("rozp", tosa.Int8, []int{1}, tosa.Int8Data([]int8{-128}))
+	y := bd.AddOp(tosa.OpRescale, tosa.Attr{Scale32: true, PerChannel: true, RoundingMode: tosa.SingleRound}, []string{acc, m, s, riz, roz}, "y", tosa.Int8)
+	bd.Output(y)
+	g, err := bd.Build()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return g
+}
+
+// BenchmarkConvInt8: CONV2D 3x3 + fused RESCALE, the upscaler's three layers at 32x32, one
+// image per call (so the whole step: uint8 conversion, kernels, epilogue), on each path.
+// GOP/s counts 2 per multiply-accumulate of the convolution proper (OH·OW·OC·9·IC).
+func BenchmarkConvInt8(b *testing.B) {
+	for _, l := range []struct {
+		name   string
+		IC, OC int
+	}{{"3to32", 3, 32}, {"32to32", 32, 32}, {"32to3", 32, 3}} {
+		g := convGraph(b, 32, 32, l.IC, l.OC)
+		x := make([]int8, 32*32*l.IC)
+		for i := range x {
+			x[i] = int8(i*13 + 5)
+		}
+		y := make([]int8, 32*32*l.OC)
+		macs := float64(32 * 32 * l.OC * 9 * l.IC)
+		paths := []struct {
+			name       string
+			vnni, vnGo bool
+		}{{"vnni", true, false}, {"int16", false, false}}
+		for _, pth := range paths {
+			b.Run(l.name+"/"+pth.name, func(b *testing.B) {
+				saved := useVNNI
+				if pth.vnni && !saved {
+					b.Skip("no AVX-512 VNNI")
+				}
+				useVNNI = pth.vnni
+				p, err := Compile(g)
+				useVNNI = saved
+				if err != nil {
+					b.Fatal(err)
+				}
+				useVNNI = pth.vnni
+				defer func() { useVNNI = saved }()
+				cpu0 := processCPUTime()
+				for b.Loop() {
+					if err := p.RunInt8(x, y); err != nil {
+						b.Fatal(err)
+					}
+				}
+				reportGOPS(b, macs, cpu0)
+			})
+		}
+	}
+}
+
+// BenchmarkTransposeConvInt8: TRANSPOSE_CONV2D 16x16x32 → 32x32x32, kernel 4x4, stride 2
+// (out_pad -1), on the VNNI path (a CONV2D over the zero-inserted input: 4x the useful MACs,
+// which GOP/s does not count) and on the scalar scatter.
+func BenchmarkTransposeConvInt8(b *testing.B) {
+	r := rand.New(rand.NewPCG(3, 4))
+	const IH, IC, OC, K = 16, 32, 32, 4
+	bd := tosa.NewBuilder()
+	x := bd.Input("x", tosa.Int8, 1, IH, IH, IC)
+	w := make([]int8, OC*K*K*IC)
+	for i := range w {
+		w[i] = int8(r.IntN(255) - 127)
+	}
+	ws := bd.AddConst("w", tosa.Int8, []int{OC, K, K, IC}, tosa.Int8Data(w))
+	bs := bd.AddConst("b", tosa.Int32, []int{OC}, tosa.Int32Data(make([]int32, OC)))
+	iz := bd.AddConst("izp", tosa.Int8, []int{1}, tosa.Int8Data([]int8{-128}))
+	wz := bd.AddConst("wzp", tosa.Int8, []int{1}, tosa.Int8Data([]int8{0}))
+	y := bd.AddOp(tosa.OpTransposeConv2D, tosa.Attr{OutPad: []int{-1, -1, -1, -1}, Stride: []int{2, 2}, AccType: tosa.Int32},
+		[]string{x, ws, bs, iz, wz}, "y", tosa.Int32)
+	bd.Output(y)
+	g, err := bd.Build()
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := make([]int8, IH*IH*IC)
+	for i := range in {
+		in[i] = int8(i * 7)
+	}
+	inputs := map[string]*tosa.Tensor{x: i8in(x, []int{1, IH, IH, IC}, in)}
+	macs := float64(IH * IH * K * K * IC * OC) // useful multiply-accumulates
+	for _, pth := range []struct {
+		name string
+		vnni bool
+	}{{"vnni", true}, {"scalar", false}} {
+		b.Run(pth.name, func(b *testing.B) {
+			saved := useVNNI
+			if pth.vnni && !saved {
+				b.Skip("no AVX-512 VNNI")
+			}
+			useVNNI = pth.vnni
+			defer func() { useVNNI = saved }()
+			p, err := Compile(g)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cpu0 := processCPUTime()
+			for b.Loop() {
+				if _, err := p.Run(inputs); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportGOPS(b, macs, cpu0)
+		})
+	}
+}
