@@ -143,6 +143,8 @@ type renderer struct {
 	field   []float32 // (size+1)^2 noise values at output-pixel corners
 	tmp     []float32 // size*size scratch for the final blur
 	trow    []float32 // one row of paint parameters
+	trow2   []float32 // ... of the second and third channels of chromatic paints
+	trow3   []float32
 	noise   fbm
 	stripes [stripeRawSize + 1 + stripeTableSize + 1]float32
 	pal     [][3]float32
@@ -177,9 +179,11 @@ func (r *renderer) render(stream, i uint64, size int, dst []float32) {
 		r.field = make([]float32, (size+1)*(size+1))
 		r.tmp = make([]float32, size*size)
 		r.trow = make([]float32, size)
+		r.trow2, r.trow3 = make([]float32, size), make([]float32, size)
 	}
 	r.img, r.mask = r.img[:3*nn], r.mask[:nn]
 	r.field, r.tmp, r.trow = r.field[:(size+1)*(size+1)], r.tmp[:size*size], r.trow[:size]
+	r.trow2, r.trow3 = r.trow2[:size], r.trow3[:size]
 	r.palette()
 	fam := 0
 	for x := r.rng.Float32(); x >= familyCDF[fam]; fam++ {
@@ -237,7 +241,12 @@ func (r *renderer) palette() {
 	case x < 0.35: // high key
 		lo = r.uni(0.4, 0.7)
 	}
+	rgb := r.chance(0.2) // colours drawn anywhere in the RGB cube
 	for j := 0; j < 5; j++ {
+		if rgb {
+			r.pal = append(r.pal, [3]float32{r.uni(lo, hi), r.uni(lo, hi), r.uni(lo, hi)})
+			continue
+		}
 		h := h0
 		switch scheme {
 		case 0: // analogous
@@ -328,7 +337,10 @@ type paint struct {
 	contrast   float32
 	noise      *fbm // the renderer's (one noise paint is live at a time)
 	field      *spectralField
-	fx, fy     int // offset into field
+	fx, fy     int  // offset into field
+	chroma     bool // green and blue read field at their own offsets
+	fx2, fy2   int
+	fx3, fy3   int
 }
 
 func (r *renderer) randPaint(background bool) paint {
@@ -412,6 +424,7 @@ func (r *renderer) paintBox(p *paint, b box, mask []float32, op float32) {
 		tab = r.stripeTable(p)
 	}
 	t := r.trow[:b.x1-b.x0]
+	t2, t3 := r.trow2[:len(t)], r.trow3[:len(t)]
 	for y := b.y0; y < b.y1; y++ {
 		cy := float32(y) + 0.5
 		switch p.kind {
@@ -453,6 +466,14 @@ func (r *renderer) paintBox(p *paint, b box, mask []float32, op float32) {
 			for j := range t {
 				t[j] = clamp01(0.5 + p.contrast*row[(b.x0+j+p.fx)&m])
 			}
+			if p.chroma { // the other channels see the field elsewhere
+				row2 := f.vals[((y+p.fy2)&m)*f.n : ((y+p.fy2)&m)*f.n+f.n]
+				row3 := f.vals[((y+p.fy3)&m)*f.n : ((y+p.fy3)&m)*f.n+f.n]
+				for j := range t {
+					t2[j] = clamp01(0.5 + p.contrast*row2[(b.x0+j+p.fx2)&m])
+					t3[j] = clamp01(0.5 + p.contrast*row3[(b.x0+j+p.fx3)&m])
+				}
+			}
 		case paintNoise:
 			fs := n + 1
 			f0 := r.field[y*fs+b.x0 : y*fs+b.x0+len(t)+1]
@@ -471,7 +492,8 @@ func (r *renderer) paintBox(p *paint, b box, mask []float32, op float32) {
 		}
 		c0, c1, c2 := p.c0, p.c1, p.c2
 		d0, d1, d2 := c1[0]-c0[0], c1[1]-c0[1], c1[2]-c0[2]
-		noise := p.kind == paintNoise || p.kind == paintSpectral
+		noise := (p.kind == paintNoise || p.kind == paintSpectral) && !p.chroma
+		chroma := p.chroma
 		for j, v := range t {
 			w := float32(1)
 			if m != nil {
@@ -489,6 +511,8 @@ func (r *renderer) paintBox(p *paint, b box, mask []float32, op float32) {
 					v = 2*v - 1
 					cr, cg, cb = c1[0]+(c2[0]-c1[0])*v, c1[1]+(c2[1]-c1[1])*v, c1[2]+(c2[2]-c1[2])*v
 				}
+			} else if chroma { // independent ramps per channel
+				cr, cg, cb = c0[0]+d0*v, c0[1]+d1*t2[j], c0[2]+d2*t3[j]
 			} else {
 				cr, cg, cb = c0[0]+d0*v, c0[1]+d1*v, c0[2]+d2*v
 			}

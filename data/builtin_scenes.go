@@ -215,8 +215,14 @@ func (r *renderer) texturePaint(f *spectralField, contrast float32) paint {
 		c0 = [3]float32{c1[0] * k0, c1[1] * k0, c1[2] * k0}
 		c2 = [3]float32{c1[0] * k2, c1[1] * k2, c1[2] * k2}
 	}
-	return paint{kind: paintSpectral, c0: c0, c1: c1, c2: c2, field: f, contrast: contrast,
+	p := paint{kind: paintSpectral, c0: c0, c1: c1, c2: c2, field: f, contrast: contrast,
 		fx: r.rng.IntN(f.n), fy: r.rng.IntN(f.n)}
+	if r.chance(0.3) { // chromatic: the channels vary independently
+		p.chroma = true
+		p.c1 = [3]float32{r.uni(0, 1), r.uni(0, 1), r.uni(0, 1)}
+		p.fx2, p.fy2, p.fx3, p.fy3 = r.rng.IntN(f.n), r.rng.IntN(f.n), r.rng.IntN(f.n), r.rng.IntN(f.n)
+	}
+	return p
 }
 
 // leafRadius draws a dead-leaves radius with density proportional to
