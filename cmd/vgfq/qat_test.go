@@ -114,7 +114,7 @@ func TestQATBadInput(t *testing.T) {
 		want string
 	}{
 		{"not a model", []string{"--model", notModel}, "--model"},
-		{"missing model", []string{"--model", filepath.Join(dir, "nope")}, "no such model directory"},
+		{"missing model", []string{"--model", filepath.Join(dir, "nope")}, "a model directory"},
 		{"input size", []string{"--model", small}, "takes 8x8 inputs"},
 		{"resume nothing", []string{"--resume"}, "--resume"},
 		{"bad lr", []string{"--model", model, "--lr", "-1"}, "lr"},
