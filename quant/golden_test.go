@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -343,7 +344,11 @@ func checkFQ(t *testing.T, tag string, y []float32, mask []bool, wy []float32, w
 		t.Fatalf("%s: length %d, want %d", tag, len(y), len(wy))
 	}
 	for i := range y {
-		if math.Float32bits(y[i]) != math.Float32bits(wy[i]) && !(y[i] == 0 && wy[i] == 0) {
+		// The sign of a NaN made by an invalid operation (Inf - Inf, 0·Inf) is the CPU's: x86,
+		// where the goldens were made, gives the negative default NaN, arm64 the positive one;
+		// elsewhere NaN positions must match, not their bits.
+		bothNaN := runtime.GOARCH != "amd64" && y[i] != y[i] && wy[i] != wy[i]
+		if math.Float32bits(y[i]) != math.Float32bits(wy[i]) && !(y[i] == 0 && wy[i] == 0) && !bothNaN {
 			t.Errorf("%s: y[%d] = %v, want %v", tag, i, y[i], wy[i])
 			return
 		}

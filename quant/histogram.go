@@ -325,9 +325,9 @@ func (h *Histogram) quantError(s, e int) float64 {
 		db := clamp255(floorDiv32(b0, dwf))
 		de := clamp255(floorDiv32(b1, dwf))
 		dens := hv / bwf
-		cb := float32(db+0.5) * dwf
+		cb := float32(float32(db+0.5) * dwf) // float32(): no fused multiply-add (arm64 fuses)
 		d0 := b0 - cb
-		n := dens * (float32(cubeP-float32(float32(d0*d0)*d0)) / 3)
+		n := float32(dens * (float32(cubeP-float32(float32(d0*d0)*d0)) / 3))
 		n = n + float32(float32(float32(de-db)-1)*float32(dens*mid))
 		ce := float32(de*dwf) + halfP
 		d1 := b1 - ce
