@@ -255,6 +255,8 @@ func (e *Exec) apply(n *Node, args []*engine.Var) (out *engine.Var, err error) {
 		return engine.Sub(args[0], args[1]), nil
 	case OpMul:
 		return engine.Mul(args[0], args[1]), nil
+	case OpDiv:
+		return engine.Div(args[0], args[1]), nil
 	case OpConcat:
 		return engine.Concat(a.Axis, args...), nil
 	case OpResize:

@@ -50,12 +50,13 @@ const (
 	OpPReLU           Op = "PReLU"        // nn.PReLU: param weight, one slope per channel or one shared (trained)
 	OpDepthToSpace    Op = "DepthToSpace" // ONNX DepthToSpace DCR (CRD is PixelShuffle): Attrs.Factor
 	OpSpaceToDepth    Op = "SpaceToDepth" // ONNX SpaceToDepth: Attrs.Factor
+	OpDiv             Op = "Div"          // a / b with broadcasting (float only: TOSA INT has no division)
 )
 
 // Ops lists every operation the IR knows, for error messages and docs.
 var Ops = []Op{OpInput, OpConv2d, OpConvTranspose2d, OpReLU, OpLeakyReLU, OpClamp, OpHardtanh, OpSigmoid, OpTanh,
 	OpAdd, OpSub, OpMul, OpConcat, OpResize, OpPixelShuffle, OpPixelUnshuffle, OpAvgPool2d, OpMaxPool2d,
-	OpBatchNorm2d, OpReshape, OpTranspose, OpConst, OpHardSigmoid, OpHardSwish, OpPad, OpErf, OpGELU, OpSlice, OpPReLU, OpDepthToSpace, OpSpaceToDepth}
+	OpBatchNorm2d, OpReshape, OpTranspose, OpConst, OpHardSigmoid, OpHardSwish, OpPad, OpErf, OpGELU, OpSlice, OpPReLU, OpDepthToSpace, OpSpaceToDepth, OpDiv}
 
 // Attrs are the attributes of a node. Only the fields of the node's op are meaningful; the rest
 // stay zero and are omitted from JSON.

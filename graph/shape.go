@@ -408,7 +408,7 @@ func (g *Graph) nodeShape(n *Node, in [][]int) ([]int, error) {
 			return nil, nodeErr(n, "min %v > max %v", *a.Min, *a.Max)
 		}
 		return append([]int(nil), in[0]...), nil
-	case OpAdd, OpSub, OpMul:
+	case OpAdd, OpSub, OpMul, OpDiv:
 		if err := wantInputs(n, in, 2); err != nil {
 			return nil, err
 		}

@@ -310,6 +310,8 @@ func (l *lowerer) node(n *graph.Node) error {
 		return l.pool(n)
 	case graph.OpReshape, graph.OpTranspose:
 		return l.reshapeTranspose(n)
+	case graph.OpDiv:
+		return fmt.Errorf("division by a tensor has no TOSA INT lowering (TOSA INT has no divide); divide by a constant, or multiply by a reciprocal the model computes")
 	case graph.OpBatchNorm2d:
 		return fmt.Errorf("BatchNorm2d must follow a Conv2d to be folded into it (vgfq ptq folds conv+bn); put it after a convolution or remove it")
 	}

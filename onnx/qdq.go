@@ -71,6 +71,9 @@ func (im *importer) qparamsIn(in []*tensor, a attrs, n int) (scales []float32, z
 	if len(in) > 2 && in[2] != nil {
 		zp := in[2]
 		dt = zp.dt
+		if zp.isFloat() {
+			return nil, nil, 0, 0, im.errf("zero point has type %s, want an integer type", dtName(zp.dt))
+		}
 		if zp.len() != s.len() {
 			return nil, nil, 0, 0, im.errf("zero point has %d values, scale %d", zp.len(), s.len())
 		}
@@ -95,6 +98,14 @@ func (im *importer) qparamsIn(in []*tensor, a attrs, n int) (scales []float32, z
 		axis = int(ax)
 	}
 	return scales, zps, dt, axis, nil
+}
+
+// checkAxis: per-axis qparams need one scale per index of that axis.
+func (im *importer) checkAxis(shape []int, scales []float32, axis int) error {
+	if axis >= 0 && (axis >= len(shape) || shape[axis] != len(scales)) {
+		return im.errf("%d scales for axis %d of a %v tensor", len(scales), axis, shape)
+	}
+	return nil
 }
 
 func qrange(dt pb.TensorProto_DataType) (int64, int64, bool) {
@@ -131,6 +142,9 @@ func foldQuantize(im *importer, in []*tensor, a attrs) (*tensor, error) {
 	if !ok {
 		return nil, im.errf("zero point type %s is not supported", dtName(dt))
 	}
+	if err := im.checkAxis(x.shape, scales, axis); err != nil {
+		return nil, err
+	}
 	out := &tensor{dt: dt, shape: x.shape, i: make([]int64, x.len())}
 	inner, ch := chanLayout(x.shape, axis)
 	for k, v := range x.f {
@@ -165,6 +179,9 @@ func foldDequantize(im *importer, in []*tensor, a attrs) (*tensor, error) {
 	}
 	if len(in) > 2 && in[2] != nil && dt != q.dt {
 		return nil, im.errf("zero point type %s differs from the input type %s", dtName(dt), dtName(q.dt))
+	}
+	if err := im.checkAxis(q.shape, scales, axis); err != nil {
+		return nil, err
 	}
 	out := &tensor{dt: pb.TensorProto_FLOAT, shape: q.shape, f: make([]float32, q.len())}
 	inner, ch := chanLayout(q.shape, axis)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/vgfq/vgfq/lower"
+	pb "github.com/vgfq/vgfq/onnx/onnxpb"
 	"github.com/vgfq/vgfq/ptq"
 )
 
@@ -103,5 +104,36 @@ func TestQDQRefused(t *testing.T) {
 			t.Errorf("%s: error is not one line: %q", file, err)
 		}
 		t.Logf("%s: %v", file, err)
+	}
+}
+
+// TestQDQMalformed: malformed Q/DQ parameters are errors naming the node, not panics.
+func TestQDQMalformed(t *testing.T) {
+	for name, edit := range map[string]func(mp *pb.ModelProto){
+		"scale count": func(mp *pb.ModelProto) {
+			for _, i := range mp.Graph.Initializer {
+				if i.GetName() == "conv1.weight_fake_quant.scale" {
+					i.Dims = []int64{3}
+					i.RawData = i.RawData[:12]
+				}
+			}
+		},
+		"float zero point": func(mp *pb.ModelProto) {
+			for _, n := range mp.Graph.Node {
+				if n.GetOpType() == "QuantizeLinear" && len(n.Input) > 2 {
+					n.Input[2] = n.Input[1] // the scale (float) as zero point
+					break
+				}
+			}
+		},
+	} {
+		mp := loadProto(t, "testdata/corpus/qdq_op13.onnx")
+		edit(mp)
+		_, err := Decode(encode(t, mp), "", Options{})
+		var e *Error
+		if err == nil || !errors.As(err, &e) || e.Node == "" || strings.Contains(err.Error(), "vgfq bug") {
+			t.Errorf("%s: %v", name, err)
+		}
+		t.Logf("%s: %v", name, err)
 	}
 }

@@ -21,7 +21,7 @@ import (
 // (tools/golden/onnx_resize_gen.py).
 func TestResizeReference(t *testing.T) {
 	files, err := filepath.Glob("testdata/resize/*.onnx")
-	if err != nil || len(files) < 64 {
+	if err != nil || len(files) < 65 {
 		t.Fatalf("%d cases: %v", len(files), err)
 	}
 	for _, f := range files {
@@ -67,6 +67,9 @@ func TestResizeCasesLower(t *testing.T) {
 	files, _ := filepath.Glob("testdata/resize/*.onnx")
 	for _, f := range files {
 		name := strings.TrimSuffix(filepath.Base(f), ".onnx")
+		if name == "div" {
+			continue // float only (no TOSA INT division): vgfq check says so
+		}
 		t.Run(name, func(t *testing.T) {
 			m, err := Load(f, Options{})
 			if err != nil {

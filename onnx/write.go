@@ -218,7 +218,7 @@ func (w *writer) node(n *graph.Node) error {
 			&pb.NodeProto{Name: proto.String(t), OpType: proto.String("Transpose"), Input: []string{r1}, Output: []string{t},
 				Attribute: []*pb.AttributeProto{aInts("perm", 0, 1, 3, 5, 2, 4)}})
 		w.add(n, "Reshape", []string{t, w.constInit(n.Name, int64Tensor("", []int64{-1, int64(s[1] * r * r), int64(s[2] / r), int64(s[3] / r)}))})
-	case graph.OpAdd, graph.OpSub, graph.OpMul:
+	case graph.OpAdd, graph.OpSub, graph.OpMul, graph.OpDiv:
 		w.add(n, string(n.Op), in)
 	case graph.OpConcat:
 		w.add(n, "Concat", in, aInt("axis", int64(a.Axis)))

@@ -144,7 +144,7 @@ func Check(spec string, l *model.Loaded) *Report {
 
 // splitFix separates "reason; use X" into reason and fix.
 func splitFix(s string) (string, string) {
-	for _, sep := range []string{"; use ", "; put ", "; quantize ", "; give ", "; remove "} {
+	for _, sep := range []string{"; use ", "; put ", "; quantize ", "; give ", "; remove ", "; divide "} {
 		if i := strings.LastIndex(s, sep); i >= 0 {
 			return s[:i], s[i+2:]
 		}

@@ -452,6 +452,8 @@ def main():
         np.save(os.path.join(args.out, name + ".out.npy"), y.numpy())
         for opset in (13, 17):
             export(model, x, os.path.join(args.out, "%s_op%d.onnx" % (name, opset)), opset, dynamic, fold)
+        if name in ("unet", "senet"):  # opset 11 too (Squeeze/Unsqueeze/Split axes as attributes)
+            export(model, x, os.path.join(args.out, "%s_op11.onnx" % name), 11, dynamic, fold)
         print(name, tuple(y.shape))
     torch.manual_seed(7)
     export(Cubic().eval(), torch.rand(1, 3, 8, 8), os.path.join(args.out, "cubic.onnx"), 13, False, True)

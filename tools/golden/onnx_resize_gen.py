@@ -92,6 +92,22 @@ def split_case(out, name):
     np.savez_compressed(os.path.join(out, name + ".npz"), x=x, y=y)
 
 
+def div_case(out, name):
+    """Div by a tensor the model computes: x / (Sigmoid(x) + 1) (float only in vgfq)."""
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    x = rng.standard_normal((1, 2, 3, 4)).astype(np.float32)
+    y = (x / (1 / (1 + np.exp(-x.astype(np.float64))) + 1)).astype(np.float32)
+    nodes = [helper.make_node("Sigmoid", ["input"], ["s"]), helper.make_node("Add", ["s", "one"], ["d"]),
+             helper.make_node("Div", ["input", "d"], ["output"])]
+    g = helper.make_graph(nodes, name, [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 2, 3, 4])],
+                          [helper.make_tensor_value_info("output", TensorProto.FLOAT, [1, 2, 3, 4])],
+                          [numpy_helper.from_array(np.array(1, np.float32), "one")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)], producer_name="onnx_resize_gen")
+    onnx.checker.check_model(m)
+    onnx.save(m, os.path.join(out, name + ".onnx"))
+    np.savez_compressed(os.path.join(out, name + ".npz"), x=x, y=y)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="onnx/testdata/resize")
@@ -112,6 +128,7 @@ def main():
     block_case(out, "d2s_crd", "DepthToSpace", (1, 18, 2, 3), 3, "CRD")
     block_case(out, "s2d", "SpaceToDepth", (1, 3, 6, 4), 2)
     split_case(out, "split")
+    div_case(out, "div")
 
 
 if __name__ == "__main__":
