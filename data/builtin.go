@@ -61,6 +61,11 @@ func (o BuiltinOptions) Validate() error {
 //     a small stroke font) and striped regions, some out of focus: man-made
 //     content with hard edges and frequencies up to just below Nyquist.
 //
+// In part of the images the colour channels vary independently (palettes
+// drawn from the whole RGB cube, chromatic 1/f textures, coloured light):
+// photographs' channels are strongly correlated, and a small network
+// trained only on such colours learns to reproduce saturated ones slowly.
+//
 // The non-smooth families have their contrast scaled by a random factor
 // in [0.4, 1] around the mean colour. Finally an optional mild blur,
 // over-exposure (highlights clip), lighting gradient and Gaussian sensor
@@ -241,7 +246,7 @@ func (r *renderer) palette() {
 	case x < 0.35: // high key
 		lo = r.uni(0.4, 0.7)
 	}
-	rgb := r.chance(0.2) // colours drawn anywhere in the RGB cube
+	rgb := r.chance(0.4) // colours drawn anywhere in the RGB cube
 	for j := 0; j < 5; j++ {
 		if rgb {
 			r.pal = append(r.pal, [3]float32{r.uni(lo, hi), r.uni(lo, hi), r.uni(lo, hi)})

@@ -185,6 +185,9 @@ func (r *renderer) shadedPaint() paint {
 	c := r.sceneColor()
 	k := r.uni(0.55, 1.35)
 	p := paint{c0: c, c1: [3]float32{c[0] * k, c[1] * k, c[2] * k}}
+	if r.chance(0.4) { // coloured light: each channel shaded on its own
+		p.c1 = [3]float32{c[0] * r.uni(0.55, 1.35), c[1] * r.uni(0.55, 1.35), c[2] * r.uni(0.55, 1.35)}
+	}
 	S := r.S
 	if r.chance(0.7) {
 		p.kind = paintLinear
@@ -217,7 +220,7 @@ func (r *renderer) texturePaint(f *spectralField, contrast float32) paint {
 	}
 	p := paint{kind: paintSpectral, c0: c0, c1: c1, c2: c2, field: f, contrast: contrast,
 		fx: r.rng.IntN(f.n), fy: r.rng.IntN(f.n)}
-	if r.chance(0.3) { // chromatic: the channels vary independently
+	if r.chance(0.5) { // chromatic: the channels vary independently
 		p.chroma = true
 		p.c1 = [3]float32{r.uni(0, 1), r.uni(0, 1), r.uni(0, 1)}
 		p.fx2, p.fy2, p.fx3, p.fy3 = r.rng.IntN(f.n), r.rng.IntN(f.n), r.rng.IntN(f.n), r.rng.IntN(f.n)

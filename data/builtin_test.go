@@ -298,13 +298,29 @@ func TestBuiltinTrainTestDisjoint(t *testing.T) {
 		}
 		return h
 	}
+	// A constant image (an over-exposed white-out, a few in a thousand
+	// images) carries no content, so two of them are not a leak.
+	constant := func(x []float32) bool {
+		for _, v := range x {
+			if v != x[0] {
+				return false
+			}
+		}
+		return true
+	}
 	for i, x := range train {
+		if constant(x) {
+			continue
+		}
 		if j, ok := seen[hash(x)]; ok {
 			t.Errorf("train images %d and %d are identical", j, i)
 		}
 		seen[hash(x)] = i
 	}
 	for i, x := range test {
+		if constant(x) {
+			continue
+		}
 		if j, ok := seen[hash(x)]; ok && j >= 0 {
 			t.Errorf("test image %d equals train image %d", i, j)
 		}
@@ -348,7 +364,7 @@ func TestBuiltinSizes(t *testing.T) {
 // regenerate what depends on the images (docs/builtin-samples.png with
 // -write-samples, the calibration-dependent lower/testdata/refmodel
 // vectors as their README says, and the numbers in docs/builtin-data.md).
-const builtinGoldenHash = 0x7169d18f740c6118
+const builtinGoldenHash = 0x301e9003c2a7807e
 
 func TestBuiltinGolden(t *testing.T) {
 	if runtime.GOARCH != "amd64" {
