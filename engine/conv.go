@@ -65,38 +65,15 @@ func ConvT2dParams(x, w []int, o ConvOpts) (kern.ConvT2dParams, error) {
 
 // Conv2d is nn.functional.conv2d. b may be nil. Shapes must be valid (see Conv2dParams, which
 // the graph's shape inference calls first); invalid shapes panic.
-func Conv2d(x, w, b *Var, o ConvOpts) *Var {
-	p, err := Conv2dParams(x.Shape(), w.Shape(), o)
-	if err != nil {
-		panic(err)
-	}
-	oh, ow := p.OutHW()
-	y := New(p.N, p.O, oh, ow)
-	var bd []float32
-	if b != nil {
-		bd = b.Val.Data
-	}
-	kern.Conv2d(p, x.Val.Data, w.Val.Data, bd, y.Data)
-	return result(y, func(out *Var) {
-		var dx, dw, db []float32
-		if needsGrad(x) {
-			dx = gradOf(x).Data
-		}
-		if needsGrad(w) {
-			dw = gradOf(w).Data
-		}
-		if needsGrad(b) {
-			db = gradOf(b).Data
-		}
-		kern.Conv2dBackward(p, x.Val.Data, w.Val.Data, out.Grad.Data, dx, dw, db)
-	}, x, w, b)
-}
+func Conv2d(x, w, b *Var, o ConvOpts) *Var { return conv2d(x, w, b, o, false) }
 
 // Conv2dReLU is ReLU(Conv2d(x, w, b, o)) with the rectification applied to each image's
 // output as soon as it is computed (in cache) and without a separate pre-activation tensor.
 // Values and gradients are those of the two operations (the backward pass masks the output
 // gradient where the output is not > 0, then runs the convolution's backward).
-func Conv2dReLU(x, w, b *Var, o ConvOpts) *Var {
+func Conv2dReLU(x, w, b *Var, o ConvOpts) *Var { return conv2d(x, w, b, o, true) }
+
+func conv2d(x, w, b *Var, o ConvOpts, relu bool) *Var {
 	p, err := Conv2dParams(x.Shape(), w.Shape(), o)
 	if err != nil {
 		panic(err)
@@ -107,7 +84,11 @@ func Conv2dReLU(x, w, b *Var, o ConvOpts) *Var {
 	if b != nil {
 		bd = b.Val.Data
 	}
-	kern.Conv2dReLU(p, x.Val.Data, w.Val.Data, bd, y.Data)
+	if relu {
+		kern.Conv2dReLU(p, x.Val.Data, w.Val.Data, bd, y.Data)
+	} else {
+		kern.Conv2d(p, x.Val.Data, w.Val.Data, bd, y.Data)
+	}
 	return result(y, func(out *Var) {
 		var dx, dw, db []float32
 		if needsGrad(x) {
@@ -119,10 +100,13 @@ func Conv2dReLU(x, w, b *Var, o ConvOpts) *Var {
 		if needsGrad(b) {
 			db = gradOf(b).Data
 		}
-		g := out.Grad.Data
-		dyPre := make([]float32, len(g))
-		parallelElems(len(g), func(lo, hi int) { reluBackward(y.Data[lo:hi], g[lo:hi], dyPre[lo:hi]) })
-		kern.Conv2dBackward(p, x.Val.Data, w.Val.Data, dyPre, dx, dw, db)
+		dy := out.Grad.Data
+		if relu {
+			g := dy
+			dy = make([]float32, len(g))
+			parallelElems(len(g), func(lo, hi int) { reluBackward(y.Data[lo:hi], g[lo:hi], dy[lo:hi]) })
+		}
+		kern.Conv2dBackward(p, x.Val.Data, w.Val.Data, dy, dx, dw, db)
 	}, x, w, b)
 }
 
