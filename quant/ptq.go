@@ -257,22 +257,5 @@ func (m *Model) FakeQuantGraph() *graph.Graph { return m.PartialFakeQuantGraph(m
 // FakeQuantPredictor returns a function that runs the fake-quantized model: dequantized weights,
 // and every quantized value passed through quantize/dequantize with its qparams.
 func (m *Model) FakeQuantPredictor() func(x *engine.Tensor) (*engine.Tensor, error) {
-	g := m.FakeQuantGraph()
-	ex := graph.NewExec(g, false)
-	hook := func(n *graph.Node, out *engine.Var) *engine.Var {
-		q, ok := m.QParamOf(n.Name)
-		if !ok {
-			return out
-		}
-		y := FakeQuantTensor(nil, out.Val.Data, q.Scale, q.ZP, -128, 127, nil)
-		return engine.Const(engine.FromData(y, out.Val.Shape...))
-	}
-	in := g.Inputs()[0].Name
-	return func(x *engine.Tensor) (*engine.Tensor, error) {
-		outs, err := ex.Run(map[string]*engine.Var{in: engine.Const(x)}, hook)
-		if err != nil {
-			return nil, err
-		}
-		return outs[0].Val, nil
-	}
+	return m.PartialPredictor(m.All())
 }
