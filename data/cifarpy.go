@@ -369,7 +369,13 @@ func scanPickle(b []byte) error {
 			return nil
 		case '(', '0', '1', '2', 'N', 'R', 'a', 'b', 'd', '}', 'e', 'l', ']', 'o', 's', 't', ')', 'u',
 			0x81, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8f, 0x90, 0x91, 0x92, 0x93, 0x94:
-		case 'F', 'I', 'L', 'S', 'V', 'g', 'p':
+		case 'F', 'I', 'L', 'g', 'p':
+			// Numbers and memo keys: a long decimal line would cost quadratic parsing time.
+			start := i
+			if err = line(); err == nil && i-start > 64 {
+				err = fmt.Errorf("opcode at byte %d: %d-character number", start-1, i-start)
+			}
+		case 'S', 'V':
 			err = line()
 		case 'c', 'i':
 			if err = line(); err == nil {

@@ -146,6 +146,7 @@ func TestParseCIFAR10PickleErrors(t *testing.T) {
 		{"meta", meta, "no 'data' entry"},
 		{"label", badLabel, "label 0 is 12"},
 		{"not a pickle", []byte("\x00hello"), "unsupported pickle opcode"},
+		{"long number", []byte("\x80\x02L" + strings.Repeat("9", 100) + "L\n."), "102-character number"},
 	}
 	for _, c := range cases {
 		_, _, err := ParseCIFAR10Pickle("data_batch_1", c.b)

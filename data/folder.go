@@ -93,13 +93,24 @@ func Folder(dir string, opt FolderOptions) (*Dataset, error) {
 	if len(testFiles) == 0 {
 		return nil, fmt.Errorf("folder %s: no test images (need at least 10 images, or train/ and test/ subdirectories)", dir)
 	}
-	train, err := newFolderSource(trainFiles, opt, true)
+	// One cache for both splits: CacheBytes bounds the dataset's decoded images.
+	cache := newLRU[*rgbImage](opt.CacheBytes, func(im *rgbImage) int64 { return int64(len(im.pix)) })
+	train, trainBytes, err := newFolderSource(trainFiles, opt, true, cache, 0)
 	if err != nil {
 		return nil, err
 	}
-	test, err := newFolderSource(testFiles, opt, false)
+	test, testBytes, err := newFolderSource(testFiles, opt, false, cache, len(trainFiles))
 	if err != nil {
 		return nil, err
+	}
+	if opt.Lazy || trainBytes+testBytes > opt.CacheBytes {
+		train.lazy, test.lazy = true, true
+	} else {
+		for _, s := range []*FolderSource{train, test} {
+			if err := s.preload(); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return &Dataset{Name: "folder:" + filepath.Base(filepath.Clean(dir)), Train: train, Test: test}, nil
 }
@@ -255,6 +266,17 @@ func toRGB(img image.Image) *rgbImage {
 		}
 		return out
 	}
+	if m, ok := img.(*image.RGBA); ok && m.Opaque() {
+		// Truecolor PNGs decode to RGBA; opaque, so premultiplied = straight colour.
+		for y := 0; y < h; y++ {
+			row := m.Pix[y*m.Stride : y*m.Stride+4*w]
+			for x := 0; x < w; x++ {
+				o := 3 * (y*w + x)
+				copy(out.pix[o:o+3], row[4*x:4*x+3])
+			}
+		}
+		return out
+	}
 	if o, ok := img.(interface{ Opaque() bool }); ok && o.Opaque() {
 		// Fast paths of image/draw (YCbCr, RGBA, Paletted, ...); for
 		// opaque images premultiplied = straight colour.
@@ -287,40 +309,42 @@ type FolderSource struct {
 	maxPixels int
 	repeat    int // crops per image per epoch (training)
 	cache     *lru[*rgbImage]
+	key       int // cache key of files[0] (the splits of a dataset share one cache)
 	lazy      bool
 }
 
-func newFolderSource(files []string, opt FolderOptions, random bool) (*FolderSource, error) {
+// newFolderSource checks the header (format and size) of every file and returns the source
+// and the bytes its images take decoded.
+func newFolderSource(files []string, opt FolderOptions, random bool, cache *lru[*rgbImage], key int) (*FolderSource, int64, error) {
 	s := &FolderSource{files: files, crop: opt.CropSize, random: random, maxPixels: opt.MaxPixels, repeat: 1,
-		cache: newLRU[*rgbImage](opt.CacheBytes, func(im *rgbImage) int64 { return int64(len(im.pix)) })}
+		cache: cache, key: key}
 	if random && opt.CropsPerImage > 1 {
 		s.repeat = opt.CropsPerImage
 	}
-	// Check every header (format and size) first; decode everything now
-	// only if it fits in the cache.
 	var total int64
 	for _, f := range files {
 		w, h, err := imageConfig(f)
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		if err := s.checkSize(f, w, h); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		total += 3 * int64(w) * int64(h)
 	}
-	s.lazy = opt.Lazy || total > opt.CacheBytes
-	if s.lazy {
-		return s, nil
-	}
-	for i := range files {
+	return s, total, nil
+}
+
+// preload decodes every image into the cache (which the caller checked is large enough).
+func (s *FolderSource) preload() error {
+	for i := range s.files {
 		im, err := s.load(i)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		s.cache.put(i, im)
+		s.cache.put(s.key+i, im)
 	}
-	return s, nil
+	return nil
 }
 
 // Lazy reports whether images are decoded on demand (see FolderOptions.Lazy).
@@ -381,13 +405,13 @@ func (s *FolderSource) Read(i int, rng *rand.Rand, dst []float32) error {
 		return err
 	}
 	i %= len(s.files)
-	im, ok := s.cache.get(i)
+	im, ok := s.cache.get(s.key + i)
 	if !ok {
 		var err error
 		if im, err = s.load(i); err != nil {
 			return err
 		}
-		s.cache.put(i, im)
+		s.cache.put(s.key+i, im)
 	}
 	c := s.crop
 	x0, y0 := (im.w-c)/2, (im.h-c)/2

@@ -188,6 +188,8 @@ func TestDecodeImageConversions(t *testing.T) {
 	gray16 := image.NewGray16(image.Rect(0, 0, 1, 1))
 	gray16.SetGray16(0, 0, color.Gray16{0x8081})
 	pal := image.NewPaletted(image.Rect(0, 0, 1, 1), color.Palette{color.RGBA{1, 2, 3, 255}})
+	rgb := image.NewRGBA(image.Rect(0, 0, 2, 1)) // opaque truecolor: decodes to *image.RGBA
+	rgb.Pix = []uint8{9, 8, 7, 255, 250, 128, 0, 255}
 	for _, tc := range []struct {
 		name string
 		img  image.Image
@@ -198,6 +200,7 @@ func TestDecodeImageConversions(t *testing.T) {
 		{"alpha", alpha, []byte{100, 150, 200}},
 		{"gray16", gray16, []byte{0x80, 0x80, 0x80}},
 		{"paletted", pal, []byte{1, 2, 3}},
+		{"rgb", rgb, []byte{9, 8, 7, 250, 128, 0}},
 	} {
 		pix, w, h, err := DecodeImage(tc.name, encodePNG(t, tc.img), 0)
 		if err != nil {

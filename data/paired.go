@@ -122,13 +122,27 @@ func Paired(dir string, opt FolderOptions) (*Dataset, error) {
 	if len(testPairs) == 0 {
 		return nil, fmt.Errorf("paired folder %s: no test pairs (need at least 10 pairs, or train/ and test/ subdirectories)", dir)
 	}
-	train, err := newPairedSource(trainPairs, opt, true)
+	cache := newLRU[rgbPair](opt.CacheBytes, func(p rgbPair) int64 { return int64(len(p.hr.pix) + len(p.lr.pix)) })
+	train, trainBytes, err := newPairedSource(trainPairs, opt, true, cache, 0)
 	if err != nil {
 		return nil, err
 	}
-	test, err := newPairedSource(testPairs, opt, false)
+	test, testBytes, err := newPairedSource(testPairs, opt, false, cache, len(trainPairs))
 	if err != nil {
 		return nil, err
+	}
+	if opt.Lazy || trainBytes+testBytes > opt.CacheBytes {
+		train.lazy, test.lazy = true, true
+	} else {
+		for _, s := range []*PairedSource{train, test} {
+			for i := range s.pairs {
+				p, err := s.load(i)
+				if err != nil {
+					return nil, err
+				}
+				cache.put(s.key+i, p)
+			}
+		}
 	}
 	return &Dataset{Name: "paired:" + filepath.Base(filepath.Clean(dir)), Train: train, Test: test}, nil
 }
@@ -227,12 +241,13 @@ type PairedSource struct {
 	maxPixels int
 	repeat    int
 	cache     *lru[rgbPair]
+	key       int // cache key of pairs[0]
 	lazy      bool
 }
 
-func newPairedSource(pairs [][2]string, opt FolderOptions, random bool) (*PairedSource, error) {
+func newPairedSource(pairs [][2]string, opt FolderOptions, random bool, cache *lru[rgbPair], key int) (*PairedSource, int64, error) {
 	s := &PairedSource{pairs: pairs, crop: opt.CropSize, random: random, maxPixels: opt.MaxPixels, repeat: 1,
-		cache: newLRU[rgbPair](opt.CacheBytes, func(p rgbPair) int64 { return int64(len(p.hr.pix) + len(p.lr.pix)) })}
+		cache: cache, key: key}
 	if random && opt.CropsPerImage > 1 {
 		s.repeat = opt.CropsPerImage
 	}
@@ -240,29 +255,18 @@ func newPairedSource(pairs [][2]string, opt FolderOptions, random bool) (*Paired
 	for _, p := range pairs {
 		hw, hh, err := imageConfig(p[0])
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		lw, lh, err := imageConfig(p[1])
 		if err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		if err := s.checkSizes(p, hw, hh, lw, lh); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		total += 3 * (int64(hw)*int64(hh) + int64(lw)*int64(lh))
 	}
-	s.lazy = opt.Lazy || total > opt.CacheBytes
-	if s.lazy {
-		return s, nil
-	}
-	for i := range pairs {
-		p, err := s.load(i)
-		if err != nil {
-			return nil, err
-		}
-		s.cache.put(i, p)
-	}
-	return s, nil
+	return s, total, nil
 }
 
 func (s *PairedSource) checkSizes(p [2]string, hw, hh, lw, lh int) error {
@@ -327,13 +331,13 @@ func (s *PairedSource) ReadPair(i int, rng *rand.Rand, hr, lr []float32) error {
 		return errors.New("paired: LR destination too short")
 	}
 	i %= len(s.pairs)
-	p, ok := s.cache.get(i)
+	p, ok := s.cache.get(s.key + i)
 	if !ok {
 		var err error
 		if p, err = s.load(i); err != nil {
 			return err
 		}
-		s.cache.put(i, p)
+		s.cache.put(s.key+i, p)
 	}
 	// Positions in LR pixels; the HR crop starts at twice them.
 	lx, ly := (p.lr.w-lc)/2, (p.lr.h-lc)/2

@@ -26,6 +26,9 @@ func TestBuiltinSpeed(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
 	}
+	if raceEnabled {
+		t.Skip("CPU-time bound is meaningless under the race detector")
+	}
 	const n = 10000
 	s := Builtin(BuiltinOptions{TrainSize: n}).Train
 	workers := runtime.GOMAXPROCS(0)

@@ -1,6 +1,10 @@
 package engine
 
-import "math"
+import (
+	"math"
+
+	"github.com/vgfq/vgfq/engine/kern"
+)
 
 // unary builds an element-wise operator: fwd fills y from x over [lo, hi); bwd adds the
 // gradient into dx given x, y and the output gradient g over [lo, hi).
@@ -19,20 +23,47 @@ func unaryOp(x *Var, fwd func(x, y []float32), bwd func(x, y, g, dx []float32)) 
 // passes where the output is > 0.
 func ReLU(x *Var) *Var {
 	return unaryOp(x, func(x, y []float32) {
+		y = y[:len(x)]
 		for i, v := range x {
-			if v > 0 || v != v {
-				y[i] = v
-			} else {
-				y[i] = 0
-			}
+			y[i] = math.Float32frombits(math.Float32bits(v) & keepMask(!(v <= 0)))
 		}
-	}, func(_, y, g, dx []float32) {
-		for i, v := range y {
-			if v > 0 {
-				dx[i] += g[i]
-			}
-		}
-	})
+	}, func(_, y, g, dx []float32) { reluBackward(y, g, dx) })
+}
+
+// reluBackward adds g into dx where the output y is > 0.
+func reluBackward(y, g, dx []float32) {
+	g, dx = g[:len(y)], dx[:len(y)]
+	for i, v := range y {
+		// dx += g where the output is > 0, else dx += +0 (dx is unchanged: it starts at +0 and a
+		// sum with +0 only turns -0 into +0, as PyTorch's where(y > 0, g, 0) does)
+		dx[i] += math.Float32frombits(math.Float32bits(g[i]) & keepMask(v > 0))
+	}
+}
+
+// keepMask is all ones when b, else 0 (branch-free selects: the comparisons in ReLU are
+// unpredictable, so a branch mispredicts about half the time).
+func keepMask(b bool) uint32 {
+	var m uint32
+	if b {
+		m = ^uint32(0)
+	}
+	return m
+}
+
+// ReLUOver is ReLU computed over x's own storage, for a value nothing else reads (such as a
+// convolution's output that only this ReLU consumes: the convolution's backward reads its
+// input and weight, never its output). The result is a new Var sharing x's tensor, which then
+// holds max(x, 0): no allocation and one pass over the data. The backward pass reads the
+// result only, as ReLU's does, so gradients are those of ReLU.
+func ReLUOver(x *Var) *Var {
+	y := x.Val
+	yd := y.Data
+	parallelElems(len(yd), func(lo, hi int) { kern.ReLUInPlace(yd[lo:hi]) })
+	return result(y, func(out *Var) {
+		dx := gradOf(x).Data
+		g := out.Grad.Data
+		parallelElems(len(yd), func(lo, hi int) { reluBackward(yd[lo:hi], g[lo:hi], dx[lo:hi]) })
+	}, x)
 }
 
 // LeakyReLU is x for x > 0, x*slope otherwise. Backward: grad where x > 0, grad*slope otherwise.

@@ -92,6 +92,40 @@ func Conv2d(x, w, b *Var, o ConvOpts) *Var {
 	}, x, w, b)
 }
 
+// Conv2dReLU is ReLU(Conv2d(x, w, b, o)) with the rectification applied to each image's
+// output as soon as it is computed (in cache) and without a separate pre-activation tensor.
+// Values and gradients are those of the two operations (the backward pass masks the output
+// gradient where the output is not > 0, then runs the convolution's backward).
+func Conv2dReLU(x, w, b *Var, o ConvOpts) *Var {
+	p, err := Conv2dParams(x.Shape(), w.Shape(), o)
+	if err != nil {
+		panic(err)
+	}
+	oh, ow := p.OutHW()
+	y := New(p.N, p.O, oh, ow)
+	var bd []float32
+	if b != nil {
+		bd = b.Val.Data
+	}
+	kern.Conv2dReLU(p, x.Val.Data, w.Val.Data, bd, y.Data)
+	return result(y, func(out *Var) {
+		var dx, dw, db []float32
+		if needsGrad(x) {
+			dx = gradOf(x).Data
+		}
+		if needsGrad(w) {
+			dw = gradOf(w).Data
+		}
+		if needsGrad(b) {
+			db = gradOf(b).Data
+		}
+		g := out.Grad.Data
+		dyPre := make([]float32, len(g))
+		parallelElems(len(g), func(lo, hi int) { reluBackward(y.Data[lo:hi], g[lo:hi], dyPre[lo:hi]) })
+		kern.Conv2dBackward(p, x.Val.Data, w.Val.Data, dyPre, dx, dw, db)
+	}, x, w, b)
+}
+
 // ConvTranspose2d is nn.functional.conv_transpose2d. b may be nil. Invalid shapes panic.
 func ConvTranspose2d(x, w, b *Var, o ConvOpts) *Var {
 	p, err := ConvT2dParams(x.Shape(), w.Shape(), o)

@@ -26,3 +26,19 @@ func StraightThrough(x *Var, y *Tensor, mask []bool) *Var {
 		})
 	}, x)
 }
+
+// Custom returns a Var with value val computed outside the engine from parents. backward, called
+// once during Backward with the output's gradient, receives one gradient buffer per parent
+// (nil for parents that need none) and must add (not assign) its contributions into them. It
+// lets other packages define differentiable operators (learnable fake quantization).
+func Custom(val *Tensor, backward func(outGrad *Tensor, grads []*Tensor), parents ...*Var) *Var {
+	return result(val, func(out *Var) {
+		grads := make([]*Tensor, len(parents))
+		for i, p := range parents {
+			if needsGrad(p) {
+				grads[i] = gradOf(p)
+			}
+		}
+		backward(out.Grad, grads)
+	}, parents...)
+}

@@ -64,6 +64,15 @@ func (e *Exec) Run(inputs map[string]*engine.Var, hook Hook) ([]*engine.Var, err
 	}
 	vals := make(map[string]*engine.Var, len(e.G.Nodes))
 	consumers := map[string]int{}
+	freshConv := map[string]bool{} // nodes whose value is a convolution's newly allocated output
+	// soleUser: the node reading a value, for values read by exactly one node and no output
+	soleUser := map[string]*Node{}
+	for _, n := range e.G.Nodes {
+		for _, in := range n.Inputs {
+			soleUser[in] = n
+		}
+	}
+	reluDone := map[string]bool{} // ReLU nodes already applied by the convolution before them
 	for _, n := range e.G.Nodes {
 		for _, in := range n.Inputs {
 			consumers[in]++
@@ -94,10 +103,28 @@ func (e *Exec) Run(inputs map[string]*engine.Var, hook Hook) ([]*engine.Var, err
 			for i, in := range n.Inputs {
 				args[i] = vals[in]
 			}
-			var err error
-			out, err = e.apply(n, args)
-			if err != nil {
-				return nil, err
+			if u := soleUser[n.Name]; n.Op == OpConv2d && hook == nil && consumers[n.Name] == 1 && u != nil && u.Op == OpReLU && len(u.Inputs) == 1 {
+				// convolution + ReLU in one pass; the ReLU node passes the value on
+				var err error
+				if out, err = e.applyConvReLU(n, args); err != nil {
+					return nil, err
+				}
+				reluDone[u.Name] = true
+			} else if n.Op == OpReLU && reluDone[n.Name] {
+				out = args[0]
+			} else if n.Op == OpReLU && hook == nil && len(args) == 1 && consumers[n.Inputs[0]] == 1 && freshConv[n.Inputs[0]] {
+				// a convolution's fresh output that only this ReLU reads (the convolution's
+				// backward does not read its output): ReLU over the same storage
+				out = engine.ReLUOver(args[0])
+			} else {
+				var err error
+				out, err = e.apply(n, args)
+				if err != nil {
+					return nil, err
+				}
+			}
+			if n.Op == OpConv2d || n.Op == OpConvTranspose2d {
+				freshConv[n.Name] = true
 			}
 		}
 		if hook != nil {
@@ -139,6 +166,20 @@ func (e *Exec) param(n *Node, role string) *engine.Var {
 		return e.Vars[p]
 	}
 	return nil
+}
+
+// applyConvReLU runs a Conv2d node fused with the ReLU that is its only reader.
+func (e *Exec) applyConvReLU(n *Node, args []*engine.Var) (out *engine.Var, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = &NodeError{Node: n.Name, Op: n.Op, Err: fmt.Errorf("%v", r)}
+		}
+	}()
+	o, err := n.ConvOpts()
+	if err != nil {
+		return nil, nodeErr(n, "%v", err)
+	}
+	return engine.Conv2dReLU(args[0], e.param(n, "weight"), e.param(n, "bias"), o), nil
 }
 
 // apply runs one node. Shapes were validated by InferShapes for the declared input shape; the
@@ -184,6 +225,20 @@ func (e *Exec) apply(n *Node, args []*engine.Var) (out *engine.Var, err error) {
 		return engine.HardSigmoid(args[0], a.Alpha, a.Beta), nil
 	case OpHardSwish:
 		return engine.HardSwish(args[0]), nil
+	case OpErf:
+		return engine.Erf(args[0]), nil
+	case OpPReLU:
+		return engine.PReLU(args[0], e.param(n, "weight")), nil
+	case OpGELU:
+		return engine.GELU(args[0]), nil
+	case OpSlice:
+		// The batch may differ from the declared one: a slice that keeps the declared batch
+		// whole keeps any batch whole.
+		start, size := append([]int(nil), a.Start...), append([]int(nil), a.Cut...)
+		if s := args[0].Shape(); len(s) == len(size) && start[0] == 0 && size[0] == n.Shape[0] {
+			size[0] = s[0]
+		}
+		return engine.Slice(args[0], start, size), nil
 	case OpConst:
 		return e.param(n, "value"), nil
 	case OpPad:
@@ -203,6 +258,13 @@ func (e *Exec) apply(n *Node, args []*engine.Var) (out *engine.Var, err error) {
 	case OpConcat:
 		return engine.Concat(a.Axis, args...), nil
 	case OpResize:
+		if a.Coord != "" {
+			o, err := n.ResizeONNXOpts(args[0].Shape())
+			if err != nil {
+				return nil, nodeErr(n, "%v", err)
+			}
+			return engine.ResizeONNX(args[0], o), nil
+		}
 		o, err := n.ResizeOpts(args[0].Shape())
 		if err != nil {
 			return nil, nodeErr(n, "%v", err)
@@ -212,6 +274,10 @@ func (e *Exec) apply(n *Node, args []*engine.Var) (out *engine.Var, err error) {
 		return engine.PixelShuffle(args[0], a.Factor), nil
 	case OpPixelUnshuffle:
 		return engine.PixelUnshuffle(args[0], a.Factor), nil
+	case OpDepthToSpace:
+		return engine.DepthToSpace(args[0], a.Factor), nil
+	case OpSpaceToDepth:
+		return engine.SpaceToDepth(args[0], a.Factor), nil
 	case OpAvgPool2d, OpMaxPool2d:
 		o, err := n.PoolOpts()
 		if err != nil {

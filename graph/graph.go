@@ -38,18 +38,24 @@ const (
 	OpAvgPool2d       Op = "AvgPool2d" // Attrs.Kernel, Stride, Padding, CeilMode, CountIncludePad
 	OpMaxPool2d       Op = "MaxPool2d" // Attrs.Kernel, Stride, Padding, Dilation, CeilMode
 	OpBatchNorm2d     Op = "BatchNorm2d"
-	OpReshape         Op = "Reshape"     // Attrs.Shape (ONNX rule: 0 copies the input dimension, one -1 inferred)
-	OpTranspose       Op = "Transpose"   // Attrs.Perm
-	OpConst           Op = "Const"       // a constant tensor: param value (a buffer, not trained)
-	OpHardSigmoid     Op = "HardSigmoid" // max(0, min(1, Alpha*x + Beta)) (F.hardsigmoid: 1/6, 0.5)
-	OpHardSwish       Op = "HardSwish"   // F.hardswish
-	OpPad             Op = "Pad"         // F.pad of H, W: Attrs.Pads [top, left, bottom, right], Mode constant|reflect|edge, Value
+	OpReshape         Op = "Reshape"      // Attrs.Shape (ONNX rule: 0 copies the input dimension, one -1 inferred)
+	OpTranspose       Op = "Transpose"    // Attrs.Perm
+	OpConst           Op = "Const"        // a constant tensor: param value (a buffer, not trained)
+	OpHardSigmoid     Op = "HardSigmoid"  // max(0, min(1, Alpha*x + Beta)) (F.hardsigmoid: 1/6, 0.5)
+	OpHardSwish       Op = "HardSwish"    // F.hardswish
+	OpPad             Op = "Pad"          // F.pad of H, W: Attrs.Pads [top, left, bottom, right], Mode constant|reflect|edge, Value
+	OpErf             Op = "Erf"          // torch.erf
+	OpGELU            Op = "GELU"         // F.gelu (approximate='none')
+	OpSlice           Op = "Slice"        // x[start : start+size] per dimension (step 1): Attrs.Start, Attrs.Cut
+	OpPReLU           Op = "PReLU"        // nn.PReLU: param weight, one slope per channel or one shared (trained)
+	OpDepthToSpace    Op = "DepthToSpace" // ONNX DepthToSpace DCR (CRD is PixelShuffle): Attrs.Factor
+	OpSpaceToDepth    Op = "SpaceToDepth" // ONNX SpaceToDepth: Attrs.Factor
 )
 
 // Ops lists every operation the IR knows, for error messages and docs.
 var Ops = []Op{OpInput, OpConv2d, OpConvTranspose2d, OpReLU, OpLeakyReLU, OpClamp, OpHardtanh, OpSigmoid, OpTanh,
 	OpAdd, OpSub, OpMul, OpConcat, OpResize, OpPixelShuffle, OpPixelUnshuffle, OpAvgPool2d, OpMaxPool2d,
-	OpBatchNorm2d, OpReshape, OpTranspose, OpConst, OpHardSigmoid, OpHardSwish, OpPad}
+	OpBatchNorm2d, OpReshape, OpTranspose, OpConst, OpHardSigmoid, OpHardSwish, OpPad, OpErf, OpGELU, OpSlice, OpPReLU, OpDepthToSpace, OpSpaceToDepth}
 
 // Attrs are the attributes of a node. Only the fields of the node's op are meaningful; the rest
 // stay zero and are omitted from JSON.
@@ -68,7 +74,9 @@ type Attrs struct {
 	Min   *float32 `json:"min,omitempty"`
 	Max   *float32 `json:"max,omitempty"`
 
-	Mode         string    `json:"mode,omitempty"` // Resize: bilinear | nearest | nearest-exact
+	Mode         string    `json:"mode,omitempty"`  // Resize: bilinear | nearest | nearest-exact (PyTorch); linear | nearest with Coord (ONNX)
+	Coord        string    `json:"coord,omitempty"` // Resize with ONNX rules: half_pixel | pytorch_half_pixel | align_corners | asymmetric
+	Round        string    `json:"round,omitempty"` // Resize nearest with ONNX rules: floor | ceil | round_prefer_floor | round_prefer_ceil
 	AlignCorners bool      `json:"align_corners,omitempty"`
 	Scale        []float64 `json:"scale,omitempty"` // Resize scale_factor (H, W)
 	Size         []int     `json:"size,omitempty"`  // Resize output size (H, W)
@@ -85,6 +93,8 @@ type Attrs struct {
 	Beta  float32 `json:"beta,omitempty"`  // HardSigmoid
 	Pads  []int   `json:"pads,omitempty"`  // Pad: top, left, bottom, right
 	Value float32 `json:"value,omitempty"` // Pad: the constant
+	Start []int   `json:"start,omitempty"` // Slice
+	Cut   []int   `json:"cut,omitempty"`   // Slice: the size per dimension
 }
 
 // Node is one operation. Inputs name the nodes whose outputs it consumes; Params maps a role
@@ -289,6 +299,12 @@ func (n *Node) attrString() string {
 		}
 	case OpResize:
 		add("mode", a.Mode)
+		if a.Coord != "" {
+			add("coord", a.Coord)
+		}
+		if a.Round != "" {
+			add("round", a.Round)
+		}
 		if a.Scale != nil {
 			add("scale", a.Scale)
 		}
@@ -298,7 +314,7 @@ func (n *Node) attrString() string {
 		if a.AlignCorners {
 			add("align_corners", true)
 		}
-	case OpPixelShuffle, OpPixelUnshuffle:
+	case OpPixelShuffle, OpPixelUnshuffle, OpDepthToSpace, OpSpaceToDepth:
 		add("factor", a.Factor)
 	case OpAvgPool2d, OpMaxPool2d:
 		pair("kernel", a.Kernel)
@@ -317,6 +333,9 @@ func (n *Node) attrString() string {
 		add("shape", a.Shape)
 	case OpTranspose:
 		add("perm", a.Perm)
+	case OpSlice:
+		add("start", a.Start)
+		add("size", a.Cut)
 	case OpHardSigmoid:
 		add("alpha", a.Alpha)
 		add("beta", a.Beta)

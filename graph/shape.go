@@ -186,6 +186,49 @@ func (n *Node) PoolOpts() (engine.PoolOpts, error) {
 	return o, nil
 }
 
+// ResizeONNXOpts converts the attributes of a Resize node with ONNX coordinate rules (Coord
+// set) to engine options for an input of shape in.
+func (n *Node) ResizeONNXOpts(in []int) (engine.ResizeONNXOpts, error) {
+	a := n.Attrs
+	o := engine.ResizeONNXOpts{Coord: a.Coord, Round: a.Round}
+	switch a.Coord {
+	case "half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric":
+	default:
+		return o, fmt.Errorf("coord %q: want half_pixel, pytorch_half_pixel, align_corners or asymmetric", a.Coord)
+	}
+	switch a.Mode {
+	case "linear":
+		o.Linear = true
+		if a.Round != "" {
+			return o, fmt.Errorf("round applies to nearest only")
+		}
+	case "nearest":
+		switch a.Round {
+		case "floor", "ceil", "round_prefer_floor", "round_prefer_ceil":
+		default:
+			return o, fmt.Errorf("round %q: want floor, ceil, round_prefer_floor or round_prefer_ceil", a.Round)
+		}
+	default:
+		return o, fmt.Errorf("mode %q: want linear or nearest with ONNX coordinates", a.Mode)
+	}
+	switch {
+	case len(a.Size) == 2 && len(a.Scale) == 0:
+		o.OutH, o.OutW = a.Size[0], a.Size[1]
+	case len(a.Scale) == 2 && len(a.Size) == 0:
+		o.ScaleH, o.ScaleW = a.Scale[0], a.Scale[1]
+		if !(o.ScaleH > 0 && o.ScaleW > 0) || o.ScaleH > 1<<16 || o.ScaleW > 1<<16 {
+			return o, fmt.Errorf("scale %v must be positive", a.Scale)
+		}
+		o.OutH, o.OutW = int(float64(in[2])*o.ScaleH), int(float64(in[3])*o.ScaleW)
+	default:
+		return o, fmt.Errorf("give exactly one of size (2 values) or scale (2 values)")
+	}
+	if o.OutH <= 0 || o.OutW <= 0 || o.OutH > 1<<16 || o.OutW > 1<<16 {
+		return o, fmt.Errorf("output size %dx%d out of range", o.OutH, o.OutW)
+	}
+	return o, nil
+}
+
 // ResizeOpts converts a Resize node's attributes to engine options for an input of shape in.
 func (n *Node) ResizeOpts(in []int) (engine.ResizeOpts, error) {
 	var o engine.ResizeOpts
@@ -323,7 +366,33 @@ func (g *Graph) nodeShape(n *Node, in [][]int) ([]int, error) {
 			return nil, nodeErr(n, "reflect pads %v must be smaller than the input %dx%d", a.Pads, h, w)
 		}
 		return []int{in[0][0], in[0][1], h + p[0] + p[2], w + p[1] + p[3]}, nil
-	case OpReLU, OpLeakyReLU, OpSigmoid, OpTanh, OpHardSigmoid, OpHardSwish:
+	case OpPReLU:
+		if err := wantInputs(n, in, 1); err != nil {
+			return nil, err
+		}
+		w := g.param(n, "weight")
+		if w == nil {
+			return nil, nodeErr(n, "weight (slopes) missing")
+		}
+		if w.Len() != 1 && (len(in[0]) < 2 || w.Len() != in[0][1] || len(w.Shape) != 1) {
+			return nil, nodeErr(n, "%s slopes for input %s: want 1 or one per channel", engine.ShapeString(w.Shape), engine.ShapeString(in[0]))
+		}
+		return append([]int(nil), in[0]...), nil
+	case OpSlice:
+		if err := wantInputs(n, in, 1); err != nil {
+			return nil, err
+		}
+		s := in[0]
+		if len(a.Start) != len(s) || len(a.Cut) != len(s) {
+			return nil, nodeErr(n, "start %v size %v for a rank-%d input", a.Start, a.Cut, len(s))
+		}
+		for d := range s {
+			if a.Start[d] < 0 || a.Cut[d] <= 0 || a.Start[d]+a.Cut[d] > s[d] {
+				return nil, nodeErr(n, "start %v size %v out of range for input %s", a.Start, a.Cut, engine.ShapeString(s))
+			}
+		}
+		return append([]int(nil), a.Cut...), nil
+	case OpReLU, OpLeakyReLU, OpSigmoid, OpTanh, OpHardSigmoid, OpHardSwish, OpErf, OpGELU:
 		if err := wantInputs(n, in, 1); err != nil {
 			return nil, err
 		}
@@ -380,12 +449,19 @@ func (g *Graph) nodeShape(n *Node, in [][]int) ([]int, error) {
 		if err := want4D(n, in[0]); err != nil {
 			return nil, err
 		}
+		if a.Coord != "" {
+			o, err := n.ResizeONNXOpts(in[0])
+			if err != nil {
+				return nil, nodeErr(n, "%v", err)
+			}
+			return []int{in[0][0], in[0][1], o.OutH, o.OutW}, nil
+		}
 		o, err := n.ResizeOpts(in[0])
 		if err != nil {
 			return nil, nodeErr(n, "%v", err)
 		}
 		return []int{in[0][0], in[0][1], o.OutH, o.OutW}, nil
-	case OpPixelShuffle, OpPixelUnshuffle:
+	case OpPixelShuffle, OpPixelUnshuffle, OpDepthToSpace, OpSpaceToDepth:
 		if err := wantInputs(n, in, 1); err != nil {
 			return nil, err
 		}
@@ -397,7 +473,7 @@ func (g *Graph) nodeShape(n *Node, in [][]int) ([]int, error) {
 			return nil, nodeErr(n, "factor %d must be positive", r)
 		}
 		s := in[0]
-		if n.Op == OpPixelShuffle {
+		if n.Op == OpPixelShuffle || n.Op == OpDepthToSpace {
 			if s[1]%(r*r) != 0 {
 				return nil, nodeErr(n, "%d channels not divisible by factor^2 = %d", s[1], r*r)
 			}

@@ -284,8 +284,12 @@ func (l *lowerer) node(n *graph.Node) error {
 			return nil
 		}
 		return l.standaloneClamp(n)
-	case graph.OpSigmoid, graph.OpTanh, graph.OpLeakyReLU, graph.OpHardSwish, graph.OpHardSigmoid:
+	case graph.OpSigmoid, graph.OpTanh, graph.OpLeakyReLU, graph.OpHardSwish, graph.OpHardSigmoid, graph.OpErf, graph.OpGELU:
 		return l.table(n)
+	case graph.OpSlice:
+		return l.slice(n)
+	case graph.OpPReLU:
+		return l.prelu(n)
 	case graph.OpConst:
 		return l.constant(n)
 	case graph.OpPad:
@@ -294,6 +298,8 @@ func (l *lowerer) node(n *graph.Node) error {
 		return l.resize(n)
 	case graph.OpPixelShuffle, graph.OpPixelUnshuffle:
 		return l.pixelShuffle(n)
+	case graph.OpDepthToSpace, graph.OpSpaceToDepth:
+		return l.depthSpace(n)
 	case graph.OpAdd, graph.OpSub:
 		return l.addSub(n)
 	case graph.OpMul:
@@ -307,7 +313,7 @@ func (l *lowerer) node(n *graph.Node) error {
 	case graph.OpBatchNorm2d:
 		return fmt.Errorf("BatchNorm2d must follow a Conv2d to be folded into it (vgfq ptq folds conv+bn); put it after a convolution or remove it")
 	}
-	return fmt.Errorf("no TOSA INT lowering for %s; supported: Conv2d, ConvTranspose2d, ReLU, ReLU6/Hardtanh, Clamp, LeakyReLU, Sigmoid, Tanh, Add, Sub, Mul, Concat, Resize, PixelShuffle, PixelUnshuffle, MaxPool2d, AvgPool2d, Reshape, Transpose, HardSwish, HardSigmoid, Const, Pad", n.Op)
+	return fmt.Errorf("no TOSA INT lowering for %s; supported: Conv2d, ConvTranspose2d, ReLU, ReLU6/Hardtanh, Clamp, LeakyReLU, Sigmoid, Tanh, Add, Sub, Mul, Concat, Resize, PixelShuffle, PixelUnshuffle, MaxPool2d, AvgPool2d, Reshape, Transpose, HardSwish, HardSigmoid, Erf, GELU, PReLU, Const, Pad, Slice, DepthToSpace, SpaceToDepth", n.Op)
 }
 
 func (l *lowerer) input(n *graph.Node) error {
@@ -393,14 +399,20 @@ func (l *lowerer) conv(n *graph.Node) error {
 		attr := tosa.Attr{OutPad: []int{-o.Padding[0], -o.Padding[0] + o.OutputPadding[0], -o.Padding[1], -o.Padding[1] + o.OutputPadding[1]},
 			Stride: []int{o.Stride[0], o.Stride[1]}, AccType: tosa.Int32}
 		acc = l.b.AddOp(tosa.OpTransposeConv2D, attr, []string{in, wname, bname, izp, wzp}, l.name("acc"), tosa.Int32)
-	case o.Groups == 1:
-		oc, ic, kh, kw := w.Shape[0], w.Shape[1], w.Shape[2], w.Shape[3]
-		wd := make([]int8, len(cq.Weight))
+	case o.Groups == 1 || !(o.Groups == cin && w.Shape[1] == 1):
+		// Grouped (not depthwise) convolution: one CONV2D whose weight is zero outside each
+		// output channel's group — the same sums exactly (a zero weight adds nothing whatever
+		// the input zero point), at groups times the MACs.
+		oc, ipg, kh, kw := w.Shape[0], w.Shape[1], w.Shape[2], w.Shape[3]
+		ic := ipg * o.Groups
+		opg := oc / o.Groups
+		wd := make([]int8, oc*kh*kw*ic)
 		for c := 0; c < oc; c++ {
-			for i := 0; i < ic; i++ {
+			base := (c / opg) * ipg
+			for i := 0; i < ipg; i++ {
 				for y := 0; y < kh; y++ {
 					for x := 0; x < kw; x++ {
-						wd[((c*kh+y)*kw+x)*ic+i] = cq.Weight[((c*ic+i)*kh+y)*kw+x]
+						wd[((c*kh+y)*kw+x)*ic+base+i] = cq.Weight[((c*ipg+i)*kh+y)*kw+x]
 					}
 				}
 			}
@@ -500,6 +512,18 @@ func (l *lowerer) table(n *graph.Node) error {
 		f = math.Tanh
 	case graph.OpHardSwish:
 		f = func(x float64) float64 { return x * math.Min(math.Max(x+3, 0), 6) / 6 }
+	case graph.OpErf:
+		f = math.Erf
+	case graph.OpPReLU: // one shared slope
+		s := float64(l.g.Params[n.Params["weight"]].Data[0])
+		f = func(x float64) float64 {
+			if x < 0 {
+				return x * s
+			}
+			return x
+		}
+	case graph.OpGELU:
+		f = func(x float64) float64 { return x * 0.5 * (1 + math.Erf(x/math.Sqrt2)) }
 	case graph.OpHardSigmoid:
 		al, be := float64(n.Attrs.Alpha), float64(n.Attrs.Beta)
 		f = func(x float64) float64 { return math.Min(math.Max(al*x+be, 0), 1) }
@@ -539,26 +563,65 @@ func (l *lowerer) resize(n *graph.Node) error {
 	if len(n.Attrs.Scale) == 2 && (float64(oh)/float64(ih) != n.Attrs.Scale[0] || float64(ow)/float64(iw) != n.Attrs.Scale[1]) {
 		return fmt.Errorf("scale factor %v is not output/input size exactly (%dx%d -> %dx%d); PyTorch then samples differently from TOSA RESIZE; use an exact integer factor or an explicit size", n.Attrs.Scale, ih, iw, oh, ow)
 	}
-	if n.Attrs.AlignCorners {
-		return fmt.Errorf("align_corners=True is not lowered; use align_corners=False")
+	// The sampling rule as ONNX names it: coordinate transform and nearest rounding.
+	a := n.Attrs
+	coord, round := a.Coord, a.Round
+	switch {
+	case coord != "":
+	case a.Mode == "bilinear" && a.AlignCorners:
+		coord = "align_corners"
+	case a.Mode == "bilinear":
+		coord = "half_pixel"
+	case a.Mode == "nearest":
+		coord, round = "asymmetric", "floor"
+	case a.Mode == "nearest-exact":
+		coord, round = "half_pixel", "round_prefer_ceil"
+	default:
+		return fmt.Errorf("resize mode %q has no TOSA lowering; use bilinear or nearest", a.Mode)
 	}
-	params := func(in, out int, nearest bool) (sn, sd, off, border int64) {
-		g := gcd(out, in)
-		sn, sd = int64(2*out/g), int64(2*in/g)
-		if nearest {
-			off = -sn / 2 // floor(out_index * in/out), PyTorch's 'nearest'
+	nearest := a.Mode == "nearest" || a.Mode == "nearest-exact"
+	var perr error
+	// TOSA samples input position (o*scale_d + offset)/scale_n; NEAREST rounds half up, so the
+	// offset also carries the rounding rule (scale_n is even).
+	params := func(in, out int) (sn, sd, off, border int64) {
+		if coord == "align_corners" {
+			if in == 1 || out == 1 {
+				perr = fmt.Errorf("align_corners resize from or to size 1 is not lowered")
+				return 1, 1, 0, 0
+			}
+			g := gcd(out-1, in-1)
+			sn, sd = int64(2*(out-1)/g), int64(2*(in-1)/g)
 		} else {
-			off = sd/2 - sn/2 // half-pixel centers (align_corners=False)
+			g := gcd(out, in)
+			sn, sd = int64(2*out/g), int64(2*in/g)
+		}
+		if coord == "half_pixel" || coord == "pytorch_half_pixel" {
+			off = sd/2 - sn/2 // half-pixel centers
+			if coord == "half_pixel" && out == 1 {
+				perr = fmt.Errorf("half_pixel resize to size 1 is not lowered; use pytorch_half_pixel")
+			}
+		}
+		if nearest {
+			switch round {
+			case "floor":
+				off -= sn / 2
+			case "ceil":
+				off += sn/2 - 1
+			case "round_prefer_floor":
+				off--
+			case "round_prefer_ceil":
+			default:
+				perr = fmt.Errorf("nearest rounding %q has no TOSA lowering", round)
+			}
 		}
 		border = sd*int64(out-1) - sn*int64(in-1) + off
 		return
 	}
-	nearest := n.Attrs.Mode == "nearest"
-	if !nearest && n.Attrs.Mode != "bilinear" {
-		return fmt.Errorf("resize mode %q has no TOSA lowering; use bilinear or nearest", n.Attrs.Mode)
+	yn, yd, yo, yb := params(ih, oh)
+	xn, xd, xo, xb := params(iw, ow)
+	if perr != nil {
+		return perr
 	}
-	yn, yd, yo, yb := params(ih, oh, nearest)
-	xn, xd, xo, xb := params(iw, ow, nearest)
 	scale := l.b.AddConstShape(l.name("scale"), yn, yd, xn, xd)
 	offset := l.b.AddConstShape(l.name("offset"), yo, xo)
 	border := l.b.AddConstShape(l.name("border"), yb, xb)
@@ -572,6 +635,10 @@ func (l *lowerer) resize(n *graph.Node) error {
 		if err != nil {
 			return err
 		}
+	}
+	t, rerr := l.requantShared(n, t)
+	if rerr != nil {
+		return rerr
 	}
 	l.vals[n.Name] = t
 	l.record(t, n.Name)
@@ -601,6 +668,10 @@ func (l *lowerer) pixelShuffle(n *graph.Node) error {
 		b := l.b.AddOp(tosa.OpTranspose, tosa.Attr{Perms: []int{0, 1, 3, 5, 2, 4}}, []string{a}, l.name("perm"), tosa.Int8)
 		s2 := l.b.AddConstShape(l.name("shape2"), int64(N), int64(h), int64(w), int64(C*r*r))
 		t = l.b.AddOp(tosa.OpReshape, tosa.Attr{}, []string{b, s2}, l.name(""), tosa.Int8)
+	}
+	t, rerr := l.requantShared(n, t)
+	if rerr != nil {
+		return rerr
 	}
 	l.vals[n.Name] = t
 	l.record(t, n.Name)
@@ -695,8 +766,24 @@ func (l *lowerer) concat(n *graph.Node) error {
 		return fmt.Errorf("concat of %d-D tensors on axis %d: only 4-D NCHW concat is lowered", len(n.Shape), n.Attrs.Axis)
 	}
 	var ins []string
-	for _, in := range n.Inputs {
-		ins = append(ins, l.vals[in])
+	outQ, err := l.qp(n.Name)
+	if err != nil {
+		return err
+	}
+	for k, in := range n.Inputs {
+		// Inputs share the output's qparams (calibration); a QDQ model may give them their own:
+		// requantize those first.
+		inQ, err := l.qp(in)
+		if err != nil {
+			return err
+		}
+		t := l.vals[in]
+		if inQ != outQ {
+			if t, err = l.rescale(t, l.name(fmt.Sprintf("in%d_requant", k)), tosa.Int8, []float64{float64(inQ.Scale) / float64(outQ.Scale)}, inQ.ZP, outQ.ZP, "requantize a concat input to the output's qparams (QDQ)"); err != nil {
+				return err
+			}
+		}
+		ins = append(ins, t)
 	}
 	t := l.b.AddOp(tosa.OpConcat, tosa.Attr{Axis: nhwcAxis(axis)}, ins, l.name(""), tosa.Int8)
 	l.vals[n.Name] = t
@@ -727,7 +814,7 @@ func (l *lowerer) pool(n *graph.Node) error {
 		if (o.Padding[0] > 0 || o.Padding[1] > 0) && !o.ExcludePad {
 			return fmt.Errorf("AvgPool2d with padding and count_include_pad=True has no TOSA lowering (TOSA averages valid taps only); use count_include_pad=False or no padding")
 		}
-		q, err := l.qp(n.Name)
+		q, err := l.qp(n.Inputs[0]) // output zp too: a QDQ output scale is applied after
 		if err != nil {
 			return err
 		}
@@ -735,6 +822,10 @@ func (l *lowerer) pool(n *graph.Node) error {
 		izp := l.int8Scalar(l.name("input_zp"), q.ZP)
 		ozp := l.int8Scalar(l.name("output_zp"), q.ZP)
 		t = l.b.AddOp(tosa.OpAvgPool2D, attr, []string{in, izp, ozp}, l.name(""), tosa.Int8)
+	}
+	t, rerr := l.requantShared(n, t)
+	if rerr != nil {
+		return rerr
 	}
 	l.vals[n.Name] = t
 	l.record(t, n.Name)
@@ -763,6 +854,10 @@ func (l *lowerer) reshapeTranspose(n *graph.Node) error {
 		sh := l.b.AddConstShape(l.name("shape"), int64(l.opt.Batch), int64(s[1]), int64(s[2]), int64(s[3]))
 		b := l.b.AddOp(tosa.OpReshape, tosa.Attr{}, []string{a, sh}, l.name("reshaped"), tosa.Int8)
 		t = l.b.AddOp(tosa.OpTranspose, tosa.Attr{Perms: []int{0, 2, 3, 1}}, []string{b}, l.name(""), tosa.Int8)
+	}
+	t, rerr := l.requantShared(n, t)
+	if rerr != nil {
+		return rerr
 	}
 	l.vals[n.Name] = t
 	l.record(t, n.Name)

@@ -2,6 +2,7 @@ package lower
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/vgfq/vgfq/engine"
 	"github.com/vgfq/vgfq/graph"
@@ -45,14 +46,14 @@ func (l *lowerer) pad(n *graph.Node) error {
 		return err
 	}
 	in := l.vals[n.Inputs[0]]
-	q, err := l.qp(n.Name)
-	if err != nil {
-		return err
-	}
 	var t string
 	if mode == engine.PadConstant {
 		padding := l.b.AddConstShape(l.name("padding"), 0, 0, int64(p[0]), int64(p[2]), int64(p[1]), int64(p[3]), 0, 0)
-		pc := l.int8Scalar(l.name("pad_const"), int32(q.Quantize(n.Attrs.Value)))
+		inQ, err := l.qp(n.Inputs[0])
+		if err != nil {
+			return err
+		}
+		pc := l.int8Scalar(l.name("pad_const"), int32(inQ.Quantize(n.Attrs.Value)))
 		t = l.b.AddOp(tosa.OpPad, tosa.Attr{}, []string{in, padding, pc}, l.name(""), tosa.Int8)
 	} else {
 		t = in
@@ -69,6 +70,10 @@ func (l *lowerer) pad(n *graph.Node) error {
 		if t == in {
 			t = l.b.AddOp(tosa.OpIdentity, tosa.Attr{}, []string{in}, l.name(""), tosa.Int8)
 		}
+	}
+	t, rerr := l.requantShared(n, t)
+	if rerr != nil {
+		return rerr
 	}
 	l.vals[n.Name] = t
 	l.record(t, n.Name)
@@ -125,4 +130,133 @@ func exactPads(ih, iw, kh, kw int, pad, stride, dil [2]int) []int {
 		}
 	}
 	return out
+}
+
+// slice lowers a 4-D Slice (NCHW start/size) to TOSA SLICE on NHWC data.
+func (l *lowerer) slice(n *graph.Node) error {
+	a := n.Attrs
+	if len(a.Start) != 4 || len(a.Cut) != 4 {
+		return fmt.Errorf("only 4-D Slice is lowered")
+	}
+	in := l.vals[n.Inputs[0]]
+	s := l.b.Graph().Tensor(in).Shape
+	if a.Start[0] != 0 || a.Cut[0] != n.Shape[0] {
+		return fmt.Errorf("slicing the batch axis is not lowered")
+	}
+	st := l.b.AddConstShape(l.name("start"), 0, int64(a.Start[2]), int64(a.Start[3]), int64(a.Start[1]))
+	sz := l.b.AddConstShape(l.name("size"), int64(s[0]), int64(a.Cut[2]), int64(a.Cut[3]), int64(a.Cut[1]))
+	t := l.b.AddOp(tosa.OpSlice, tosa.Attr{}, []string{in, st, sz}, l.name(""), tosa.Int8)
+	t, rerr := l.requantShared(n, t)
+	if rerr != nil {
+		return rerr
+	}
+	l.vals[n.Name] = t
+	l.record(t, n.Name)
+	return nil
+}
+
+// requantShared follows an op that keeps its input's int8 values (pooling, nearest resize, data
+// movement) with a RESCALE when its output has other qparams than its input — only in QDQ
+// models, which may prescribe them (calibration gives such ops their input's qparams).
+func (l *lowerer) requantShared(n *graph.Node, t string) (string, error) {
+	inQ, err := l.qp(n.Inputs[0])
+	if err != nil {
+		return "", err
+	}
+	outQ, err := l.qp(n.Name)
+	if err != nil {
+		return "", err
+	}
+	if inQ == outQ {
+		return t, nil
+	}
+	return l.rescale(t, l.name("requant"), tosa.Int8, []float64{float64(inQ.Scale) / float64(outQ.Scale)}, inQ.ZP, outQ.ZP, "requantize to the output's qparams (QDQ)")
+}
+
+// prelu lowers a per-channel PReLU: x - zp to int32, its positive part rescaled by s_in/s_out
+// and its negative part by |a_c|*s_in/s_out per channel (negated where a_c < 0), added (one of
+// the two is zero, so this is one rounding) and rescaled to int8 with the output zero point.
+// One shared slope lowers as TABLE.
+func (l *lowerer) prelu(n *graph.Node) error {
+	w := l.g.Params[n.Params["weight"]]
+	if w.Len() == 1 {
+		return l.table(n)
+	}
+	in := l.vals[n.Inputs[0]]
+	inQ, err := l.qp(n.Inputs[0])
+	if err != nil {
+		return err
+	}
+	outQ, err := l.qp(n.Name)
+	if err != nil {
+		return err
+	}
+	c := l.b.Graph().Tensor(in).Shape[3]
+	xi, err := l.rescale(in, l.name("x32"), tosa.Int32, []float64{1}, inQ.ZP, 0, "input minus zero point, int32")
+	if err != nil {
+		return err
+	}
+	zero := l.b.AddConst(l.name("zero"), tosa.Int32, []int{1, 1, 1, 1}, tosa.Int32Data([]int32{0}))
+	pos := l.b.AddOp(tosa.OpMaximum, tosa.Attr{NanMode: tosa.NanPropagate}, []string{xi, zero}, l.name("pos"), tosa.Int32)
+	neg := l.b.AddOp(tosa.OpMinimum, tosa.Attr{NanMode: tosa.NanPropagate}, []string{xi, zero}, l.name("neg"), tosa.Int32)
+	r := float64(inQ.Scale) / float64(outQ.Scale)
+	pr, err := l.rescale(pos, l.name("pos_scaled"), tosa.Int32, []float64{r}, 0, 0, "PReLU positive part s_in/s_out")
+	if err != nil {
+		return err
+	}
+	scales := make([]float64, c)
+	signs := make([]int32, c)
+	anyNeg := false
+	for i := range scales {
+		a := float64(w.Data[i])
+		scales[i], signs[i] = math.Abs(a)*r, 1
+		if a < 0 {
+			signs[i], anyNeg = -1, true
+		}
+	}
+	nr, err := l.rescale(neg, l.name("neg_scaled"), tosa.Int32, scales, 0, 0, "PReLU negative part |a_c|*s_in/s_out")
+	if err != nil {
+		return err
+	}
+	if anyNeg {
+		sc := l.b.AddConst(l.name("signs"), tosa.Int32, []int{1, 1, 1, c}, tosa.Int32Data(signs))
+		sh := l.int8Scalar(l.name("shift"), 0)
+		nr = l.b.AddOp(tosa.OpMul, tosa.Attr{}, []string{nr, sc, sh}, l.name("neg_signed"), tosa.Int32)
+	}
+	sum := l.b.AddOp(tosa.OpAdd, tosa.Attr{}, []string{pr, nr}, l.name("sum"), tosa.Int32)
+	t, err := l.rescale(sum, l.name(""), tosa.Int8, []float64{1}, 0, outQ.ZP, "PReLU result to int8")
+	if err != nil {
+		return err
+	}
+	l.vals[n.Name] = t
+	l.record(t, n.Name)
+	return nil
+}
+
+// depthSpace lowers ONNX DepthToSpace (DCR) and SpaceToDepth on NHWC data, where their channel
+// order (i*r + j)*C + c is NHWC's natural one: a RESHAPE, a TRANSPOSE of the block axes, a
+// RESHAPE.
+func (l *lowerer) depthSpace(n *graph.Node) error {
+	in := l.vals[n.Inputs[0]]
+	s := l.b.Graph().Tensor(in).Shape
+	r := n.Attrs.Factor
+	N, H, W, C := int64(s[0]), int64(s[1]), int64(s[2]), int64(s[3])
+	R := int64(r)
+	var s1, s2 []int64
+	if n.Op == graph.OpDepthToSpace { // [N,H,W,r,r,c] -> [N,H,r,W,r,c]
+		c := C / (R * R)
+		s1, s2 = []int64{N, H, W, R, R, c}, []int64{N, H * R, W * R, c}
+	} else { // [N,h,r,w,r,C] -> [N,h,w,r,r,C]
+		s1, s2 = []int64{N, H / R, R, W / R, R, C}, []int64{N, H / R, W / R, R * R * C}
+	}
+	a := l.b.AddOp(tosa.OpReshape, tosa.Attr{}, []string{in, l.b.AddConstShape(l.name("shape1"), s1...)}, l.name("split"), tosa.Int8)
+	b := l.b.AddOp(tosa.OpTranspose, tosa.Attr{Perms: []int{0, 1, 3, 2, 4, 5}}, []string{a}, l.name("perm"), tosa.Int8)
+	t := l.b.AddOp(tosa.OpReshape, tosa.Attr{}, []string{b, l.b.AddConstShape(l.name("shape2"), s2...)}, l.name(""), tosa.Int8)
+	t, err := l.requantShared(n, t)
+	if err != nil {
+		return err
+	}
+	l.vals[n.Name] = t
+	l.record(t, n.Name)
+	return nil
 }

@@ -55,17 +55,21 @@ func dequantizeFrom(v []int8, io IO, dst []float32) error {
 	if len(dst) < c*h*w || len(v) < c*h*w {
 		return fmt.Errorf("output %q: %d values, want %d", io.Name, len(v), c*h*w)
 	}
+	// every int8 value's dequantized float, so that the loop is a table lookup
+	var lut [256]float32
+	for i := range lut {
+		lut[i] = qp.Dequantize(int8(i - 128))
+	}
+	if io.Layout == "NCHW" {
+		for i, q := range v[:c*h*w] {
+			dst[i] = lut[int(q)+128]
+		}
+		return nil
+	}
 	for ch := 0; ch < c; ch++ {
-		for y := 0; y < h; y++ {
-			for x := 0; x < w; x++ {
-				var q int8
-				if io.Layout == "NCHW" {
-					q = v[(ch*h+y)*w+x]
-				} else {
-					q = v[(y*w+x)*c+ch]
-				}
-				dst[(ch*h+y)*w+x] = qp.Dequantize(q)
-			}
+		d := dst[ch*h*w : (ch+1)*h*w]
+		for p := range d {
+			d[p] = lut[int(v[p*c+ch])+128]
 		}
 	}
 	return nil

@@ -95,7 +95,10 @@ func Load(spec string, opt Options) (*Loaded, error) {
 		}
 	}
 	if fi, err := os.Stat(spec); err != nil {
-		return nil, fmt.Errorf("%s: not a zoo model (%s), a model directory or an .onnx file", spec, strings.Join(zoo.Names(), ", "))
+		if !strings.ContainsAny(spec, `/\.`) {
+			return nil, fmt.Errorf("unknown model %q (zoo: %s; or a model directory, or an .onnx file)", spec, strings.Join(zoo.Names(), ", "))
+		}
+		return nil, fmt.Errorf("%s: not a zoo model (%s), a model directory or an .onnx file (no such file or directory)", spec, strings.Join(zoo.Names(), ", "))
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("%s: not a model directory or an .onnx file", spec)
 	}

@@ -13,7 +13,7 @@ import (
 	"github.com/vgfq/vgfq/graph"
 )
 
-var corpusModels = []string{"upscaler", "espcn", "fsrcnn", "unet", "bnnet", "actnet"}
+var corpusModels = []string{"upscaler", "espcn", "fsrcnn", "unet", "bnnet", "actnet", "mobile", "prelunet", "senet"}
 
 func readNPY(t testing.TB, path string) *engine.Tensor {
 	t.Helper()
@@ -72,6 +72,16 @@ func TestCorpusFloat(t *testing.T) {
 				t.Logf("%s: max rel error %.3g (%d nodes)", m.Graph.Name, e, len(m.Graph.Nodes))
 				if e > 1e-5 {
 					t.Errorf("max relative error %.3g > 1e-5\n%s", e, m.Graph)
+				}
+				// Any batch size runs (training batches): two copies give the same outputs.
+				x2 := engine.New(append([]int{2}, x.Shape[1:]...)...)
+				copy(x2.Data, x.Data)
+				copy(x2.Data[len(x.Data):], x.Data)
+				y2 := runFloat(t, m.Graph, x2)
+				for i, v := range got.Data {
+					if y2.Data[i] != v || y2.Data[len(got.Data)+i] != v {
+						t.Fatalf("batch of 2: output %d differs from batch 1", i)
+					}
 				}
 			})
 		}

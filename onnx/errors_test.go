@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -10,6 +11,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/vgfq/vgfq/engine"
+	"github.com/vgfq/vgfq/graph"
 	pb "github.com/vgfq/vgfq/onnx/onnxpb"
 )
 
@@ -163,10 +166,16 @@ func TestInputShapeFixesDynamic(t *testing.T) {
 	}
 }
 
-// TestRoundTrip: Encode then import computes exactly what the imported graph computed.
+// TestRoundTrip: Encode then import computes exactly what the imported graph computed (the
+// corpus, and every Resize / DepthToSpace / SpaceToDepth case).
 func TestRoundTrip(t *testing.T) {
+	files, _ := filepath.Glob("testdata/resize/*.onnx")
 	for _, name := range corpusModels {
-		m, err := Load("testdata/corpus/"+name+"_op13.onnx", Options{})
+		files = append(files, "testdata/corpus/"+name+"_op13.onnx")
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".onnx")
+		m, err := Load(f, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -178,7 +187,10 @@ func TestRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: re-import: %v", name, err)
 		}
-		x := readNPY(t, "testdata/corpus/"+name+".in.npy")
+		x := engine.New(m.Graph.Inputs()[0].Attrs.Shape...)
+		for i := range x.Data {
+			x.Data[i] = float32(math.Sin(float64(i) * 0.7))
+		}
 		y1, y2 := runFloat(t, m.Graph, x), runFloat(t, m2.Graph, x)
 		for i := range y1.Data {
 			if y1.Data[i] != y2.Data[i] {
@@ -256,5 +268,31 @@ func TestExternalData(t *testing.T) {
 	}
 	if _, err := Load(filepath.Join(dir, "m.onnx"), Options{}); err == nil || !strings.Contains(err.Error(), "weights.bin") {
 		t.Fatalf("missing external file: %v", err)
+	}
+}
+
+// TestSaveLoad: imported graphs (Const, Pad, Slice, GELU, PReLU, ... nodes) survive the model
+// directory format that training checkpoints use.
+func TestSaveLoad(t *testing.T) {
+	for _, name := range corpusModels {
+		m, err := Load("testdata/corpus/"+name+"_op17.onnx", Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		if err := m.Graph.Save(dir); err != nil {
+			t.Fatal(err)
+		}
+		g, err := graph.Load(dir)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		x := readNPY(t, "testdata/corpus/"+name+".in.npy")
+		y1, y2 := runFloat(t, m.Graph, x), runFloat(t, g, x)
+		for i := range y1.Data {
+			if y1.Data[i] != y2.Data[i] {
+				t.Fatalf("%s: output %d differs after Save/Load", name, i)
+			}
+		}
 	}
 }

@@ -1,7 +1,6 @@
 package onnx
 
 import (
-	"fmt"
 	"math"
 
 	pb "github.com/vgfq/vgfq/onnx/onnxpb"
@@ -582,5 +581,3 @@ func foldUnaryF(im *importer, in []*tensor, _ attrs) (*tensor, error) {
 	}
 	return out, nil
 }
-
-var _ = fmt.Sprint

@@ -73,11 +73,17 @@ type Model struct {
 	Ops       map[string]int // ONNX op histogram
 	Nodes     int
 	Folded    int // nodes evaluated at import (constants, shape arithmetic)
+	// FusedInto maps graph nodes removed by a pattern fusion (GELU, HardSwish, pixel shuffle)
+	// to the node that computes them now.
+	FusedInto map[string]string
 	// Origin maps each graph node to the ONNX node it came from.
 	Origin map[string]NodeRef
 	// List is every ONNX node in execution order with the graph nodes it became (none: it was
 	// evaluated at import, or it is an alias such as Identity).
 	List []NodeInfo
+	// Partial: some nodes were not imported (Options.KeepGoing); Graph is the imported part,
+	// its outputs the nodes nothing reads.
+	Partial bool
 	// Issues lists unsupported nodes (only with Options.KeepGoing).
 	Issues []Issue
 	// QDQ is set when the model holds QuantizeLinear/DequantizeLinear: the quantization it
@@ -222,7 +228,7 @@ func importModel(mp *pb.ModelProto, dir string, opt Options) (*Model, error) {
 	}
 	im := &importer{mp: mp, dir: dir, opt: opt, vals: map[string]*value{}, shapes: map[string][]int{}, used: map[string]bool{}, readers: map[string]int{}, poisoned: map[string]string{}}
 	im.m = &Model{IRVersion: mp.GetIrVersion(), Producer: strings.TrimSpace(mp.GetProducerName() + " " + mp.GetProducerVersion()),
-		Ops: map[string]int{}, Origin: map[string]NodeRef{}}
+		Ops: map[string]int{}, Origin: map[string]NodeRef{}, FusedInto: map[string]string{}}
 	im.g = &graph.Graph{Name: gp.GetName(), Params: map[string]*engine.Tensor{}, Meta: map[string]string{"format": "onnx"}}
 	im.m.Graph = im.g
 	// Opsets.
@@ -372,21 +378,45 @@ func importModel(mp *pb.ModelProto, dir string, opt Options) (*Model, error) {
 		im.m.Outputs = append(im.m.Outputs, IOInfo{Name: o.GetName(), Shape: append([]int(nil), im.shapes[name]...), Declared: declared(o)})
 	}
 	if len(im.m.Issues) > 0 {
+		// vgfq check: the imported part ends at the nodes nothing reads; make them outputs so
+		// that the part can still be put through the lowering.
+		cons := im.g.Consumers()
+		im.g.Outputs = nil
+		for _, n := range im.g.Nodes {
+			if len(cons[n.Name]) == 0 && n.Op != graph.OpInput && n.Op != graph.OpConst {
+				im.g.Outputs = append(im.g.Outputs, n.Name)
+			}
+		}
+		im.m.Partial = true
 		return im.m, nil
 	}
 	if len(im.g.Outputs) == 0 {
 		return nil, &Error{Err: errors.New("the graph has no outputs")}
 	}
-	if err := fuseHardSwish(im.g); err != nil {
-		return nil, &Error{Err: err}
-	}
 	pruneUnused(im.g)
+	im.cancelReshapes()
+	im.fuse()
+	if err := im.foldAffine(); err != nil {
+		return nil, err
+	}
 	if err := im.g.InferShapes(); err != nil {
 		return nil, &Error{Err: fmt.Errorf("imported graph: %v", err)}
 	}
 	if im.qdq != nil {
 		if err := im.qdq.finish(im); err != nil {
-			return nil, err
+			var e *Error
+			if !im.opt.KeepGoing || !errors.As(err, &e) {
+				return nil, err
+			}
+			// vgfq check: report it on its node.
+			im.m.Issues = append(im.m.Issues, Issue{Node: e.Node, Op: e.Op, Reason: e.Err.Error(), Fix: "quantize the model as TOSA INT needs (see the reason)"})
+			for i := range im.m.List {
+				if im.m.List[i].Name == e.Node || (e.Node == "" && i == len(im.m.List)-1) {
+					im.m.List[i].Issue = &im.m.Issues[len(im.m.Issues)-1]
+					break
+				}
+			}
+			return im.m, nil
 		}
 		im.m.QDQ = im.qdq
 	}
@@ -498,7 +528,7 @@ func (im *importer) input(vi *pb.ValueInfoProto) error {
 			return &Error{Err: fmt.Errorf("input %q shape %s: dimensions must be in [1, 65536]", name, engine.ShapeString(shape))}
 		}
 	}
-	gn := &graph.Node{Name: im.unique(name), Op: graph.OpInput, Attrs: graph.Attrs{Shape: shape}}
+	gn := &graph.Node{Name: im.unique(name), Op: graph.OpInput, Attrs: graph.Attrs{Shape: shape}, Shape: append([]int(nil), shape...)}
 	im.g.Nodes = append(im.g.Nodes, gn)
 	im.shapes[gn.Name] = shape
 	im.vals[name] = &value{node: gn.Name, shape: shape}

@@ -2,7 +2,6 @@ package onnx
 
 import (
 	"math"
-	"strings"
 
 	"github.com/vgfq/vgfq/graph"
 	pb "github.com/vgfq/vgfq/onnx/onnxpb"
@@ -227,6 +226,17 @@ func (im *importer) node(n *pb.NodeProto) error {
 		return im.unary(graph.OpReLU, graph.Attrs{})
 	case "Sigmoid":
 		return im.unary(graph.OpSigmoid, graph.Attrs{})
+	case "Erf":
+		return im.unary(graph.OpErf, graph.Attrs{})
+	case "Gelu": // opset 20; accepted from newer exporters when declared at a lower opset
+		if ap, _ := im.aStr(a, "approximate", "none"); ap != "none" {
+			return unsup("use approximate='none'", "Gelu approximate=%s", ap)
+		}
+		return im.unary(graph.OpGELU, graph.Attrs{})
+	case "Slice":
+		return im.slice()
+	case "Split":
+		return im.split(a)
 	case "Tanh":
 		return im.unary(graph.OpTanh, graph.Attrs{})
 	case "HardSwish":
@@ -248,19 +258,34 @@ func (im *importer) node(n *pb.NodeProto) error {
 		}
 		return im.unary(graph.OpLeakyReLU, graph.Attrs{Slope: alpha})
 	case "PRelu":
-		s, err := im.konst(1, "slope")
+		x, err := im.act(0)
 		if err != nil {
 			return err
 		}
-		if s == nil || !s.isFloat() || s.len() == 0 {
+		sl, err := im.konst(1, "slope")
+		if err != nil {
+			return err
+		}
+		if sl == nil || !sl.isFloat() || sl.len() == 0 {
 			return im.errf("slope must be a float constant")
 		}
-		for _, v := range s.f {
-			if v != s.f[0] {
-				return unsup("use nn.PReLU() with one parameter or nn.LeakyReLU", "PRelu with %d different per-channel slopes is not supported", s.len())
+		// One slope, or one per channel broadcast along axis 1 ([C], [C,1,1], [1,C,1,1]).
+		if n := sl.len(); n != 1 {
+			// ONNX broadcasts the slope from the right: per channel means shape [C,1,1] or
+			// [1,C,1,1] against N x C x H x W.
+			r := len(sl.shape)
+			ok := len(x.shape) == 4 && n == x.shape[1] && (r == 3 || r == 4) && sl.shape[r-3] == n
+			if !ok {
+				return unsup("use nn.PReLU() or nn.PReLU(num_channels)", "PRelu slope of shape %v for input %v", sl.shape, x.shape)
 			}
 		}
-		return im.unary(graph.OpLeakyReLU, graph.Attrs{Slope: s.f[0]})
+		w := im.param(im.cur.GetInput()[1], []int{sl.len()}, sl.f)
+		name, err := im.addNode(&graph.Node{Name: im.outName(), Op: graph.OpPReLU, Inputs: []string{x.node}, Params: map[string]string{"weight": w}})
+		if err != nil {
+			return err
+		}
+		im.outNode(name)
+		return nil
 	case "Clip":
 		return im.clip(a)
 	case "Add", "Sub", "Mul", "Div":
@@ -299,7 +324,14 @@ func (im *importer) node(n *pb.NodeProto) error {
 	case "DepthToSpace":
 		return im.depthToSpace(a)
 	case "SpaceToDepth":
-		return unsup("use torch.nn.PixelUnshuffle (exported as Reshape/Transpose) or a strided convolution", "SpaceToDepth (DCR channel order) has no mapping yet")
+		bs, err := im.aInt(a, "blocksize", 0)
+		if err != nil {
+			return err
+		}
+		if bs <= 0 || bs > 64 {
+			return im.errf("blocksize %d out of range", bs)
+		}
+		return im.unary(graph.OpSpaceToDepth, graph.Attrs{Factor: int(bs)})
 	case "Reshape", "Flatten", "Squeeze", "Unsqueeze":
 		return im.reshape(op, a)
 	case "Transpose":
@@ -334,7 +366,7 @@ func (im *importer) node(n *pb.NodeProto) error {
 	case "DequantizeLinear":
 		return im.dequantizeLinear(a)
 	case "Gemm", "MatMul":
-		return unsup("image-to-image models are convolutional: use a 1x1 Conv2d instead of nn.Linear", "%s has no mapping into vgfq's graph yet", op)
+		return im.gemm(op, a)
 	case "Resize_cubic":
 	}
 	return unsup("replace it with a supported op (vgfq check lists them)", "op %s is not supported", op)
@@ -920,25 +952,36 @@ func (im *importer) resize(a attrs) error {
 	default:
 		return im.errf("give exactly one of scales and sizes")
 	}
-	fix := "export with F.interpolate(mode='bilinear' or 'nearest', align_corners=False)"
+	fix := "use coordinate_transformation_mode half_pixel, pytorch_half_pixel, align_corners or asymmetric"
+	switch ctm {
+	case "half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric":
+	default:
+		return unsup(fix, "Resize coordinate_transformation_mode %s is not supported", ctm)
+	}
 	switch mode {
 	case "linear":
-		attrs.Mode = "bilinear"
+		// PyTorch's bilinear (F.interpolate) where it is the same rule; ONNX's own otherwise.
 		switch ctm {
 		case "half_pixel", "pytorch_half_pixel":
+			attrs.Mode = "bilinear"
 		case "align_corners":
-			attrs.AlignCorners = true
+			attrs.Mode, attrs.AlignCorners = "bilinear", true
 		default:
-			return unsup(fix, "Resize linear with coordinate_transformation_mode %s is not supported (half_pixel, pytorch_half_pixel, align_corners are)", ctm)
+			attrs.Mode, attrs.Coord = "linear", ctm
 		}
 	case "nearest":
+		switch nm {
+		case "floor", "ceil", "round_prefer_floor", "round_prefer_ceil":
+		default:
+			return im.errf("nearest_mode %q: want floor, ceil, round_prefer_floor or round_prefer_ceil", nm)
+		}
 		switch {
 		case ctm == "asymmetric" && nm == "floor":
 			attrs.Mode = "nearest"
 		case (ctm == "half_pixel" || ctm == "pytorch_half_pixel") && nm == "round_prefer_ceil":
 			attrs.Mode = "nearest-exact"
 		default:
-			return unsup(fix, "Resize nearest with coordinate_transformation_mode %s and nearest_mode %s is not supported (asymmetric+floor = PyTorch 'nearest', half_pixel+round_prefer_ceil = 'nearest-exact')", ctm, nm)
+			attrs.Mode, attrs.Coord, attrs.Round = "nearest", ctm, nm
 		}
 	case "cubic":
 		return unsup("use linear or nearest", "Resize mode cubic is not in TOSA INT")
@@ -974,55 +1017,19 @@ func (im *importer) depthToSpace(a attrs) error {
 	}
 	r := int(bs)
 	src := x.node
-	if mode == "DCR" {
-		// DCR reads channel (i*r + j)*C + c where CRD (PixelShuffle) reads c*r*r + i*r + j:
-		// permute the output channels of the producing convolution.
-		prod := im.g.Node(x.node)
-		if prod == nil || prod.Op != graph.OpConv2d || prod.Attrs.Groups > 1 || im.readers[im.cur.GetInput()[0]] != 1 || im.qdq != nil {
-			return unsup("use mode CRD (torch.nn.PixelShuffle exports CRD)", "DepthToSpace DCR whose input is not a convolution's only output")
-		}
-		if err := permuteConvOut(im, prod, r); err != nil {
-			return err
-		}
-	} else if mode != "CRD" {
+	op := graph.OpPixelShuffle
+	switch mode {
+	case "DCR":
+		op = graph.OpDepthToSpace
+	case "CRD":
+	default:
 		return im.errf("mode %q: want DCR or CRD", mode)
 	}
-	name, err := im.addNode(&graph.Node{Name: im.outName(), Op: graph.OpPixelShuffle, Inputs: []string{src}, Attrs: graph.Attrs{Factor: r}})
+	name, err := im.addNode(&graph.Node{Name: im.outName(), Op: op, Inputs: []string{src}, Attrs: graph.Attrs{Factor: r}})
 	if err != nil {
 		return err
 	}
 	im.outNode(name)
-	return nil
-}
-
-// permuteConvOut reorders a conv's output channels from DCR to CRD order.
-func permuteConvOut(im *importer, conv *graph.Node, r int) error {
-	w := im.g.Params[conv.Params["weight"]]
-	oc := w.Shape[0]
-	if oc%(r*r) != 0 {
-		return im.errf("%d channels not divisible by blocksize^2", oc)
-	}
-	c := oc / (r * r)
-	per := len(w.Data) / oc
-	nw := make([]float32, len(w.Data))
-	var b, nb []float32
-	if bn, ok := conv.Params["bias"]; ok {
-		b = im.g.Params[bn].Data
-		nb = make([]float32, oc)
-	}
-	for ch := 0; ch < c; ch++ {
-		for k := 0; k < r*r; k++ {
-			crd, dcr := ch*r*r+k, k*c+ch
-			copy(nw[crd*per:(crd+1)*per], w.Data[dcr*per:(dcr+1)*per])
-			if b != nil {
-				nb[crd] = b[dcr]
-			}
-		}
-	}
-	copy(w.Data, nw)
-	if b != nil {
-		copy(b, nb)
-	}
 	return nil
 }
 
@@ -1109,7 +1116,12 @@ func (im *importer) reshape(op string, a attrs) error {
 			}
 		}
 	}
-	// The graph's Reshape copies 0 entries from the input (ONNX rule).
+	// The graph's Reshape copies 0 entries from the input (ONNX rule). A target that keeps the
+	// (static) batch size as its first dimension copies it instead, so that the graph runs at
+	// any batch size (training) — PyTorch writes view(b, ...) with b folded to the export's batch.
+	if len(target) > 0 && len(x.shape) > 0 && target[0] == x.shape[0] {
+		target[0] = 0
+	}
 	name, err := im.addNode(&graph.Node{Name: im.outName(), Op: graph.OpReshape, Inputs: []string{x.node}, Attrs: graph.Attrs{Shape: target}})
 	if err != nil {
 		return err
@@ -1191,39 +1203,231 @@ func (im *importer) pad(a attrs) error {
 	return nil
 }
 
-// fuseHardSwish turns Mul(x, HardSigmoid(x; 1/6, 0.5)) (how PyTorch exports F.hardswish below
-// opset 14) into one HardSwish node.
-func fuseHardSwish(g *graph.Graph) error {
-	cons := g.Consumers()
-	drop := map[string]bool{}
-	for _, n := range g.Nodes {
-		if n.Op != graph.OpMul || len(n.Inputs) != 2 {
-			continue
+// gemm maps a fully connected layer on an N x K activation (nn.Linear after a global pool and
+// a flatten, as in squeeze-excite blocks) to a 1x1 Conv2d between reshapes: [N,K] ->
+// [N,K,1,1] -> conv -> [N,M]. The reshapes cancel against the flatten and the view around it
+// (see cancelReshapes), so the block lowers as convolutions.
+func (im *importer) gemm(op string, a attrs) error {
+	x, err := im.act(0)
+	if err != nil {
+		return err
+	}
+	w, err := im.weight(1, "B")
+	if err != nil {
+		return err
+	}
+	fix := "apply nn.Linear to a flattened N x C vector, or use a 1x1 Conv2d"
+	if len(x.shape) != 2 || len(w.shape) != 2 {
+		return unsup(fix, "%s of %v by %v: only N x K times a constant K x M matrix is supported", op, x.shape, w.shape)
+	}
+	var bias *tensor
+	transB := int64(0)
+	if op == "Gemm" {
+		ta, _ := im.aInt(a, "transA", 0)
+		transB, _ = im.aInt(a, "transB", 0)
+		alpha, _ := im.aFloat(a, "alpha", 1)
+		beta, _ := im.aFloat(a, "beta", 1)
+		if ta != 0 || alpha != 1 || beta != 1 {
+			return unsup(fix, "Gemm with transA, alpha or beta other than the defaults")
 		}
-		for k := 0; k < 2; k++ {
-			h := g.Node(n.Inputs[k])
-			x := n.Inputs[1-k]
-			if h == nil || h.Op != graph.OpHardSigmoid || len(h.Inputs) != 1 || h.Inputs[0] != x || len(cons[h.Name]) != 1 {
-				continue
-			}
-			if math.Abs(float64(h.Attrs.Alpha)-1.0/6) > 1e-7 || h.Attrs.Beta != 0.5 {
-				continue
-			}
-			n.Op, n.Inputs, n.Attrs = graph.OpHardSwish, []string{x}, graph.Attrs{}
-			drop[h.Name] = true
-			break
+		if bias, err = im.konst(2, "C"); err != nil {
+			return err
 		}
 	}
-	if len(drop) > 0 {
-		var keep []*graph.Node
-		for _, n := range g.Nodes {
-			if !drop[n.Name] {
-				keep = append(keep, n)
+	k, m := w.shape[0], w.shape[1]
+	if transB != 0 {
+		k, m = m, k
+	}
+	if k != x.shape[1] {
+		return im.errf("B is %v, input %v: inner sizes differ", w.shape, x.shape)
+	}
+	// Conv weight [M, K, 1, 1] = B^T (B is K x M) or B (transB).
+	cw := make([]float32, m*k)
+	for o := 0; o < m; o++ {
+		for i := 0; i < k; i++ {
+			if transB != 0 {
+				cw[o*k+i] = w.f[o*k+i]
+			} else {
+				cw[o*k+i] = w.f[i*m+o]
 			}
 		}
-		g.Nodes = keep
+	}
+	base := im.outName()
+	r1, err := im.addNode(&graph.Node{Name: base + "/to4d", Op: graph.OpReshape, Inputs: []string{x.node}, Attrs: graph.Attrs{Shape: []int{0, k, 1, 1}}})
+	if err != nil {
+		return err
+	}
+	n := &graph.Node{Name: base + "/fc", Op: graph.OpConv2d, Inputs: []string{r1}, Params: map[string]string{"weight": im.param(im.cur.GetInput()[1], []int{m, k, 1, 1}, cw)},
+		Attrs: graph.Attrs{Stride: []int{1, 1}, Padding: []int{0, 0}, Dilation: []int{1, 1}}}
+	if bias != nil {
+		if !bias.isFloat() || bias.len() != m && bias.len() != 1 {
+			return unsup(fix, "Gemm bias of shape %v", bias.shape)
+		}
+		bv := make([]float32, m)
+		for i := range bv {
+			bv[i] = bias.f[min(i, bias.len()-1)]
+		}
+		n.Params["bias"] = im.param(im.cur.GetInput()[2], []int{m}, bv)
+	}
+	c, err := im.addNode(n)
+	if err != nil {
+		return err
+	}
+	name, err := im.addNode(&graph.Node{Name: base, Op: graph.OpReshape, Inputs: []string{c}, Attrs: graph.Attrs{Shape: []int{0, m}}})
+	if err != nil {
+		return err
+	}
+	im.outNode(name)
+	return nil
+}
+
+// split maps Split (torch.split / chunk) to one Slice per output.
+func (im *importer) split(a attrs) error {
+	x, err := im.act(0)
+	if err != nil {
+		return err
+	}
+	ax, err := im.aInt(a, "axis", 0)
+	if err != nil {
+		return err
+	}
+	rank := len(x.shape)
+	if ax < 0 {
+		ax += int64(rank)
+	}
+	if ax < 0 || int(ax) >= rank {
+		return im.errf("axis %d out of range", ax)
+	}
+	if ax == 0 {
+		return unsup("do not split the batch axis", "Split of the batch axis")
+	}
+	outs := im.cur.GetOutput()
+	n := x.shape[ax]
+	var sizes []int
+	var st *tensor
+	if im.opset >= 13 {
+		if st, err = im.konst(1, "split"); err != nil {
+			return err
+		}
+	}
+	switch {
+	case st != nil:
+		for _, v := range st.ints() {
+			sizes = append(sizes, int(v))
+		}
+	case a.has("split"):
+		v, _ := im.aInts(a, "split")
+		for _, s := range v {
+			sizes = append(sizes, int(s))
+		}
+	default:
+		k := len(outs)
+		if no, _ := im.aInt(a, "num_outputs", 0); no > 0 {
+			k = int(no)
+		}
+		if k != len(outs) || k == 0 {
+			return im.errf("num_outputs %d for %d outputs", k, len(outs))
+		}
+		per := (n + k - 1) / k // the last part may be smaller (ONNX opset 18 rule)
+		for i := 0; i < k; i++ {
+			sizes = append(sizes, min(per, n-i*per))
+		}
+	}
+	total := 0
+	for _, s := range sizes {
+		if s <= 0 {
+			return im.errf("split sizes %v must be positive", sizes)
+		}
+		total += s
+	}
+	if len(sizes) != len(outs) || total != n {
+		return im.errf("split sizes %v for %d outputs of an axis of %d", sizes, len(outs), n)
+	}
+	off := 0
+	for i, sz := range sizes {
+		start := make([]int, rank)
+		cut := append([]int(nil), x.shape...)
+		start[ax], cut[ax] = off, sz
+		off += sz
+		if outs[i] == "" {
+			continue
+		}
+		name, err := im.addNode(&graph.Node{Name: outs[i], Op: graph.OpSlice, Inputs: []string{x.node}, Attrs: graph.Attrs{Start: start, Cut: cut}})
+		if err != nil {
+			return err
+		}
+		im.out(i, &value{node: name, shape: im.shapes[name]})
 	}
 	return nil
 }
 
-var _ = strings.TrimSpace
+// slice maps Slice of an activation with steps 1 (a crop) to a Slice node.
+func (im *importer) slice() error {
+	x, err := im.act(0)
+	if err != nil {
+		return err
+	}
+	if im.opset < 10 {
+		return im.errf("opset < 10")
+	}
+	var ts [4]*tensor
+	for i, what := range []string{"starts", "ends", "axes", "steps"} {
+		if ts[i], err = im.konst(i+1, what); err != nil {
+			return err
+		}
+	}
+	if ts[0] == nil || ts[1] == nil {
+		return im.errf("starts and ends are required")
+	}
+	starts, ends := ts[0].ints(), ts[1].ints()
+	rank := len(x.shape)
+	axes := make([]int64, len(starts))
+	for i := range axes {
+		axes[i] = int64(i)
+	}
+	if ts[2] != nil {
+		axes = ts[2].ints()
+	}
+	if len(ends) != len(starts) || len(axes) != len(starts) {
+		return im.errf("starts %v, ends %v and axes %v differ in length", starts, ends, axes)
+	}
+	if ts[3] != nil {
+		for _, st := range ts[3].ints() {
+			if st != 1 {
+				return unsup("slice with step 1 (a crop)", "Slice with step %d", st)
+			}
+		}
+	}
+	start := make([]int, rank)
+	size := append([]int(nil), x.shape...)
+	for k, ax := range axes {
+		if ax < 0 {
+			ax += int64(rank)
+		}
+		if ax < 0 || int(ax) >= rank {
+			return im.errf("axis %d out of range", axes[k])
+		}
+		n := int64(x.shape[ax])
+		s, e := starts[k], ends[k]
+		if s < 0 {
+			s += n
+		}
+		if e < 0 {
+			e += n
+		}
+		s, e = min(max(s, 0), n), min(max(e, 0), n)
+		if e <= s {
+			return im.errf("Slice of axis %d is empty (start %d, end %d of %d)", ax, starts[k], ends[k], n)
+		}
+		if ax == 0 && (s != 0 || e != n) {
+			return unsup("do not slice the batch axis", "Slice of the batch axis")
+		}
+		start[ax], size[ax] = int(s), int(e-s)
+	}
+	name, err := im.addNode(&graph.Node{Name: im.outName(), Op: graph.OpSlice, Inputs: []string{x.node}, Attrs: graph.Attrs{Start: start, Cut: size}})
+	if err != nil {
+		return err
+	}
+	im.outNode(name)
+	return nil
+}

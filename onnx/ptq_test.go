@@ -1,7 +1,7 @@
 package onnx
 
 import (
-	"fmt"
+	"bytes"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -9,9 +9,11 @@ import (
 	"testing"
 
 	"github.com/vgfq/vgfq/engine"
+	"github.com/vgfq/vgfq/graph"
 	"github.com/vgfq/vgfq/lower"
 	"github.com/vgfq/vgfq/ptq"
-	"github.com/vgfq/vgfq/tosa/ref"
+	"github.com/vgfq/vgfq/tosa"
+	"github.com/vgfq/vgfq/zoo"
 )
 
 // calibImages yields n smooth random images of the model's input shape (seeded): low-frequency
@@ -93,6 +95,24 @@ func TestCorpusPTQ(t *testing.T) {
 					t.Fatalf("fast executor and reference interpreter differ at %d: %v vs %v", i, yq.Data[i], yr.Data[i])
 				}
 			}
+			// Against the fake-quantized model (what the INT8 graph implements): in output steps.
+			fq, err := res.Model.FakeQuantPredictor()(x)
+			if err != nil {
+				t.Fatal(err)
+			}
+			oq, _ := res.Model.QParamOf(res.Graph.Outputs[0])
+			maxSteps, off := 0.0, 0
+			for i := range fq.Data {
+				d := math.Abs(float64(fq.Data[i]-yq.Data[i])) / float64(oq.Scale)
+				maxSteps = math.Max(maxSteps, d)
+				if d > 0.5 {
+					off++
+				}
+			}
+			t.Logf("%s: INT8 vs fake-quant: %d of %d outputs differ, by at most %.0f steps", name, off, len(fq.Data), maxSteps)
+			if maxSteps > 3 {
+				t.Errorf("the INT8 graph is %.0f output steps from the fake-quant model (rounding explains 1-2)", maxSteps)
+			}
 			yf := runFloat(t, m.Graph, x)
 			p := psnr(yq.Data, yf.Data)
 			t.Logf("%s: %d TOSA ops, INT8 vs FP32 PSNR %.1f dB (peak = max|FP32|)", name, len(res.Lowered.Graph.Ops), p)
@@ -103,5 +123,38 @@ func TestCorpusPTQ(t *testing.T) {
 	}
 }
 
-var _ = fmt.Sprint
-var _ = ref.Run
+// TestZooRoundTripPTQ: a zoo model written to ONNX and read back quantizes to a byte-identical
+// TOSA graph (names, weights and ops survive the round trip exactly).
+func TestZooRoundTripPTQ(t *testing.T) {
+	for _, name := range []string{"upscaler", "espcn"} {
+		g, err := zoo.Build(name, 12, 10, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := Encode(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := Decode(b, "", Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		x := engine.New(1, 3, 12, 10)
+		for i := range x.Data {
+			x.Data[i] = float32(i%17) / 17
+		}
+		var enc [2][]byte
+		for k, gg := range []*graph.Graph{g, m.Graph} {
+			res, err := ptq.Quantize(gg, calibImages(x.Shape, x, 4), ptq.Options{}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if enc[k], err = tosa.Encode(res.Lowered.Graph); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if !bytes.Equal(enc[0], enc[1]) {
+			t.Errorf("%s: the TOSA graph of the ONNX round trip differs from the original's", name)
+		}
+	}
+}

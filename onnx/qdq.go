@@ -327,7 +327,22 @@ func (q *QDQ) finish(im *importer) error {
 			return ferr(n.Name, "BatchNormalization in a QDQ model: fold it into the convolution before export (QAT with fused Conv+BN)")
 		}
 	}
-	plan, err := quant.Annotate(g, quant.Options{})
+	// An op that keeps its input's values (max pool, nearest resize, concat, ...) shares its
+	// input's qparams unless the model quantizes its output differently (PyTorch FX gives max
+	// pooling its own observer): then it gets its own, and the lowering requantizes.
+	split := map[string]bool{}
+	for _, n := range g.Nodes {
+		own, ok := q.Act[n.Name]
+		if !ok || !quant.SharesInput(n.Op) {
+			continue
+		}
+		for _, in := range n.Inputs {
+			if p, ok := q.Act[in]; ok && p != own {
+				split[n.Name] = true
+			}
+		}
+	}
+	plan, err := quant.Annotate(g, quant.Options{Split: split})
 	if err != nil {
 		return &Error{Err: err}
 	}
@@ -345,6 +360,17 @@ func (q *QDQ) finish(im *importer) error {
 					p.Scale, p.ZP, from, qp.Scale, qp.ZP, groupOps(g, vals))
 			}
 			qp, from = &p, v
+		}
+		if qp == nil && len(vals) == 1 && g.Node(vals[0]).Op == graph.OpConst {
+			// A constant operand the exporter left in float (x * 0.2, x + 1): int8 from its own
+			// range, as an observer on it would give (min/max, affine, eps 2^-16).
+			o := quant.NewMinMax(quant.ActInt8.WithEps(quant.Eps16))
+			c := g.Params[g.Node(vals[0]).Params["value"]]
+			if err := o.Observe(c.Data, c.Shape); err != nil {
+				return ferr(vals[0], "constant: %v", err)
+			}
+			sc, zp := o.QParams()
+			qp = &quant.QParam{Scale: sc[0], ZP: zp[0]}
 		}
 		if qp == nil {
 			return ferr(vals[0], "value has no QuantizeLinear/DequantizeLinear: a QDQ model must quantize every activation the INT8 graph holds (values %s)", strings.Join(vals, ", "))
@@ -368,7 +394,15 @@ func (q *QDQ) finish(im *importer) error {
 		}
 		cq.BiasScales = quant.BiasScales(in.Scale, cq.WeightScales)
 		b := q.bias[name]
-		if b == nil {
+		if b == nil || b.q == nil {
+			// A float bias (the graph's, after any folding): int32 at s_in*s_w[c].
+			if bn, ok := n.Params["bias"]; ok {
+				qb, _, err := quant.QuantizeBias(g.Params[bn].Data, in.Scale, cq.WeightScales)
+				if err != nil {
+					return ferr(name, "%v", err)
+				}
+				cq.Bias = qb
+			}
 			continue
 		}
 		if b.q != nil {
@@ -388,11 +422,6 @@ func (q *QDQ) finish(im *importer) error {
 			}
 			continue
 		}
-		qb, _, err := quant.QuantizeBias(b.f, in.Scale, cq.WeightScales)
-		if err != nil {
-			return ferr(name, "%v", err)
-		}
-		cq.Bias = qb
 	}
 	q.Model = m
 	return nil

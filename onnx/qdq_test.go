@@ -2,7 +2,6 @@ package onnx
 
 import (
 	"errors"
-	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,9 +14,12 @@ import (
 // (the prescribed scales, no calibration) reproduces torch's output, lowers it exactly and
 // exports it.
 func TestQDQ(t *testing.T) {
-	for _, opset := range []int{13, 17} {
-		t.Run(fmt.Sprint(opset), func(t *testing.T) {
-			m, err := Load(filepath.Join("testdata/corpus", fmt.Sprintf("qdq_op%d.onnx", opset)), Options{})
+	for _, c := range []struct {
+		file, data string
+		convs      int
+	}{{"qdq_op13", "qdq", 3}, {"qdq_op17", "qdq", 3}, {"qdq_unet_op17", "qdq_unet", 3}, {"qdq_convbn_op17", "qdq_convbn", 2}, {"qdq_resscale_op17", "qdq_resscale", 2}} {
+		t.Run(c.file, func(t *testing.T) {
+			m, err := Load(filepath.Join("testdata/corpus", c.file+".onnx"), Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -25,11 +27,11 @@ func TestQDQ(t *testing.T) {
 				t.Fatal("no QDQ quantization imported")
 			}
 			qm := m.QDQ.Model
-			if len(qm.Convs) != 3 {
-				t.Fatalf("%d quantized convs, want 3", len(qm.Convs))
+			if len(qm.Convs) != c.convs {
+				t.Fatalf("%d quantized convs, want %d", len(qm.Convs), c.convs)
 			}
-			x := readNPY(t, "testdata/corpus/qdq.in.npy")
-			want := readNPY(t, "testdata/corpus/qdq.out.npy")
+			x := readNPY(t, "testdata/corpus/"+c.data+".in.npy")
+			want := readNPY(t, "testdata/corpus/"+c.data+".out.npy")
 			got, err := qm.FakeQuantPredictor()(x)
 			if err != nil {
 				t.Fatal(err)
@@ -67,7 +69,22 @@ func TestQDQ(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("INT8 graph vs torch fake-quant: PSNR %.1f dB", psnr(yq.Data, want.Data))
+			// The INT8 graph computes the integer version of what torch's fake-quant model
+			// computes; float rounding in torch's conv sums may move a value by a step.
+			diff := 0
+			for i := range yq.Data {
+				d := float64(yq.Data[i] - want.Data[i])
+				if d > 1e-6 || d < -1e-6 {
+					diff++
+				}
+				if d > 1.01*float64(q.Scale) || d < -1.01*float64(q.Scale) {
+					t.Fatalf("INT8 element %d = %v, torch fake-quant %v: more than one step", i, yq.Data[i], want.Data[i])
+				}
+			}
+			t.Logf("INT8 graph (TOSA reference interpreter) vs torch's fake-quant output: %d of %d elements differ (by one step)", diff, len(yq.Data))
+			if diff > len(yq.Data)/50 {
+				t.Errorf("%d elements differ", diff)
+			}
 		})
 	}
 }

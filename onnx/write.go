@@ -8,7 +8,6 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/vgfq/vgfq/engine"
 	"github.com/vgfq/vgfq/graph"
 	pb "github.com/vgfq/vgfq/onnx/onnxpb"
 )
@@ -178,6 +177,47 @@ func (w *writer) node(n *graph.Node) error {
 		w.add(n, "HardSigmoid", in, aFloat("alpha", a.Alpha), aFloat("beta", a.Beta))
 	case graph.OpHardSwish:
 		w.add(n, "HardSwish", in)
+	case graph.OpErf:
+		w.add(n, "Erf", in)
+	case graph.OpPReLU:
+		t := w.g.Params[n.Params["weight"]]
+		shape := []int{t.Len(), 1, 1} // per channel: broadcast along axis 1 of N x C x H x W
+		if t.Len() == 1 {
+			shape = []int{1}
+		}
+		w.add(n, "PRelu", []string{in[0], w.constInit(n.Name, floatTensor("", shape, t.Data))})
+	case graph.OpGELU:
+		// x * (Erf(x / sqrt 2) + 1) * 0.5, as PyTorch exports F.gelu below opset 20.
+		scalar := func(v float32) string { return w.constInit(n.Name, floatTensor("", nil, []float32{v})) }
+		d, e, a, m := n.Name+"/div", n.Name+"/erf", n.Name+"/add", n.Name+"/mul"
+		node := func(op, out string, ins ...string) {
+			w.gp.Node = append(w.gp.Node, &pb.NodeProto{Name: proto.String(out), OpType: proto.String(op), Input: ins, Output: []string{out}})
+		}
+		node("Div", d, in[0], scalar(float32(math.Sqrt2)))
+		node("Erf", e, d)
+		node("Add", a, e, scalar(1))
+		node("Mul", m, in[0], a)
+		node("Mul", n.Name, m, scalar(0.5))
+	case graph.OpSlice:
+		var starts, ends, axes []int64
+		for d := range a.Start {
+			starts = append(starts, int64(a.Start[d]))
+			ends = append(ends, int64(a.Start[d]+a.Cut[d]))
+			axes = append(axes, int64(d))
+		}
+		starts, ends, axes = starts[1:], ends[1:], axes[1:] // the batch stays whole
+		w.add(n, "Slice", []string{in[0], w.constInit(n.Name, int64Tensor("", starts)), w.constInit(n.Name, int64Tensor("", ends)), w.constInit(n.Name, int64Tensor("", axes))})
+	case graph.OpPixelUnshuffle:
+		// Reshape [N,C,h,r,w,r] -> Transpose [0,1,3,5,2,4] -> Reshape [N,C*r*r,h,w] (PyTorch's export).
+		s := w.g.Node(in[0]).Shape
+		r := a.Factor
+		r1, t := n.Name+"/split", n.Name+"/perm"
+		w.gp.Node = append(w.gp.Node,
+			&pb.NodeProto{Name: proto.String(r1), OpType: proto.String("Reshape"), Output: []string{r1},
+				Input: []string{in[0], w.constInit(n.Name, int64Tensor("", []int64{-1, int64(s[1]), int64(s[2] / r), int64(r), int64(s[3] / r), int64(r)}))}},
+			&pb.NodeProto{Name: proto.String(t), OpType: proto.String("Transpose"), Input: []string{r1}, Output: []string{t},
+				Attribute: []*pb.AttributeProto{aInts("perm", 0, 1, 3, 5, 2, 4)}})
+		w.add(n, "Reshape", []string{t, w.constInit(n.Name, int64Tensor("", []int64{-1, int64(s[1] * r * r), int64(s[2] / r), int64(s[3] / r)}))})
 	case graph.OpAdd, graph.OpSub, graph.OpMul:
 		w.add(n, string(n.Op), in)
 	case graph.OpConcat:
@@ -191,16 +231,20 @@ func (w *writer) node(n *graph.Node) error {
 			ins = append(ins, "", w.constInit(n.Name, int64Tensor("", []int64{int64(s[0]), int64(s[1]), int64(a.Size[0]), int64(a.Size[1])})))
 		}
 		var attrs []*pb.AttributeProto
-		switch a.Mode {
-		case "bilinear":
+		switch {
+		case a.Coord != "" && a.Mode == "linear":
+			attrs = []*pb.AttributeProto{aStr("mode", "linear"), aStr("coordinate_transformation_mode", a.Coord)}
+		case a.Coord != "":
+			attrs = []*pb.AttributeProto{aStr("mode", "nearest"), aStr("coordinate_transformation_mode", a.Coord), aStr("nearest_mode", a.Round)}
+		case a.Mode == "bilinear":
 			ctm := "pytorch_half_pixel"
 			if a.AlignCorners {
 				ctm = "align_corners"
 			}
 			attrs = []*pb.AttributeProto{aStr("mode", "linear"), aStr("coordinate_transformation_mode", ctm)}
-		case "nearest":
+		case a.Mode == "nearest":
 			attrs = []*pb.AttributeProto{aStr("mode", "nearest"), aStr("coordinate_transformation_mode", "asymmetric"), aStr("nearest_mode", "floor")}
-		case "nearest-exact":
+		case a.Mode == "nearest-exact":
 			attrs = []*pb.AttributeProto{aStr("mode", "nearest"), aStr("coordinate_transformation_mode", "half_pixel"), aStr("nearest_mode", "round_prefer_ceil")}
 		default:
 			return fmt.Errorf("resize mode %q has no ONNX form", a.Mode)
@@ -208,6 +252,10 @@ func (w *writer) node(n *graph.Node) error {
 		w.add(n, "Resize", ins, attrs...)
 	case graph.OpPixelShuffle:
 		w.add(n, "DepthToSpace", in, aInt("blocksize", int64(a.Factor)), aStr("mode", "CRD"))
+	case graph.OpDepthToSpace:
+		w.add(n, "DepthToSpace", in, aInt("blocksize", int64(a.Factor)), aStr("mode", "DCR"))
+	case graph.OpSpaceToDepth:
+		w.add(n, "SpaceToDepth", in, aInt("blocksize", int64(a.Factor)))
 	case graph.OpAvgPool2d, graph.OpMaxPool2d:
 		o, err := n.PoolOpts()
 		if err != nil {
@@ -266,5 +314,3 @@ func (w *writer) node(n *graph.Node) error {
 	}
 	return nil
 }
-
-var _ = engine.ShapeString

@@ -54,25 +54,33 @@ type Report struct {
 // Check checks a loaded model (load ONNX models with model.Options.KeepGoing).
 func Check(spec string, l *model.Loaded) *Report {
 	r := &Report{Model: spec, Kind: string(l.Kind)}
-	var failNode string
+	var fails map[string]error
 	var failErr error
 	var lowered *lower.Result
 	complete := l.ONNX == nil || len(l.ONNX.Issues) == 0
-	if complete {
-		lowered, failNode, failErr = dryRun(l)
+	// A partial import (unsupported nodes) still puts its imported part through the lowering.
+	tried := complete || len(l.Graph.Outputs) > 0
+	if tried {
+		lowered, fails, failErr = dryRun(l)
+		if !complete && failErr != nil {
+			failErr = nil // the part's own trouble (e.g. no output) is not the model's
+		}
 	}
 	// Graph node -> verdict.
 	after := false
 	gstat := map[string]Node{}
-	if complete {
+	if tried {
 		for _, n := range l.Graph.Nodes {
 			v := Node{Node: n.Name, Op: string(n.Op), Status: OK}
-			switch {
-			case after:
+			if err, ok := fails[n.Name]; ok {
+				v.Status = Fails
+				v.Reason, v.Fix = splitFix(err.Error())
+			} else if after {
 				v.Status = NotReached
-			case failErr != nil && (n.Name == failNode || failNode == ""):
-				v.Status, v.Reason = Fails, failErr.Error()
-				v.Reason, v.Fix = splitFix(v.Reason)
+			} else if failErr != nil && len(fails) == 0 {
+				// A failure no node owns: report it on the first node, the rest not reached.
+				v.Status = Fails
+				v.Reason, v.Fix = splitFix(failErr.Error())
 				after = true
 			}
 			gstat[n.Name] = v
@@ -103,7 +111,7 @@ func Check(spec string, l *model.Loaded) *Report {
 				v.Status, v.Reason = NotReached, info.Issue.Reason
 			case info.Issue != nil:
 				v.Status, v.Reason, v.Fix = Unsup, info.Issue.Reason, info.Issue.Fix
-			case !complete:
+			case !tried:
 				if len(byONNX[info.Name]) > 0 {
 					v.Status = "imports"
 				}
@@ -111,7 +119,13 @@ func Check(spec string, l *model.Loaded) *Report {
 				for _, g := range byONNX[info.Name] {
 					s, ok := gstat[g]
 					if !ok {
-						continue
+						to, fused := l.ONNX.FusedInto[g]
+						if s, ok = gstat[to]; !fused || !ok {
+							continue
+						}
+						if s.Status == OK {
+							s.Reason = fmt.Sprintf("fused into %s (%s)", to, s.Op)
+						}
 					}
 					if v.Status == Folded || rank[s.Status] > rank[v.Status] {
 						v.Status, v.Reason, v.Fix = s.Status, s.Reason, s.Fix
@@ -121,7 +135,7 @@ func Check(spec string, l *model.Loaded) *Report {
 			r.Nodes = append(r.Nodes, v)
 		}
 	}
-	r.OK = complete && failErr == nil
+	r.OK = complete && failErr == nil && len(fails) == 0
 	if lowered != nil {
 		r.TOSAOps = len(lowered.Graph.Ops)
 	}
@@ -138,47 +152,99 @@ func splitFix(s string) (string, string) {
 	return s, ""
 }
 
-// dryRun runs the PTQ path on one seeded random image (or with the QDQ scales) and lowers.
-func dryRun(l *model.Loaded) (res *lower.Result, node string, err error) {
+// dryRun runs the PTQ path on one seeded random image (or with the QDQ scales) and lowers. When
+// the lowering refuses a node, that node is replaced by a constant of its output shape and the
+// lowering runs again, so that every refused node is found (not only the first). It returns the
+// lowered graph (nil if anything was refused), the refused nodes with their errors, and an error
+// that no node owns.
+func dryRun(l *model.Loaded) (res *lower.Result, fails map[string]error, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("internal error: %v", r)
 		}
 	}()
-	var m *quant.Model
+	fails = map[string]error{}
 	if l.ONNX != nil && l.ONNX.QDQ != nil {
-		m = l.ONNX.QDQ.Model
-	} else {
-		g, _, err := graph.FoldBatchNorm(l.Graph)
+		res, err = lower.Lower(l.ONNX.QDQ.Model, lower.Options{})
 		if err != nil {
-			return nil, nodeOf(err), err
+			if n := nodeOf(err); n != "" {
+				return nil, map[string]error{n: inner(err)}, nil
+			}
+			return nil, fails, err
 		}
-		plan, err := quant.Annotate(g, quant.Options{})
-		if err != nil {
-			return nil, "", err
+		return res, fails, nil
+	}
+	g, _, err := graph.FoldBatchNorm(l.Graph)
+	if err != nil {
+		if n := nodeOf(err); n != "" {
+			return nil, map[string]error{n: err}, nil
 		}
-		cal := quant.NewCalibrator(plan, quant.Config{Observer: quant.MinMaxRange})
-		ins := g.Inputs()
-		if len(ins) != 1 {
-			return nil, "", fmt.Errorf("the model has %d inputs; vgfq's INT8 flow takes one image input", len(ins))
+		return nil, fails, err
+	}
+	ins := g.Inputs()
+	if len(ins) != 1 {
+		return nil, fails, fmt.Errorf("the model has %d inputs; vgfq's INT8 flow takes one image input", len(ins))
+	}
+	x := engine.New(ins[0].Attrs.Shape...)
+	rng := rand.New(rand.NewPCG(1, 1))
+	for i := range x.Data {
+		x.Data[i] = rng.Float32()
+	}
+	for range len(g.Nodes) + 1 {
+		res, node, err := lowerOnce(g, x)
+		if err == nil {
+			if len(fails) > 0 {
+				return nil, fails, nil
+			}
+			return res, fails, nil
 		}
-		x := engine.New(ins[0].Attrs.Shape...)
-		rng := rand.New(rand.NewPCG(1, 1))
-		for i := range x.Data {
-			x.Data[i] = rng.Float32()
+		n := g.Node(node)
+		if n == nil || n.Op == graph.OpInput || fails[node] != nil {
+			return nil, fails, err
 		}
-		if err := cal.Observe(x); err != nil {
-			return nil, nodeOf(err), err
+		fails[node] = inner(err)
+		// Stand in a constant with values in [-1, 1] (ordinary qparams downstream).
+		c := engine.New(n.Shape...)
+		for i := range c.Data {
+			c.Data[i] = float32(i%7)/3 - 1
 		}
-		if m, err = cal.Convert(); err != nil {
-			return nil, nodeOf(err), err
+		p := "preflight.standin." + n.Name
+		g.Params[p] = c
+		n.Op, n.Inputs, n.Params, n.Attrs = graph.OpConst, nil, map[string]string{"value": p}, graph.Attrs{}
+		if err := g.InferShapes(); err != nil {
+			return nil, fails, err
 		}
 	}
-	res, err = lower.Lower(m, lower.Options{})
+	return nil, fails, nil
+}
+
+func lowerOnce(g *graph.Graph, x *engine.Tensor) (*lower.Result, string, error) {
+	plan, err := quant.Annotate(g, quant.Options{})
+	if err != nil {
+		return nil, nodeOf(err), err
+	}
+	cal := quant.NewCalibrator(plan, quant.Config{Observer: quant.MinMaxRange})
+	if err := cal.Observe(x); err != nil {
+		return nil, nodeOf(err), err
+	}
+	m, err := cal.Convert()
+	if err != nil {
+		return nil, nodeOf(err), err
+	}
+	res, err := lower.Lower(m, lower.Options{})
 	if err != nil {
 		return nil, nodeOf(err), err
 	}
 	return res, "", nil
+}
+
+// inner drops the "node X (op): " prefix (the report's line names the node already).
+func inner(err error) error {
+	var ne *graph.NodeError
+	if errors.As(err, &ne) {
+		return ne.Err
+	}
+	return err
 }
 
 func nodeOf(err error) string {

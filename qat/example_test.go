@@ -27,7 +27,7 @@ func Example() {
 	if err != nil {
 		panic(err)
 	}
-	opt := engine.NewAdamW(m.Exec().Params(), 1e-4)
+	opt := engine.NewAdamW(m.Params(), 1e-4)
 	rng := rand.New(rand.NewPCG(1, 2))
 	batch := func(n int) *data.Batch {
 		b := &data.Batch{N: n, H: 32, W: 32, LR: make([]float32, n*3*16*16), HR: make([]float32, n*3*32*32)}

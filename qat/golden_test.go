@@ -15,6 +15,7 @@ import (
 	"codeberg.org/sbinet/npyio/npz"
 	"github.com/vgfq/vgfq/data"
 	"github.com/vgfq/vgfq/engine"
+	"github.com/vgfq/vgfq/graph"
 	"github.com/vgfq/vgfq/quant"
 	"github.com/vgfq/vgfq/zoo"
 )
@@ -176,4 +177,74 @@ func TestGoldenQATTraining(t *testing.T) {
 		}
 	}
 	t.Logf("qparams bit-equal to torch: %d of %d (others: activation scales within %.0f ulp, zero points equal; weight scales within rel %.3g)", exact, total, worstULP, worstScale)
+}
+
+// TestGoldenQATConvBN trains up -> conv1 (no bias) -> BatchNorm -> ReLU -> conv2 with the QAT conv-BN
+// pattern for 4 AdamW steps against torch 1.13 running TorchAO's pattern in eager mode, then
+// checks the convert-time fold.
+func TestGoldenQATConvBN(t *testing.T) {
+	g := loadNPZ(t, "qat_convbn.npz")
+	get := func(k string) *garr {
+		a, ok := g[k]
+		if !ok {
+			t.Fatalf("qat_convbn.npz: no %q", k)
+		}
+		return a
+	}
+	b := graph.NewBuilder("convbn", 3)
+	x := b.Input("x", 1, 3, 16, 16)
+	up := b.Upsample("up", x, 2, "bilinear")
+	c1 := b.Conv2d("conv1", up, graph.ConvSpec{In: 3, Out: 8, Kernel: 3, Padding: 1, NoBias: true})
+	r := b.ReLU("relu1", b.BatchNorm2d("bn1", c1, 8))
+	fg, err := b.Build(b.Conv2d("conv2", r, graph.ConvSpec{In: 8, Out: 3, Kernel: 3, Padding: 1}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"conv1.weight", "bn1.weight", "bn1.bias", "conv2.weight", "conv2.bias", "bn1.running_mean", "bn1.running_var"}
+	for _, n := range names {
+		copy(fg.Params[n].Data, get("init/"+n).f32)
+	}
+	m, err := Prepare(fg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := engine.NewAdamW(m.Exec().Params(), 1e-3)
+	xs, ys := get("xs_u8"), get("ys_u8")
+	nx, ny := engine.NumElems(xs.shape[1:]), engine.NumElems(ys.shape[1:])
+	for s, want := range get("losses").f32 {
+		bt := &data.Batch{N: xs.shape[1], H: 32, W: 32, LR: make([]float32, nx), HR: make([]float32, ny)}
+		for i, v := range xs.u8[s*nx : (s+1)*nx] {
+			bt.LR[i] = float32(v) / 255
+		}
+		for i, v := range ys.u8[s*ny : (s+1)*ny] {
+			bt.HR[i] = float32(v) / 255
+		}
+		loss, err := m.Step(opt, bt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := math.Abs(loss/float64(want) - 1); e > 1e-5 {
+			t.Errorf("step %d: loss %.8g, torch %.8g", s, loss, want)
+		}
+	}
+	for _, n := range names {
+		if e := relErr(m.Graph.Params[n].Data, get("final/"+n).f32); e > 1e-5 {
+			t.Errorf("%s: rel err %.3g after training", n, e)
+		} else {
+			t.Logf("%s: rel err %.3g", n, e)
+		}
+	}
+	if e := relErr(m.QAT.Weights["conv1"].Scales, get("wscale0").f32); e > 1e-6 {
+		t.Errorf("conv1 weight scales (observed on w*gamma/sigma): rel err %.3g", e)
+	}
+	res, _, err := m.Convert()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := relErr(res.Graph.Params["conv1.weight"].Data, get("folded_w").f32); e > 1e-5 {
+		t.Errorf("folded weight rel err %.3g", e)
+	}
+	if e := relErr(res.Graph.Params["conv1.bias"].Data, get("folded_b").f32); e > 1e-5 {
+		t.Errorf("folded bias rel err %.3g", e)
+	}
 }

@@ -3,8 +3,7 @@
 // loop or with Train, convert and export the INT8 TOSA / VGF artifacts.
 //
 //	m, err := qat.Prepare(g, qat.Options{})                // fake-quant where PTQ observes
-//	ex := m.Exec()                                          // an executor for train.Step
-//	opt := engine.NewAdamW(ex.Params(), 1e-4)
+//	opt := engine.NewAdamW(m.Params(), 1e-4)                // graph parameters (+ LSQ scales)
 //	for _, b := range batches {
 //	        loss, err := m.Step(opt, b)                     // = train.Step + schedules + checks
 //	}
@@ -48,6 +47,16 @@ type Options struct {
 	// FreezeBNAfter switches BatchNorm to its running statistics (no more updates) after so
 	// many training steps (0: never).
 	FreezeBNAfter int `json:"freeze_bn_after,omitempty"`
+	// With Quant.LSQ: the activation scales are estimated statically (moving-average ranges)
+	// for this many training steps, then learned (default 50).
+	LSQStaticSteps int `json:"lsq_static_steps,omitempty"`
+}
+
+func (o Options) lsqStatic() int {
+	if o.LSQStaticSteps <= 0 {
+		return 50
+	}
+	return o.LSQStaticSteps
 }
 
 // Model is a float graph prepared for QAT.
@@ -79,8 +88,8 @@ func Prepare(g *graph.Graph, opt Options) (*Model, error) {
 }
 
 // Exec is the training executor (parameters require gradients, BatchNorm in training mode, the
-// fake-quant hooks installed); the same one on every call, so an optimizer built over
-// Exec().Params() keeps working. Use it with train.Step, or run Forward yourself.
+// fake-quant hooks installed); the same one on every call, so an optimizer built over Params()
+// keeps working. Use it with train.Step, or run Forward yourself.
 func (m *Model) Exec() *graph.Exec { return m.train }
 
 // StepDone records one training step and applies the freeze schedules; call it after each step
@@ -97,6 +106,15 @@ func (m *Model) schedule() {
 	if n := m.Options.FreezeBNAfter; n > 0 && m.Steps >= n {
 		m.train.Train = false
 	}
+	if m.Options.Quant.LSQ && m.Steps >= m.Options.lsqStatic() {
+		m.QAT.SetLSQLearning(true)
+	}
+}
+
+// Params are the parameters to optimize: the graph's (Exec().Params()) and, with LSQ, the
+// learnable scales and zero points after them. Build your optimizer over these.
+func (m *Model) Params() []*engine.Var {
+	return append(m.train.Params(), m.QAT.LSQParams()...)
 }
 
 // Step runs one training step on a batch (train.Step through the fake-quantizing executor),

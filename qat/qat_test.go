@@ -12,7 +12,9 @@ import (
 	"github.com/vgfq/vgfq/data"
 	"github.com/vgfq/vgfq/engine"
 	"github.com/vgfq/vgfq/graph"
+	"github.com/vgfq/vgfq/lower"
 	"github.com/vgfq/vgfq/ptq"
+	"github.com/vgfq/vgfq/quant"
 	"github.com/vgfq/vgfq/train"
 	"github.com/vgfq/vgfq/zoo"
 )
@@ -171,6 +173,11 @@ func (c *cancelAt) Finish()    {}
 // An interrupted QAT run resumed from its checkpoint ends bit-identical to an uninterrupted one:
 // weights, optimizer and fake-quant state, and the exported artifacts.
 func TestResumeBitExact(t *testing.T) {
+	t.Run("freeze", func(t *testing.T) { testResume(t, Options{FreezeObserversAfter: 9}) })
+	t.Run("lsq", func(t *testing.T) { testResume(t, Options{Quant: quant.QATConfig{LSQ: true}, LSQStaticSteps: 3}) })
+}
+
+func testResume(t *testing.T, opts Options) {
 	ds := smallData(t, 96, 32)
 	g, err := zoo.Upscaler(16, 16, 5)
 	if err != nil {
@@ -178,7 +185,6 @@ func TestResumeBitExact(t *testing.T) {
 	}
 	cfg := train.DefaultConfig()
 	cfg.LR, cfg.Batch, cfg.Epochs, cfg.EvalBatches, cfg.EvalBatch, cfg.LogEvery, cfg.CheckpointEvery = 1e-4, 16, 2, 1, 16, 0, 0
-	opts := Options{FreezeObserversAfter: 9}
 	run := func(dir string, interrupt int) {
 		m, err := Prepare(g, opts)
 		if err != nil {
@@ -231,12 +237,14 @@ func TestResumeBitExact(t *testing.T) {
 		if ck.Model.Steps != 12 {
 			t.Fatalf("%d steps after 2 epochs, want 12", ck.Model.Steps)
 		}
-		for _, fq := range ck.Model.QAT.Act {
-			if fq.ObserverEnabled {
-				t.Fatal("observers not frozen after FreezeObserversAfter steps")
+		if opts.FreezeObserversAfter > 0 {
+			for _, fq := range ck.Model.QAT.Act {
+				if fq.ObserverEnabled {
+					t.Fatal("observers not frozen after FreezeObserversAfter steps")
+				}
 			}
 		}
-		res, _, err := ck.Model.Convert()
+		res, table, err := ck.Model.Convert()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -247,6 +255,21 @@ func TestResumeBitExact(t *testing.T) {
 			t.Fatal(err)
 		}
 		arts[i] = art.VGFBytes
+		if opts.Quant.LSQ {
+			// learned scales are exported as learned, and they moved away from the static estimate
+			moved := false
+			for g, r := range table {
+				l := ck.Model.QAT.LSQ[g]
+				if l.Static || r.Exported != "learned (LSQ)" || r.ExportScale != l.Scale.Val.Data[0] {
+					t.Fatalf("group %d: static %v, exported %q scale %v, learned %v", g, l.Static, r.Exported, r.ExportScale, l.Scale.Val.Data[0])
+				}
+				s, _ := l.Obs.QParams()
+				moved = moved || s[0] != r.ExportScale
+			}
+			if !moved {
+				t.Error("no learned scale differs from its static estimate")
+			}
+		}
 	}
 	if !bytes.Equal(arts[0], arts[1]) {
 		t.Error("model.vgf differs between the uninterrupted and the resumed run")
@@ -280,5 +303,46 @@ func TestNaNActivation(t *testing.T) {
 	_, err = m.Step(opt, batchOf(t, ds, 4))
 	if err == nil || !strings.Contains(err.Error(), `"relu2"`) {
 		t.Fatalf("NaN activation: %v", err)
+	}
+}
+
+// Options reach the export: NCHW I/O puts TRANSPOSEs at the boundaries, ExportTrainedQParams
+// exports the training-time qparams, a frozen model keeps its qparams.
+func TestOptionsReachExport(t *testing.T) {
+	g, _ := zoo.Upscaler(16, 16, 2)
+	ds := smallData(t, 32, 16)
+	m, err := Prepare(g, Options{Layout: lower.NCHW, Quant: quant.QATConfig{ExportTrainedQParams: true}, FreezeObserversAfter: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := engine.NewAdamW(m.Params(), 1e-4)
+	b := batchOf(t, ds, 8)
+	if _, err := m.Step(opt, b); err != nil {
+		t.Fatal(err)
+	}
+	before := *m.QAT.Act[2]
+	if _, err := m.Step(opt, b); err != nil {
+		t.Fatal(err)
+	}
+	if after := *m.QAT.Act[2]; after.Min != before.Min || after.Max != before.Max || after.Scale != before.Scale {
+		t.Errorf("frozen observer moved: %+v -> %+v", before, after)
+	}
+	res, table, err := m.Convert()
+	if err != nil {
+		t.Fatal(err)
+	}
+	transposes := 0
+	for _, op := range res.Lowered.Graph.Ops {
+		if op.Op.String() == "TRANSPOSE" {
+			transposes++
+		}
+	}
+	if transposes != 2 || res.Lowered.Inputs[0].Layout != "NCHW" {
+		t.Errorf("NCHW export: %d TRANSPOSE, input layout %s", transposes, res.Lowered.Inputs[0].Layout)
+	}
+	for i, r := range table {
+		if r.Exported != "trained" || res.Model.Act[i].Scale != m.QAT.Act[i].Scale || res.Model.Act[i].ZP != m.QAT.Act[i].ZP {
+			t.Errorf("group %d: exported %q %+v, trained (%v, %d)", i, r.Exported, res.Model.Act[i], m.QAT.Act[i].Scale, m.QAT.Act[i].ZP)
+		}
 	}
 }

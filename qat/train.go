@@ -132,8 +132,9 @@ func Train(ctx context.Context, m *Model, ds *data.Dataset, c train.Config, out 
 		Evaluate: func() (*train.EvalResult, error) {
 			return train.EvaluatePredictor(m.Predictor(), ds.Test, c.EvalBatch, c.EvalBatches, false, nil)
 		},
-		EvalName:  "fake-quant test PSNR",
-		SaveExtra: m.saveExtra,
+		EvalName:    "fake-quant test PSNR",
+		SaveExtra:   m.saveExtra,
+		ExtraParams: m.QAT.LSQParams(),
 	}
 	return train.RunWith(ctx, m.Graph, ds, c, out, resume, prog, h)
 }

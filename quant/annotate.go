@@ -33,7 +33,14 @@ type Options struct {
 	// KeepFloat names nodes to leave unquantized. Such a graph cannot lower to an INT-only TOSA
 	// graph; Annotate reports it in Plan.Float and the lowering refuses it with a clear error.
 	KeepFloat []string
+	// Split names values that get their own observer group even where their op would share
+	// its input's (pooling, resize, concat, ...): a QDQ model may prescribe other qparams for
+	// them, and the lowering then requantizes.
+	Split map[string]bool
 }
+
+// SharesInput reports ops whose output takes its input's qparams (one observer group).
+func SharesInput(op graph.Op) bool { return sharesInput(op) }
 
 // sharesInput reports ops whose output keeps its input's qparams (ExecuTorch's
 // one-to-one shared ops): data movement and max-pooling, whose integer implementation needs no
@@ -41,7 +48,8 @@ type Options struct {
 func sharesInput(op graph.Op) bool {
 	switch op {
 	case graph.OpResize, graph.OpPixelShuffle, graph.OpPixelUnshuffle, graph.OpReshape, graph.OpTranspose,
-		graph.OpMaxPool2d, graph.OpAvgPool2d, graph.OpConcat, graph.OpPad:
+		graph.OpMaxPool2d, graph.OpAvgPool2d, graph.OpConcat, graph.OpPad, graph.OpSlice,
+		graph.OpDepthToSpace, graph.OpSpaceToDepth:
 		return true
 	}
 	return false
@@ -97,7 +105,7 @@ func Annotate(g *graph.Graph, opt Options) (*Plan, error) {
 				continue
 			}
 			add(n.Name)
-		case sharesInput(n.Op):
+		case sharesInput(n.Op) && !opt.Split[n.Name]:
 			add(n.Name)
 			for _, in := range n.Inputs {
 				add(in)

@@ -150,11 +150,19 @@ func parallelMinMax(x []float32) (float32, float32, error) {
 	kern.ParallelFor(n, 1, func(lo, hi int) {
 		for c := lo; c < hi; c++ {
 			part := x[c*chunk : min((c+1)*chunk, len(x))]
-			if checkNaN(part) != nil {
-				nan[c] = true
-				continue
+			mn, mx := part[0], part[0]
+			for _, v := range part {
+				if v < mn {
+					mn = v
+				}
+				if v > mx {
+					mx = v
+				}
+				if v != v {
+					nan[c] = true
+				}
 			}
-			mins[c], maxs[c] = aminmax(part)
+			mins[c], maxs[c] = mn, mx
 		}
 	})
 	for c := range nan {

@@ -398,3 +398,98 @@ func upscalerForTest(t *testing.T) *graph.Graph {
 	}
 	return g
 }
+
+// TestPartialPredictor: with everything selected it computes exactly what FakeQuantPredictor
+// computes, with nothing selected exactly the float model.
+func TestPartialPredictor(t *testing.T) {
+	g := upscalerForTest(t)
+	plan, err := Annotate(g, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal := NewCalibrator(plan, Config{Observer: MinMaxRange})
+	rng := rand.New(rand.NewPCG(7, 8))
+	x := engine.New(2, 3, 8, 8)
+	for j := range x.Data {
+		x.Data[j] = rng.Float32()
+	}
+	if err := cal.Observe(x); err != nil {
+		t.Fatal(err)
+	}
+	m, err := cal.Convert()
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := func(name string, a, b *engine.Tensor) {
+		for i := range a.Data {
+			if math.Float32bits(a.Data[i]) != math.Float32bits(b.Data[i]) {
+				t.Fatalf("%s: element %d: %v vs %v", name, i, a.Data[i], b.Data[i])
+			}
+		}
+	}
+	fq, _ := m.FakeQuantPredictor()(x)
+	all, _ := m.PartialPredictor(m.All())(x)
+	same("all", fq, all)
+	fl, _ := graph.NewExec(g, false).Forward(engine.Const(x))
+	none, _ := m.PartialPredictor(Selection{})(x)
+	same("none", fl.Val, none)
+	one, _ := m.PartialPredictor(Selection{Weights: map[string]bool{"conv2": true}})(x)
+	differs := false
+	for i := range one.Data {
+		differs = differs || one.Data[i] != fl.Val.Data[i]
+	}
+	if !differs {
+		t.Error("quantizing conv2's weights changed nothing")
+	}
+}
+
+// TestImprovementsTransposedAndNoBias: AdaRound handles ConvTranspose2d (channel axis 1) and
+// convs without bias; bias correction skips (and reports) the bias-less conv.
+func TestImprovementsTransposedAndNoBias(t *testing.T) {
+	b := graph.NewBuilder("tconv", 1)
+	x := b.Input("x", 1, 3, 6, 6)
+	c1 := b.Conv2d("conv1", x, graph.ConvSpec{In: 3, Out: 6, Kernel: 3, Padding: 1, NoBias: true})
+	r1 := b.ReLU("relu1", c1)
+	ct := b.ConvTranspose2d("up", r1, graph.ConvSpec{In: 6, Out: 3, Kernel: 2, Stride: 2})
+	g, err := b.Build(ct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := Annotate(g, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cal := NewCalibrator(plan, Config{Observer: MinMaxRange})
+	rng := rand.New(rand.NewPCG(9, 10))
+	var images []*engine.Tensor
+	for i := 0; i < 8; i++ {
+		im := engine.New(1, 3, 6, 6)
+		for j := range im.Data {
+			im.Data[j] = rng.Float32()
+		}
+		images = append(images, im)
+		if err := cal.Observe(im); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := cal.Convert()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reps, err := m.AdaRound(images, AdaRoundConfig{Iters: 100, Batch: 4, LR: 1e-2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reps) != 2 || reps[1].Node != "up" {
+		t.Fatalf("reports %+v", reps)
+	}
+	for _, r := range reps {
+		if r.ReconAdaRound > r.ReconNearest*1.0001 {
+			t.Errorf("%s: reconstruction %v with AdaRound, %v with nearest", r.Node, r.ReconAdaRound, r.ReconNearest)
+		}
+	}
+	done, skipped, err := m.CorrectBias(images)
+	if err != nil || len(done) != 1 || done[0].Node != "up" || len(skipped) != 1 || skipped[0] != "conv1" {
+		t.Errorf("CorrectBias: %+v %v %v", done, skipped, err)
+	}
+}

@@ -214,24 +214,24 @@ func (c *Calibrator) Convert() (*Model, error) {
 		}
 		in, ok := m.QParamOf(n.Inputs[0])
 		if !ok {
-			return nil, fmt.Errorf("node %q: input %q has no quantization parameters", n.Name, n.Inputs[0])
+			return nil, &graph.NodeError{Node: n.Name, Op: n.Op, Err: fmt.Errorf("input %q has no quantization parameters", n.Inputs[0])}
 		}
 		w := g.Params[n.Params["weight"]]
 		axis := 0
 		if n.Op == graph.OpConvTranspose2d {
 			if n.Attrs.Groups > 1 {
-				return nil, fmt.Errorf("node %q: grouped ConvTranspose2d is not supported by the quantizer", n.Name)
+				return nil, &graph.NodeError{Node: n.Name, Op: n.Op, Err: fmt.Errorf("grouped ConvTranspose2d is not supported by the quantizer; use groups 1")}
 			}
 			axis = 1
 		}
 		wo := NewPerChannelMinMax(wscheme, axis)
 		if err := wo.Observe(w.Data, w.Shape); err != nil {
-			return nil, fmt.Errorf("node %q weight: %v", n.Name, err)
+			return nil, &graph.NodeError{Node: n.Name, Op: n.Op, Err: fmt.Errorf("weight: %v", err)}
 		}
 		ws, _ := wo.QParams()
 		qw, err := QuantizePerChannel(w.Data, w.Shape, axis, ws, nil, -127, 127)
 		if err != nil {
-			return nil, fmt.Errorf("node %q weight: %v", n.Name, err)
+			return nil, &graph.NodeError{Node: n.Name, Op: n.Op, Err: fmt.Errorf("weight: %v", err)}
 		}
 		cq := &ConvQ{WeightScales: ws, Weight: make([]int8, len(qw)), Axis: axis}
 		for i, v := range qw {
@@ -241,7 +241,7 @@ func (c *Calibrator) Convert() (*Model, error) {
 		if bn, ok := n.Params["bias"]; ok {
 			qb, _, err := QuantizeBias(g.Params[bn].Data, in.Scale, ws)
 			if err != nil {
-				return nil, fmt.Errorf("node %q bias: %v", n.Name, err)
+				return nil, &graph.NodeError{Node: n.Name, Op: n.Op, Err: fmt.Errorf("bias: %v", err)}
 			}
 			cq.Bias = qb
 		}

@@ -20,6 +20,10 @@ type QATConfig struct {
 	// model was last trained with (ATen's ChooseQuantizationParams) instead of recomputing them
 	// with the observer formula as convert_pt2e does. A vgfq option, not the reference.
 	ExportTrainedQParams bool
+	// LSQ replaces the activation fake-quants by learnable ones ([LearnableFakeQuant], LSQ with
+	// gradient scaling): static range estimates first, then scale and zero point are trained
+	// (SetLSQLearning) and exported as learned. A vgfq option, not the reference.
+	LSQ bool
 }
 
 func (c QATConfig) eps() float32 {
@@ -46,6 +50,7 @@ type QAT struct {
 	Graph   *graph.Graph // the float graph being trained (its parameters are updated in place)
 	Config  QATConfig
 	Act     []*FusedFakeQuant           // per observer group
+	LSQ     []*LearnableFakeQuant       // per observer group, with QATConfig.LSQ (replacing Act)
 	Weights map[string]*WeightFakeQuant // per quantized conv node
 	// ConvBN maps a Conv2d to the BatchNorm2d that follows it (trained with the QAT conv-BN
 	// pattern, folded at Convert); BNOf is the inverse.
@@ -79,6 +84,9 @@ func PrepareQAT(g *graph.Graph, opt Options, cfg QATConfig) (*QAT, error) {
 	}
 	for range plan.Groups {
 		q.Act = append(q.Act, NewFusedFakeQuant(cfg.eps()))
+		if cfg.LSQ {
+			q.LSQ = append(q.LSQ, NewLearnableFakeQuant(cfg.eps()))
+		}
 	}
 	for _, n := range folded.Nodes {
 		if plan.Float[n.Name] || (n.Op != graph.OpConv2d && n.Op != graph.OpConvTranspose2d) {
@@ -112,6 +120,24 @@ func (q *QAT) SetObservers(on bool) {
 	for _, w := range q.Weights {
 		w.ObserverEnabled = on
 	}
+}
+
+// SetLSQLearning switches the learnable fake-quants (QATConfig.LSQ) from static range
+// estimation to training their scale and zero point (torch's enable_param_learning), or back.
+func (q *QAT) SetLSQLearning(on bool) {
+	for _, l := range q.LSQ {
+		l.Static = !on
+	}
+}
+
+// LSQParams returns the learnable scales and zero points (QATConfig.LSQ; nil otherwise), to be
+// trained with the model's parameters.
+func (q *QAT) LSQParams() []*engine.Var {
+	var ps []*engine.Var
+	for _, l := range q.LSQ {
+		ps = append(ps, l.Scale, l.ZP)
+	}
+	return ps
 }
 
 // SetFakeQuant enables or disables fake quantization (observers keep running if enabled).
@@ -179,6 +205,14 @@ func (q *QAT) hook(ex *graph.Exec, n *graph.Node, out *engine.Var) *engine.Var {
 	if n.Op == graph.OpInput {
 		q.Images += out.Val.Shape[0]
 	}
+	if q.LSQ != nil {
+		y, err := q.LSQ[id].Apply(out)
+		if err != nil {
+			q.fail(n, err)
+			return out
+		}
+		return y
+	}
 	x := out.Val.Data
 	y := engine.New(out.Val.Shape...)
 	mask := make([]bool, len(x))
@@ -244,6 +278,9 @@ type ActQParams struct {
 // model's graph is a copy: training may continue without changing it.
 func (q *QAT) Convert() (*Model, []ActQParams, error) {
 	for i, a := range q.Act {
+		if q.LSQ != nil {
+			break
+		}
 		if math.IsInf(float64(a.Min), 1) {
 			return nil, nil, fmt.Errorf("observer group %d (%v) never saw data: run forward passes before Convert", i, q.Plan.Groups[i])
 		}
@@ -276,9 +313,18 @@ func (q *QAT) Convert() (*Model, []ActQParams, error) {
 			es, ez = a.Scale, a.ZP
 			r.Exported = "trained"
 		}
+		if q.LSQ != nil {
+			l := q.LSQ[i]
+			if uninitialised(l.Obs.Min, l.Obs.Max) {
+				return nil, nil, fmt.Errorf("observer group %d (%v) never saw data: run forward passes before Convert", i, q.Plan.Groups[i])
+			}
+			es, ez = l.QParams()
+			r = ActQParams{Group: i, Values: plan.Groups[i], Min: l.Obs.Min, Max: l.Obs.Max, TrainScale: es, TrainZP: ez,
+				ExportScale: es, ExportZP: ez, Exported: "learned (LSQ)"}
+		}
 		table = append(table, r)
 		m.Act = append(m.Act, QParam{Scale: es, ZP: ez})
-		m.Ranges = append(m.Ranges, [2]float32{a.Min, a.Max})
+		m.Ranges = append(m.Ranges, [2]float32{r.Min, r.Max})
 	}
 	for _, n := range fg.Nodes {
 		wfq := q.Weights[n.Name]
@@ -339,6 +385,9 @@ func (q *QAT) State() map[string]*engine.Tensor {
 		}
 		st["wflags/"+name] = engine.FromData([]float32{b(w.ObserverEnabled), b(w.FakeQuantEnabled)}, 2)
 	}
+	for i, l := range q.LSQ {
+		st[fmt.Sprintf("lsq%d", i)] = engine.FromData([]float32{l.Scale.Val.Data[0], l.ZP.Val.Data[0], l.Obs.Min, l.Obs.Max, b(l.Static)}, 5)
+	}
 	st["images"] = engine.FromData([]float32{float32(q.Images >> 24), float32(q.Images & (1<<24 - 1))}, 2)
 	return st
 }
@@ -355,7 +404,7 @@ func (q *QAT) LoadState(st map[string]*engine.Tensor) error {
 		}
 		return t.Data, nil
 	}
-	want := len(q.Act) + 1
+	want := len(q.Act) + len(q.LSQ) + 1
 	for name := range q.Weights {
 		want++
 		if _, ok := st["wmin/"+name]; ok {
@@ -409,6 +458,17 @@ func (q *QAT) LoadState(st map[string]*engine.Tensor) error {
 		w.Obs.Min = append([]float32(nil), mn...)
 		w.Obs.Max = append([]float32(nil), mx...)
 		w.Scales = append([]float32(nil), sc...)
+	}
+	for i, l := range q.LSQ {
+		v, err := get(fmt.Sprintf("lsq%d", i), 5)
+		if err != nil {
+			return err
+		}
+		initial := math.IsInf(float64(v[2]), 1) && math.IsInf(float64(v[3]), -1)
+		if !(v[0] > 0 && v[0] <= math.MaxFloat32) || !(v[1] >= -1e6 && v[1] <= 1e6) || !initial && !(v[2] <= v[3]) {
+			return fmt.Errorf("QAT state: lsq%d holds an invalid scale, zero point or range %v", i, v)
+		}
+		l.Scale.Val.Data[0], l.ZP.Val.Data[0], l.Obs.Min, l.Obs.Max, l.Static = v[0], v[1], v[2], v[3], v[4] != 0
 	}
 	im, err := get("images", 2)
 	if err != nil {

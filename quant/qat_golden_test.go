@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"math"
 	"testing"
+
+	"github.com/vgfq/vgfq/engine"
 )
 
 func checkBits(t *testing.T, what string, got, want []float32) {
@@ -148,4 +150,51 @@ func TestChooseQuantizationParamsEdges(t *testing.T) {
 			t.Errorf("(%v, %v) = (%v, %d), want (%v, %d)", c.min, c.max, s, z, c.scale, c.zp)
 		}
 	}
+}
+
+// TestGoldenLSQ checks the learnable fake-quant (the --lsq option) against torch 1.13's
+// _LearnableFakeQuantize: static estimates, then learning steps; output, input gradient and
+// the scale / zero-point gradients (summed in torch.sum's order) bit for bit.
+func TestGoldenLSQ(t *testing.T) {
+	g := loadG(t, "qat_lsq.npz")
+	n := int(g.i64(t, "l_n")[0])
+	l := NewLearnableFakeQuant(Eps16)
+	for j := 0; j < n; j++ {
+		p := fmt.Sprintf("l_s%d_", j)
+		l.Static = g.i64(t, p+"static")[0] != 0
+		learn := g.has(p + "dscale")
+		if learn {
+			// the generator set the parameters before the call; the values after it are the same
+			// except for the eps clamp of the scale, which Apply redoes.
+			l.Scale.Val.Data[0] = g.f32(t, p+"scale")[0]
+			l.ZP.Val.Data[0] = g.f32(t, p+"zp")[0]
+			if l.Scale.Val.Data[0] == lsqMinScale {
+				l.Scale.Val.Data[0] = 0
+			}
+		}
+		a := g.get(t, p+"x")
+		x := engine.Param(engine.FromData(a.f32, a.shape...))
+		l.Scale.Grad, l.ZP.Grad = nil, nil
+		y, err := l.Apply(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y.Backward(engine.FromData(g.f32(t, p+"g"), a.shape...))
+		checkBits(t, p+"y", y.Val.Data, g.f32(t, p+"y"))
+		checkBits(t, p+"dx", x.Grad.Data, g.f32(t, p+"dx"))
+		checkBits(t, p+"scale", l.Scale.Val.Data, g.f32(t, p+"scale"))
+		checkBits(t, p+"zp", l.ZP.Val.Data, g.f32(t, p+"zp"))
+		if learn {
+			checkBits(t, p+"dscale", l.Scale.Grad.Data, g.f32(t, p+"dscale"))
+			checkBits(t, p+"dzp", l.ZP.Grad.Data, g.f32(t, p+"dzp"))
+		} else if l.Scale.Grad != nil {
+			t.Errorf("%s: static estimate produced a scale gradient", p)
+		}
+		s, z := l.QParams()
+		checkBits(t, p+"export scale", []float32{s}, g.f32(t, p+"escale"))
+		if int64(z) != g.i64(t, p+"ezp")[0] {
+			t.Errorf("%s export zp %d, torch %d", p, z, g.i64(t, p+"ezp")[0])
+		}
+	}
+	g.checkAllUsed(t)
 }

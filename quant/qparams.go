@@ -180,11 +180,15 @@ func FakeQuantTensor(dst, x []float32, scale float32, zp, qmin, qmax int32, mask
 	if dst == nil {
 		dst = make([]float32, len(x))
 	}
+	// FakeQuant with the reciprocal hoisted: the same float32 operations per element.
+	inv := 1 / scale
+	zf, lo, hi := float32(zp), int64(qmin), int64(qmax)
 	for i, v := range x {
-		y, in := FakeQuant(v, scale, zp, qmin, qmax)
-		dst[i] = y
+		qv := fakeToInt64(zf + roundHalfEven32(v*inv))
+		c := min(max(qv, lo), hi)
+		dst[i] = float32(float64(c-int64(zp)) * float64(scale))
 		if mask != nil {
-			mask[i] = in
+			mask[i] = lo <= qv && qv <= hi
 		}
 	}
 	return dst

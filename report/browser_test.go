@@ -59,13 +59,28 @@ func TestReportInBrowser(t *testing.T) {
 	if want := 3*(6+6+4) + 1 + 2*2; len(imgs) != want {
 		t.Errorf("%d images on the page, want %d", len(imgs), want)
 	}
+	heat := map[string]int{} // heat-map alt text -> most colours in one of its images
 	for _, im := range imgs {
 		if !im.Complete || !im.Decoded || im.W == 0 || im.H == 0 || im.Err != "" {
 			t.Errorf("image %q: complete %v decoded %v %dx%d %s", im.Alt, im.Complete, im.Decoded, im.W, im.H, im.Err)
 		}
+		if strings.HasSuffix(im.Alt, " error") {
+			// One test image's heat map may be uniform (a flat image reproduced within one
+			// colour step); each stage's maps together must not be.
+			heat[im.Alt] = max(heat[im.Alt], im.Colors)
+			continue
+		}
 		if im.Colors < 2 && !strings.Contains(im.Alt, "input") && !strings.Contains(im.Alt, "detail") {
-			// A chart, graph or heat map of a single colour would be blank.
+			// A chart or graph of a single colour would be blank.
 			t.Errorf("image %q shows %d colour(s)", im.Alt, im.Colors)
+		}
+	}
+	if len(heat) == 0 {
+		t.Error("no error heat maps on the page")
+	}
+	for alt, n := range heat {
+		if n < 2 {
+			t.Errorf("every %q heat map shows a single colour", alt)
 		}
 	}
 	for _, u := range requests {

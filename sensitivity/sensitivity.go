@@ -8,14 +8,17 @@
 package sensitivity
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 
 	"github.com/vgfq/vgfq/data"
+	"github.com/vgfq/vgfq/engine"
 	"github.com/vgfq/vgfq/graph"
+	"github.com/vgfq/vgfq/metrics"
 	"github.com/vgfq/vgfq/quant"
-	"github.com/vgfq/vgfq/train"
 )
 
 // Kinds of quantizable unit.
@@ -40,6 +43,10 @@ type Entry struct {
 	// the fully quantized PSNR (what keeping this unit in higher precision would win back).
 	AllButPSNR float64 `json:"all_but_psnr"`
 	AllButGain float64 `json:"all_but_gain_db"`
+	// OnlyVsFP32 and AllButVsFP32 are the same configurations scored against the FP32 model's
+	// output instead of the ground truth: the quantization error alone (higher is better).
+	OnlyVsFP32   float64 `json:"only_vs_fp32_psnr"`
+	AllButVsFP32 float64 `json:"all_but_vs_fp32_psnr"`
 }
 
 // Report is the analysis of one model.
@@ -48,6 +55,7 @@ type Report struct {
 	Images   int     `json:"images"`
 	FP32PSNR float64 `json:"fp32_psnr"`
 	FQPSNR   float64 `json:"fake_quant_psnr"` // everything quantized
+	FQVsFP32 float64 `json:"fake_quant_vs_fp32_psnr"`
 	// Entries are ranked by OnlyDrop, largest first (ties by AllButGain, then graph order).
 	Entries []Entry `json:"entries"`
 }
@@ -65,21 +73,55 @@ func Analyze(m *quant.Model, src data.Source, opt Options) (*Report, error) {
 	}
 	batch := min(64, images)
 	batches := (images + batch - 1) / batch
-	score := func(sel quant.Selection) (float64, int, error) {
-		r, err := train.EvaluatePredictor(train.Predictor(m.PartialPredictor(sel)), src, batch, batches, false, nil)
-		if err != nil {
-			return 0, 0, err
-		}
-		return r.PSNR, r.Images, nil
+	// The test batches, their ground truth and the FP32 outputs, computed once.
+	loader, err := data.NewLoader(src, data.LoaderOptions{BatchSize: batch})
+	if err != nil {
+		return nil, fmt.Errorf("test split: %v", err)
 	}
-	none := quant.Selection{Weights: map[string]bool{}, Acts: map[int]bool{}}
-	all := m.All()
-	rep := &Report{Model: m.Graph.Name}
-	var err error
-	if rep.FP32PSNR, rep.Images, err = score(none); err != nil {
+	var lrs, hrs, fps []*engine.Tensor
+	fp32 := m.PartialPredictor(quant.Selection{})
+	n := 0
+	for len(lrs) < batches {
+		b, err := loader.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		lr := engine.FromData(append([]float32(nil), b.LR...), b.N, data.Channels, b.H/2, b.W/2)
+		y, err := fp32(lr)
+		if err != nil {
+			return nil, err
+		}
+		if len(y.Data) != len(b.HR) {
+			return nil, fmt.Errorf("model output %v does not match the %dx%d ground truth", y.Shape, b.H, b.W)
+		}
+		lrs, hrs, fps = append(lrs, lr), append(hrs, engine.FromData(append([]float32(nil), b.HR...), len(b.HR))), append(fps, y)
+		n += b.N
+	}
+	if n == 0 {
+		return nil, fmt.Errorf("test split is empty")
+	}
+	// score returns the PSNR against the ground truth and against the FP32 output.
+	score := func(sel quant.Selection) (float64, float64, error) {
+		pred := m.PartialPredictor(sel)
+		var gt, vs metrics.PSNRMeter
+		for i, lr := range lrs {
+			y, err := pred(lr)
+			if err != nil {
+				return 0, 0, err
+			}
+			gt.Add(y.Data, hrs[i].Data)
+			vs.Add(y.Data, fps[i].Data)
+		}
+		return gt.Mean(), vs.Mean(), nil
+	}
+	rep := &Report{Model: m.Graph.Name, Images: n}
+	if rep.FP32PSNR, _, err = score(quant.Selection{}); err != nil {
 		return nil, err
 	}
-	if rep.FQPSNR, _, err = score(all); err != nil {
+	if rep.FQPSNR, rep.FQVsFP32, err = score(m.All()); err != nil {
 		return nil, err
 	}
 	type unit struct {
@@ -122,10 +164,10 @@ func Analyze(m *quant.Model, src data.Source, opt Options) (*Report, error) {
 	}
 	for i := range units {
 		u := &units[i]
-		if u.e.OnlyPSNR, _, err = score(u.only); err != nil {
+		if u.e.OnlyPSNR, u.e.OnlyVsFP32, err = score(u.only); err != nil {
 			return nil, err
 		}
-		if u.e.AllButPSNR, _, err = score(u.allBy); err != nil {
+		if u.e.AllButPSNR, u.e.AllButVsFP32, err = score(u.allBy); err != nil {
 			return nil, err
 		}
 		u.e.OnlyDrop = rep.FP32PSNR - u.e.OnlyPSNR
@@ -150,14 +192,15 @@ func Analyze(m *quant.Model, src data.Source, opt Options) (*Report, error) {
 // Table formats the report for a terminal.
 func (r *Report) Table() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "sensitivity of %s over %d test images (fake-quant): FP32 %.3f dB, all quantized %.3f dB\n", r.Model, r.Images, r.FP32PSNR, r.FQPSNR)
-	fmt.Fprintf(&b, "%-4s %-14s %-10s %-12s %-8s %10s %10s %12s %12s\n", "rank", "node", "kind", "op", "layer", "only dB", "drop dB", "all-but dB", "gain dB")
+	fmt.Fprintf(&b, "sensitivity of %s over %d test images (fake-quant): FP32 %.3f dB, all quantized %.3f dB (%.2f dB against the FP32 output)\n", r.Model, r.Images, r.FP32PSNR, r.FQPSNR, r.FQVsFP32)
+	fmt.Fprintf(&b, "PSNR against the ground truth; vs-FP32: against the FP32 output (the quantization error alone)\n")
+	fmt.Fprintf(&b, "%-4s %-14s %-10s %-12s %-8s %9s %9s %9s %11s %9s %11s\n", "rank", "node", "kind", "op", "layer", "only", "drop", "only-vs-FP32", "all-but", "gain", "all-but-vs-FP32")
 	for i, e := range r.Entries {
 		layer := e.Layer
 		if layer == "" {
 			layer = "-"
 		}
-		fmt.Fprintf(&b, "%-4d %-14s %-10s %-12s %-8s %10.3f %10.3f %12.3f %12.3f\n", i+1, e.Node, e.Kind, e.Op, layer, e.OnlyPSNR, e.OnlyDrop, e.AllButPSNR, e.AllButGain)
+		fmt.Fprintf(&b, "%-4d %-14s %-10s %-12s %-8s %9.3f %9.3f %12.2f %11.3f %9.3f %15.2f\n", i+1, e.Node, e.Kind, e.Op, layer, e.OnlyPSNR, e.OnlyDrop, e.OnlyVsFP32, e.AllButPSNR, e.AllButGain, e.AllButVsFP32)
 	}
 	return b.String()
 }

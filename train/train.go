@@ -115,6 +115,9 @@ type Hooks struct {
 	EvalName string
 	// SaveExtra writes further files into a checkpoint's (temporary) directory.
 	SaveExtra func(dir string) error
+	// ExtraParams are trained too (after Exec's parameters, in this order): QAT's learnable
+	// quantization scales.
+	ExtraParams []*engine.Var
 }
 
 // RunWith is Run with hooks.
@@ -153,7 +156,7 @@ func RunWith(ctx context.Context, g *graph.Graph, ds *data.Dataset, c Config, ou
 	if evalName == "" {
 		evalName = "test PSNR"
 	}
-	params := ex.Params()
+	params := append(ex.Params(), h.ExtraParams...)
 	opt := NewOptimizer(c, params)
 	st := &State{Config: c, Optimizer: c.Optimizer}
 	if resume != nil && resume.State != nil {

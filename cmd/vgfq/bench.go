@@ -54,13 +54,17 @@ func newBenchCmd() *cobra.Command {
 			if qatMode {
 				what = "QAT train"
 			}
+			c0 := processCPUTime()
 			ips, err := benchTrain(g, batch, size, steps, warmup, qatMode)
 			if err != nil {
 				return err
 			}
+			// CPU time per image over warm-up and timed steps
+			cpuPerImage := (processCPUTime() - c0).Seconds() * 1e6 / float64((steps+warmup)*batch)
 			if jsonOut {
 				return writeJSON(map[string]any{"bench": what, "model": model, "batch": batch, "input_size": size,
-					"threads": runtime.GOMAXPROCS(0), "steps": steps, "images_per_s": ips, "ms_per_step": 1000 * float64(batch) / ips})
+					"threads": runtime.GOMAXPROCS(0), "steps": steps, "images_per_s": ips, "ms_per_step": 1000 * float64(batch) / ips,
+					"cpu_us_per_image": cpuPerImage})
 			}
 			fmt.Fprintf(os.Stdout, "%s "+what+": batch %d, input %dx%d, %d threads: %.1f images/s (%.2f ms/step)\n",
 				model, batch, size, size, runtime.GOMAXPROCS(0), ips, 1000*float64(batch)/ips)

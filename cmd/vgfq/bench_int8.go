@@ -91,12 +91,14 @@ func newBenchInferCmd() *cobra.Command {
 				defer pprof.StopCPUProfile()
 			}
 			// timeIt: one warm-up run (first-touch allocations, packing), then the median of
-			// --rounds timed runs
+			// --rounds timed runs; lastCPU is the process CPU time per image over those runs
+			var lastCPU float64
 			timeIt := func(f func() error) (float64, error) {
 				if err := f(); err != nil {
 					return 0, err
 				}
 				var ips []float64
+				c0 := processCPUTime()
 				for range rounds {
 					t := time.Now()
 					if err := f(); err != nil {
@@ -104,6 +106,7 @@ func newBenchInferCmd() *cobra.Command {
 					}
 					ips = append(ips, float64(images)/time.Since(t).Seconds())
 				}
+				lastCPU = (processCPUTime() - c0).Seconds() * 1e6 / float64(rounds*images)
 				slices.Sort(ips)
 				return ips[len(ips)/2], nil
 			}
@@ -111,10 +114,12 @@ func newBenchInferCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			fpCPU := lastCPU
 			fastIPS, err := timeIt(func() error { _, err := fast(batch); return err })
 			if err != nil {
 				return err
 			}
+			fastCPU := lastCPU
 			refIPS := 0.0
 			if withRef {
 				rounds = 1
@@ -125,7 +130,8 @@ func newBenchInferCmd() *cobra.Command {
 			if jsonOut {
 				r := map[string]any{"bench": "infer", "model": model, "input_size": size, "threads": runtime.GOMAXPROCS(0),
 					"images": images, "calib": calib, "ptq_ms": float64(ptq.Microseconds()) / 1000,
-					"fp32_images_per_s": fpIPS, "int8_fast_images_per_s": fastIPS}
+					"fp32_images_per_s": fpIPS, "int8_fast_images_per_s": fastIPS,
+					"fp32_cpu_us_per_image": fpCPU, "int8_fast_cpu_us_per_image": fastCPU}
 				if withRef {
 					r["int8_ref_images_per_s"] = refIPS
 				}

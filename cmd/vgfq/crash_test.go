@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/vgfq/vgfq/graph"
+	"github.com/vgfq/vgfq/qat"
 	"github.com/vgfq/vgfq/train"
 )
 
@@ -41,25 +42,91 @@ func crashTrainArgs(out string, builtinTrain int) []string {
 		"--checkpoint-every", "1", "--eval-batches", "1", "--log-every", "0", "--quiet", "--seed", "7", "--out", out}
 }
 
-// referenceRun trains without interruption and returns the final weights file and the time it took.
-func referenceRun(t *testing.T, builtinTrain int) ([]byte, time.Duration) {
+// crashJob is a command under test: its arguments (fresh or --resume), where its checkpoint
+// lives, how to check that checkpoint, and the result files that must match an uninterrupted
+// run byte for byte.
+type crashJob struct {
+	args    func(out string, resume bool) []string
+	ckdir   func(out string) string
+	load    func(dir string) (*train.State, error)
+	results []string // relative to out
+}
+
+var trainJob = crashJob{
+	args: func(out string, resume bool) []string {
+		a := crashTrainArgs(out, 64)
+		if resume {
+			a = append(a, "--resume")
+		}
+		return a
+	},
+	ckdir: func(out string) string { return out },
+	load: func(dir string) (*train.State, error) {
+		ck, err := train.LoadCheckpoint(dir)
+		if err != nil {
+			return nil, err
+		}
+		if ck.State == nil || ck.Optimizer == nil {
+			return nil, errors.New("checkpoint without training or optimizer state")
+		}
+		return ck.State, nil
+	},
+	results: []string{graph.WeightsFile},
+}
+
+// qatJob: vgfq qat of a small float model (16 steps, a checkpoint after every step), then the
+// INT8 export.
+func qatJob(model string) crashJob {
+	return crashJob{
+		args: func(out string, resume bool) []string {
+			a := []string{"qat", "--out", out, "--crop", "16", "--data", "builtin", "--builtin-train", "64", "--builtin-test", "16",
+				"--batch", "8", "--epochs", "2", "--checkpoint-every", "1", "--eval-batches", "1", "--eval-images", "0",
+				"--layer-images", "0", "--log-every", "0", "--quiet", "--seed", "7"}
+			if resume {
+				return append(a, "--resume")
+			}
+			return append(a, "--model", model)
+		},
+		ckdir: func(out string) string { return filepath.Join(out, qatCheckpointDir) },
+		load: func(dir string) (*train.State, error) {
+			ck, err := qat.LoadCheckpoint(dir)
+			if err != nil {
+				return nil, err
+			}
+			return ck.Train.State, nil
+		},
+		results: []string{"model.vgf", "model.tosa", filepath.Join(qatCheckpointDir, graph.WeightsFile)},
+	}
+}
+
+// referenceRun runs a job without interruption and returns its result files and the time it took.
+func referenceRun(t *testing.T, job crashJob) ([][]byte, time.Duration) {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), "ref")
 	start := time.Now()
-	if b, err := vgfqCmd(crashTrainArgs(out, builtinTrain)...).CombinedOutput(); err != nil {
+	if b, err := vgfqCmd(job.args(out, false)...).CombinedOutput(); err != nil {
 		t.Fatalf("reference run: %v\n%s", err, b)
 	}
 	d := time.Since(start)
-	w, err := os.ReadFile(filepath.Join(out, graph.WeightsFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return w, d
+	return readResults(t, out, job), d
 }
 
-// checkpointState loads the checkpoint in dir: nil if there is none yet; a test failure if it
-// is damaged (half-written, mixed, unreadable).
-func checkpointState(t *testing.T, dir string) *train.State {
+func readResults(t *testing.T, out string, job crashJob) [][]byte {
+	t.Helper()
+	var r [][]byte
+	for _, f := range job.results {
+		b, err := os.ReadFile(filepath.Join(out, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = append(r, b)
+	}
+	return r
+}
+
+// checkpointState loads the job's checkpoint in dir: nil if there is none yet; a test failure if
+// it is damaged (half-written, mixed, unreadable).
+func checkpointState(t *testing.T, job crashJob, dir string) *train.State {
 	t.Helper()
 	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
 		if err := checkNothingAside(dir); err != nil {
@@ -67,14 +134,11 @@ func checkpointState(t *testing.T, dir string) *train.State {
 		}
 		return nil
 	}
-	ck, err := train.LoadCheckpoint(dir)
+	st, err := job.load(dir)
 	if err != nil {
 		t.Fatalf("checkpoint damaged: %v", err)
 	}
-	if ck.State == nil || ck.Optimizer == nil {
-		t.Fatalf("checkpoint without training or optimizer state")
-	}
-	return ck.State
+	return st
 }
 
 // checkNothingAside: a missing checkpoint directory must not hide a renamed-aside previous
@@ -93,32 +157,46 @@ func checkNothingAside(dir string) error {
 // backwards, and the final weights must equal an uninterrupted run's byte for byte.
 func TestTrainSurvivesSIGKILL(t *testing.T) {
 	if testing.Short() {
-		t.Skip("runs vgfq train about 15 times")
+		t.Skip("runs vgfq train about 40 times")
 	}
-	ref, d := referenceRun(t, 64)
+	survivesSIGKILL(t, trainJob, 25)
+}
+
+// TestQATSurvivesSIGKILL: the same for `vgfq qat`, whose final .vgf/.tosa and QAT weights must
+// equal an uninterrupted run's.
+func TestQATSurvivesSIGKILL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs vgfq qat about 30 times")
+	}
+	survivesSIGKILL(t, qatJob(saveZoo(t, t.TempDir(), "espcn", 8)), 15)
+}
+
+func survivesSIGKILL(t *testing.T, job crashJob, wantKills int) {
+	ref, d := referenceRun(t, job)
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))
-	// Campaigns from scratch until at least 25 kills landed; each ends with a completed run.
+	// Campaigns from scratch until enough kills landed; each ends with a completed run.
 	kills, seen, midWrite, campaigns := 0, 0, 0, 0
-	for ; kills < 25 && campaigns < 10; campaigns++ {
-		k, s, m := killCampaign(t, filepath.Join(t.TempDir(), "ck"), d, rng, ref)
+	for ; kills < wantKills && campaigns < 10; campaigns++ {
+		k, s, m := killCampaign(t, job, filepath.Join(t.TempDir(), "out"), d, rng, ref)
 		kills, seen, midWrite = kills+k, seen+s, midWrite+m
 	}
-	t.Logf("%d SIGKILLs in %d campaigns (reference run %v), %d of them during a checkpoint write, %d distinct checkpoints seen after kills; every final weights file identical to the uninterrupted run's",
+	if kills < wantKills/2 {
+		t.Fatalf("only %d kills landed", kills)
+	}
+	t.Logf("%d SIGKILLs in %d campaigns (reference run %v), %d of them during a checkpoint write, %d distinct checkpoints seen after kills; every final result identical to the uninterrupted run's",
 		kills, campaigns, d.Round(time.Millisecond), midWrite, seen)
 }
 
-// killCampaign trains into dir, killing at random moments within d, resuming after every kill,
-// until a run completes (at most 30 kills). It returns the kills and checkpoints seen.
-func killCampaign(t *testing.T, dir string, d time.Duration, rng *rand.Rand, ref []byte) (kills, seen, midWrite int) {
+// killCampaign runs the job into out, killing it at random moments within d/2 and resuming
+// after every kill, until a run completes (at most 30 kills). It returns the kills, the
+// checkpoints seen and the kills that interrupted a checkpoint write.
+func killCampaign(t *testing.T, job crashJob, out string, d time.Duration, rng *rand.Rand, ref [][]byte) (kills, seen, midWrite int) {
+	ck := job.ckdir(out)
 	lastGlobal := -1
 	for round := 0; ; round++ {
-		args := crashTrainArgs(dir, 64)
-		if st := checkpointState(t, dir); st != nil {
-			args = append(args, "--resume")
-		}
-		cmd := vgfqCmd(args...)
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
+		cmd := vgfqCmd(job.args(out, checkpointState(t, job, ck) != nil)...)
+		var buf bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &buf, &buf
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -133,7 +211,7 @@ func killCampaign(t *testing.T, dir string, d time.Duration, rng *rand.Rand, ref
 				err = <-finished
 				kills++
 				// A killed writer leaves its temporary directory behind.
-				if tmps, _ := filepath.Glob(filepath.Join(filepath.Dir(dir), ".ck.tmp-*")); len(tmps) > 0 {
+				if tmps, _ := filepath.Glob(filepath.Join(filepath.Dir(ck), "."+filepath.Base(ck)+".tmp-*")); len(tmps) > 0 {
 					midWrite++
 				}
 			}
@@ -141,9 +219,9 @@ func killCampaign(t *testing.T, dir string, d time.Duration, rng *rand.Rand, ref
 			err = <-finished
 		}
 		if err != nil && !strings.Contains(err.Error(), "killed") {
-			t.Fatalf("round %d: %v\n%s", round, err, out.String())
+			t.Fatalf("round %d: %v\n%s", round, err, buf.String())
 		}
-		st := checkpointState(t, dir)
+		st := checkpointState(t, job, ck)
 		if st == nil && lastGlobal >= 0 {
 			t.Fatalf("round %d: the checkpoint disappeared", round)
 		}
@@ -160,12 +238,10 @@ func killCampaign(t *testing.T, dir string, d time.Duration, rng *rand.Rand, ref
 			break
 		}
 	}
-	w, err := os.ReadFile(filepath.Join(dir, graph.WeightsFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(w, ref) {
-		t.Fatalf("after %d kills the resumed weights differ from the uninterrupted run's", kills)
+	for i, b := range readResults(t, out, job) {
+		if !bytes.Equal(b, ref[i]) {
+			t.Fatalf("after %d kills %s differs from the uninterrupted run's", kills, job.results[i])
+		}
 	}
 	return kills, seen, midWrite
 }
@@ -176,11 +252,37 @@ func TestTrainSIGINT(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs vgfq train three times")
 	}
-	ref, _ := referenceRun(t, 256)
-	dir := filepath.Join(t.TempDir(), "ck")
-	cmd := vgfqCmd(crashTrainArgs(dir, 256)...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	job := trainJob
+	job.args = func(out string, resume bool) []string {
+		a := crashTrainArgs(out, 256)
+		if resume {
+			a = append(a, "--resume")
+		}
+		return a
+	}
+	stopsOnSIGINT(t, job)
+}
+
+// TestQATSIGINT: the same for vgfq qat.
+func TestQATSIGINT(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs vgfq qat three times")
+	}
+	job := qatJob(saveZoo(t, t.TempDir(), "espcn", 8))
+	args := job.args
+	job.args = func(out string, resume bool) []string {
+		return append(args(out, resume), "--builtin-train", "256")
+	}
+	stopsOnSIGINT(t, job)
+}
+
+func stopsOnSIGINT(t *testing.T, job crashJob) {
+	refs, _ := referenceRun(t, job)
+	out := filepath.Join(t.TempDir(), "out")
+	ck := job.ckdir(out)
+	cmd := vgfqCmd(job.args(out, false)...)
+	var buf bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &buf, &buf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +291,7 @@ func TestTrainSIGINT(t *testing.T) {
 	// Interrupt as soon as the first checkpoint is on disk.
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		if _, err := os.Stat(filepath.Join(dir, train.StateFile)); err == nil {
+		if _, err := os.Stat(filepath.Join(ck, train.StateFile)); err == nil {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -203,23 +305,24 @@ func TestTrainSIGINT(t *testing.T) {
 	case err = <-finished:
 	case <-time.After(time.Minute):
 		cmd.Process.Kill()
-		t.Fatal("SIGINT did not stop training within a minute")
+		t.Fatal("SIGINT did not stop within a minute")
 	}
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted || !strings.Contains(out.String(), "interrupted at epoch") ||
-		!strings.Contains(out.String(), "--resume") {
-		t.Fatalf("exit %v, output:\n%s", err, out.String())
+	if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted || !strings.Contains(buf.String(), "interrupted") ||
+		!strings.Contains(buf.String(), "--resume") {
+		t.Fatalf("exit %v, output:\n%s", err, buf.String())
 	}
-	st := checkpointState(t, dir)
+	st := checkpointState(t, job, ck)
 	if st == nil || st.Done || st.Global == 0 {
 		t.Fatalf("checkpoint after SIGINT: %+v", st)
 	}
-	if b, err := vgfqCmd(append(crashTrainArgs(dir, 256), "--resume")...).CombinedOutput(); err != nil {
+	if b, err := vgfqCmd(job.args(out, true)...).CombinedOutput(); err != nil {
 		t.Fatalf("resume: %v\n%s", err, b)
 	}
-	w, _ := os.ReadFile(filepath.Join(dir, graph.WeightsFile))
-	if !bytes.Equal(w, ref) {
-		t.Fatalf("interrupted at step %d and resumed: weights differ from the uninterrupted run's", st.Global)
+	for i, b := range readResults(t, out, job) {
+		if !bytes.Equal(b, refs[i]) {
+			t.Fatalf("interrupted at step %d and resumed: %s differs from the uninterrupted run's", st.Global, job.results[i])
+		}
 	}
-	t.Logf("interrupted at global step %d of 96; resumed run identical", st.Global)
+	t.Logf("interrupted at global step %d; resumed run identical", st.Global)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -87,11 +88,31 @@ func (f *dataFlags) open(log io.Writer) (*data.Dataset, error) {
 	}
 	fi, err := os.Stat(f.spec)
 	if err != nil || !fi.IsDir() {
-		return nil, badInputf("--data %q: not builtin, cifar10, or a directory (CIFAR-10, HR/LR pairs or images)", f.spec)
+		return nil, badInputf("--data %q: not builtin, cifar10, or a directory (CIFAR-10, HR/LR pairs or an image folder)", f.spec)
 	}
-	ds, err := data.OpenDir(f.spec, data.FolderOptions{CropSize: f.crop, CropsPerImage: f.cropsPerImg, CacheBytes: int64(f.cacheMB) << 20})
+	cache := int64(f.cacheMB) << 20
+	ds, err := data.OpenDir(f.spec, data.FolderOptions{CropSize: f.crop, CropsPerImage: f.cropsPerImg, CacheBytes: cache})
 	if err != nil {
 		return nil, badInput(err)
 	}
+	limitLazyMemory(ds, cache)
 	return ds, nil
+}
+
+// limitLazyMemory: a lazily decoded folder keeps replacing cached images, and Go's collector
+// lets the heap grow to twice the live data before collecting, so the process would peak at
+// about three times the cache. A soft memory limit of the cache plus 512 MiB keeps the peak near
+// the cache size (measured in docs/reliability.md). GOMEMLIMIT, if set, takes precedence.
+func limitLazyMemory(ds *data.Dataset, cache int64) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	for _, s := range []data.Source{ds.Train, ds.Test} {
+		if l, ok := s.(interface{ Lazy() bool }); ok && l.Lazy() {
+			if limit := cache + 512<<20; limit < debug.SetMemoryLimit(-1) {
+				debug.SetMemoryLimit(limit)
+			}
+			return
+		}
+	}
 }

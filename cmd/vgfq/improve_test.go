@@ -137,11 +137,13 @@ func TestSensitivityCLI(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	var rep struct {
-		FP32    float64 `json:"fp32_psnr"`
-		FQ      float64 `json:"fake_quant_psnr"`
-		Entries []struct {
+		FP32     float64 `json:"fp32_psnr"`
+		FQ       float64 `json:"fake_quant_psnr"`
+		FQVsFP32 float64 `json:"fake_quant_vs_fp32_psnr"`
+		Entries  []struct {
 			Node, Kind string
 			OnlyDrop   float64 `json:"only_drop_db"`
+			OnlyVsFP32 float64 `json:"only_vs_fp32_psnr"`
 		} `json:"entries"`
 	}
 	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
@@ -150,6 +152,10 @@ func TestSensitivityCLI(t *testing.T) {
 	got := map[string]bool{}
 	for i, e := range rep.Entries {
 		got[e.Kind+" "+e.Node] = true
+		// One unit quantized is closer to FP32 than everything quantized.
+		if !(e.OnlyVsFP32 > rep.FQVsFP32) {
+			t.Errorf("%s %s: only-vs-FP32 %v not above all-quantized %v", e.Kind, e.Node, e.OnlyVsFP32, rep.FQVsFP32)
+		}
 		if i > 0 && e.OnlyDrop > rep.Entries[i-1].OnlyDrop {
 			t.Errorf("entries not ranked by drop: %v", rep.Entries)
 		}
@@ -163,7 +169,7 @@ func TestSensitivityCLI(t *testing.T) {
 		t.Errorf("report: %+v", rep)
 	}
 	code, stdout, _ = runCLI(t, "sensitivity", "--model", model, "--builtin-train", "64", "--builtin-test", "64", "--calib", "8", "--images", "32")
-	if code != 0 || !strings.Contains(stdout, "all-but dB") || !strings.Contains(stdout, "relu1") {
+	if code != 0 || !strings.Contains(stdout, "all-but-vs-FP32") || !strings.Contains(stdout, "relu1") {
 		t.Errorf("table: %d %s", code, stdout)
 	}
 }

@@ -2,17 +2,16 @@ package main
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
-	"github.com/vgfq/vgfq/train"
+	"github.com/vgfq/vgfq/model"
 	"github.com/vgfq/vgfq/zoo"
 )
 
 func newModelsCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "models [NAME|DIR]",
-		Short: "List the model zoo, or print a zoo model's or a saved model's graph",
+		Use:   "models [NAME|DIR|FILE.onnx]",
+		Short: "List the model zoo, or print a zoo model's, a saved model's or an ONNX model's graph",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(c *cobra.Command, args []string) error {
 			if len(args) == 0 {
@@ -25,19 +24,14 @@ func newModelsCmd() *cobra.Command {
 				}
 				return nil
 			}
-			if fi, err := os.Stat(args[0]); err == nil && fi.IsDir() {
-				ck, err := train.LoadCheckpoint(args[0])
-				if err != nil {
-					return badInput(err)
-				}
-				fmt.Print(ck.Graph.String())
-				return nil
-			}
-			g, err := zoo.Build(args[0], 16, 16, 1)
+			l, err := model.Load(args[0], model.Options{})
 			if err != nil {
 				return badInput(err)
 			}
-			fmt.Print(g.String())
+			if l.ONNX != nil {
+				fmt.Print(l.ONNX.Summary())
+			}
+			fmt.Print(l.Graph.String())
 			return nil
 		},
 	}

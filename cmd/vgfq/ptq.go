@@ -5,6 +5,7 @@ import (
 	"io"
 	"iter"
 	"os"
+	"runtime"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -96,6 +97,8 @@ type ptqResult struct {
 	Model   *quant.Model
 	Lowered *lower.Result
 	Scores  map[string]*train.EvalResult
+	// Agreement is the PSNR of the INT8 output against the FP32 output.
+	Agreement float64
 }
 
 func (f *ptqFlags) validate() error {
@@ -173,6 +176,19 @@ func runPTQ(g *graph.Graph, f *ptqFlags, log io.Writer) (*ptqResult, error) {
 	out := &ptqResult{Model: m, Lowered: res, Scores: map[string]*train.EvalResult{}}
 	if err := exportAndScore(r, ds, f.out, f.debugInfo, f.evalImages, f.layers, nil, out.Scores, log); err != nil {
 		return nil, err
+	}
+	if f.evalImages > 0 {
+		// The quantization error alone: the INT8 graph's output against the FP32 output.
+		int8pred, err := lower.Int8Predictor(res, runtime.GOMAXPROCS(0))
+		if err != nil {
+			return nil, err
+		}
+		agree, err := train.AgreementPSNR(int8pred, train.GraphPredictor(g), ds.Test, 64, (f.evalImages+63)/64)
+		if err != nil {
+			return nil, fmt.Errorf("INT8 vs FP32: %v", err)
+		}
+		out.Agreement = agree
+		fmt.Fprintf(log, "%-14s %9.3f            (INT8 output against the FP32 output: the quantization error alone)\n", "INT8 vs FP32", agree)
 	}
 	return out, nil
 }

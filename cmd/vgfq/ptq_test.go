@@ -82,7 +82,7 @@ func TestPTQ(t *testing.T) {
 	// A graph op without a TOSA lowering: exit 2 naming the node, nothing written.
 	b := graph.NewBuilder("odd", 1)
 	x := b.Input("x", 1, 3, 16, 16)
-	up := b.Unary(graph.OpResize, "up_ac", x, graph.Attrs{Mode: "bilinear", Scale: []float64{2, 2}, AlignCorners: true})
+	up := b.Unary(graph.OpMaxPool2d, "pool_ceil", x, graph.Attrs{Kernel: []int{3, 3}, Stride: []int{2, 2}, CeilMode: true})
 	oddG, err := b.Build(b.Conv2d("conv", up, graph.ConvSpec{In: 3, Out: 3, Kernel: 3, Padding: 1}))
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +93,7 @@ func TestPTQ(t *testing.T) {
 	}
 	oddOut := filepath.Join(dir, "oddout")
 	code, _, stderr = runCLI(t, "ptq", "--model", odd, "--builtin-train", "64", "--builtin-test", "64", "--calib", "8", "--out", oddOut, "--quiet")
-	if code != exitInput || !strings.Contains(stderr, `node "up_ac" (Resize)`) || !strings.Contains(stderr, "align_corners") {
+	if code != exitInput || !strings.Contains(stderr, `node "pool_ceil" (MaxPool2d)`) || !strings.Contains(stderr, "ceil_mode") {
 		t.Errorf("op without lowering: exit %d, stderr %q", code, stderr)
 	}
 	if _, err := os.Stat(oddOut); err == nil {

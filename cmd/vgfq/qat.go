@@ -30,6 +30,8 @@ type qatFlags struct {
 	freezeObs     int
 	freezeBN      int
 	exportTrained bool
+	lsq           bool
+	lsqStatic     int
 	evalImages    int
 	layers        int
 	quiet         bool
@@ -62,6 +64,8 @@ func (f *qatFlags) register(c *cobra.Command) {
 	fl.IntVar(&f.freezeObs, "freeze-observers-after", 0, "freeze activation ranges and weight scales after N steps (vgfq option; 0: never, the reference)")
 	fl.IntVar(&f.freezeBN, "freeze-bn-after", 0, "use BatchNorm running statistics after N steps (vgfq option; 0: never)")
 	fl.BoolVar(&f.exportTrained, "export-trained-qparams", false, "export exactly the activation qparams the model was trained with (vgfq option; default: recompute them with the observer formula as convert_pt2e does)")
+	fl.BoolVar(&f.lsq, "lsq", false, "learn the activation scales and zero points (LSQ with gradient scaling, torch's _LearnableFakeQuantize; vgfq option)")
+	fl.IntVar(&f.lsqStatic, "lsq-static-steps", 50, "with --lsq: steps of static (moving-average) range estimation before the scales are learned")
 	fl.IntVar(&f.evalImages, "eval-images", 3200, "test images scored for the final FP32 / fake-quant / INT8 table (0: skip)")
 	fl.IntVar(&f.layers, "layer-images", 16, "test images traced for the per-layer table and layers.json (0: skip)")
 	fl.BoolVar(&f.quiet, "quiet", false, "no progress bar")
@@ -117,6 +121,10 @@ func (f *qatFlags) options() (qat.Options, error) {
 	}
 	o.FreezeObserversAfter, o.FreezeBNAfter = f.freezeObs, f.freezeBN
 	o.Quant.ExportTrainedQParams = f.exportTrained
+	if f.lsq && f.lsqStatic < 1 {
+		return o, badInputf("--lsq-static-steps %d must be at least 1", f.lsqStatic)
+	}
+	o.Quant.LSQ, o.LSQStaticSteps = f.lsq, f.lsqStatic
 	return o, nil
 }
 
@@ -197,7 +205,7 @@ func runQAT(c *cobra.Command, f *qatFlags, log io.Writer) (*qatResult, error) {
 	st, err := qat.Train(c.Context(), m, ds, f.cfg, ckdir, resume, newProgress(log, f.quiet))
 	if err != nil {
 		if errors.Is(err, c.Context().Err()) && c.Context().Err() != nil {
-			return nil, fmt.Errorf("interrupted; the checkpoint in %s continues with --resume", ckdir)
+			return nil, fmt.Errorf("interrupted; the checkpoint in %s continues with --resume (%w)", ckdir, err)
 		}
 		if strings.Contains(err.Error(), "NaN") || strings.Contains(err.Error(), "diverged") {
 			return nil, badInputf("%v; the last good checkpoint is kept in %s", err, ckdir)
@@ -222,7 +230,11 @@ func runQAT(c *cobra.Command, f *qatFlags, log io.Writer) (*qatResult, error) {
 // printQParamTable prints, per activation group, the qparams QAT trained with (ATen's
 // ChooseQuantizationParams) next to the exported ones.
 func printQParamTable(w io.Writer, table []quant.ActQParams) {
-	fmt.Fprintf(w, "activation qparams: trained (ChooseQuantizationParams) vs exported (%s):\n", table[0].Exported)
+	trained := "ChooseQuantizationParams"
+	if table[0].Exported == "learned (LSQ)" {
+		trained = "learned"
+	}
+	fmt.Fprintf(w, "activation qparams: trained (%s) vs exported (%s):\n", trained, table[0].Exported)
 	fmt.Fprintf(w, "  %-24s %12s %5s %12s %5s %10s\n", "values", "train scale", "zp", "export scale", "zp", "diff")
 	for _, r := range table {
 		vals := strings.Join(r.Values, ",")

@@ -114,7 +114,7 @@ func TestQATBadInput(t *testing.T) {
 		want string
 	}{
 		{"not a model", []string{"--model", notModel}, "--model"},
-		{"missing model", []string{"--model", filepath.Join(dir, "nope")}, "not a zoo model (espcn, upscaler), a model directory or an .onnx file"},
+		{"missing model", []string{"--model", filepath.Join(dir, "nope")}, "no such model directory"},
 		{"input size", []string{"--model", small}, "takes 8x8 inputs"},
 		{"resume nothing", []string{"--resume"}, "--resume"},
 		{"bad lr", []string{"--model", model, "--lr", "-1"}, "lr"},
@@ -166,6 +166,29 @@ func TestQATNaNLossKeepsCheckpoint(t *testing.T) {
 		a, _ := os.ReadFile(filepath.Join(ck, f))
 		if !bytes.Equal(a, b) {
 			t.Errorf("checkpoint file %s changed by the failed run", f)
+		}
+	}
+}
+
+// The demo runs all four steps and ends with the FP32 / PTQ-INT8 / QAT-INT8 table.
+func TestDemoWithQAT(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "demo")
+	code, stdout, stderr := runCLI(t, "demo", "--builtin-train", "576", "--builtin-test", "64", "--qat-steps", "2", "--dir", dir, "--quiet")
+	if code != 0 {
+		t.Fatalf("demo exit %d: %s %s", code, stdout, stderr)
+	}
+	i := strings.Index(stdout, "== summary")
+	if i < 0 {
+		t.Fatalf("no summary table:\n%s", stdout)
+	}
+	for _, row := range []string{"FP32", "PTQ-INT8", "QAT-INT8"} {
+		if !strings.Contains(stdout[i:], row) {
+			t.Errorf("summary lacks %s:\n%s", row, stdout[i:])
+		}
+	}
+	for _, f := range []string{"output/model.vgf", "output_qat/model.vgf", "output_qat/quant.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Error(err)
 		}
 	}
 }

@@ -153,23 +153,23 @@ func runTrain(c *cobra.Command, f *trainFlags, log io.Writer) (*graph.Graph, *tr
 		g, resume = ck.Graph, ck
 		fmt.Fprintf(log, "resuming %s at epoch %d step %d\n", f.out, ck.State.Epoch+1, ck.State.Step)
 	} else {
-		if model.IsONNX(f.cfg.Model) {
-			// Fine-tune an imported float model (its declared input size replaces --input-size).
-			l, err := loadModel(f.cfg.Model, f.shapes, log)
-			if err != nil {
-				return nil, nil, err
-			}
+		// A zoo model (fresh weights at --input-size), a model directory or an .onnx file
+		// (fine-tuning; its declared input size replaces --input-size).
+		is, err := model.ParseInputShapes(f.shapes)
+		if err != nil {
+			return nil, nil, badInput(err)
+		}
+		l, err := model.Load(f.cfg.Model, model.Options{H: f.lrH, W: f.lrH, Seed: f.cfg.Seed, InputShapes: is})
+		if err != nil {
+			return nil, nil, badInputf("--model: %v", err)
+		}
+		if l.ONNX != nil {
+			fmt.Fprint(log, l.ONNX.Summary())
 			if l.ONNX.QDQ != nil {
-				return nil, nil, badInputf("--model %s is a QDQ model; train its float version (or use vgfq qat)", f.cfg.Model)
-			}
-			g = l.Graph
-		} else {
-			var err error
-			g, err = zoo.Build(f.cfg.Model, f.lrH, f.lrH, f.cfg.Seed)
-			if err != nil {
-				return nil, nil, badInput(err)
+				return nil, nil, badInputf("--model %s is a QDQ model; train its float version", f.cfg.Model)
 			}
 		}
+		g = l.Graph
 		if _, err := os.Stat(f.out); err == nil && !errors.Is(err, os.ErrNotExist) {
 			if _, err := train.LoadCheckpoint(f.out); err != nil {
 				return nil, nil, badInputf("--out %s exists and is not a vgfq checkpoint; choose another directory", f.out)

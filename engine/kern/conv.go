@@ -1,6 +1,9 @@
 package kern
 
-import "sync"
+import (
+	"math"
+	"sync"
+)
 
 // convGeom is a convolution with an explicit output grid: input C x H x W, weight
 // O x C/G x KH x KW, output O x OH x OW. The output grid is explicit (not derived from the other
@@ -294,9 +297,12 @@ func forImages(n, threads int, fn func(i int, inner bool)) {
 
 // convFwd computes y = conv(x, w) + b (b may be nil) for n images; accumulate=true adds into y
 // instead of overwriting it.
-func convFwd(g *convGeom, n int, x, w, b, y []float32, accumulate bool) {
+func convFwd(g *convGeom, n int, x, w, b, y []float32, accumulate, relu bool) {
 	if g.depthwise() {
 		depthwiseFwd(g, n, x, w, b, y, accumulate)
+		if relu {
+			ParallelFor(len(y), 1<<14, func(lo, hi int) { ReLUInPlace(y[lo:hi]) })
+		}
 		return
 	}
 	in, out, p := g.inSize(), g.outSize(), g.OH*g.OW
@@ -328,7 +334,23 @@ func convFwd(g *convGeom, n int, x, w, b, y []float32, accumulate bool) {
 			sgemm(false, g.og, p, g.ck, 1, w[gi*g.og*g.ck:], g.ck, bp, beta, yn[gi*g.og*p:], p, rb, inner)
 		}
 		convPool.Put(s)
+		if relu { // while the image's output is still in cache
+			ReLUInPlace(yn)
+		}
 	})
+}
+
+// ReLUInPlace sets y[i] = max(y[i], 0) with NaN kept and -0 becoming +0 (PyTorch's relu),
+// branch-free (the sign test is unpredictable).
+func ReLUInPlace(y []float32) {
+	y = y[reluFast(y):]
+	for i, v := range y {
+		var m uint32
+		if !(v <= 0) { // v > 0 or NaN, one comparison
+			m = ^uint32(0)
+		}
+		y[i] = math.Float32frombits(math.Float32bits(v) & m)
+	}
 }
 
 // indirectOK reports whether the forward convolution can use the unpacked-B kernels: few output
@@ -420,7 +442,7 @@ func convBwdData(g *convGeom, n int, w, dy, dx []float32) {
 	// only C/G rows; with few input channels GEMM + col2im (packing just dy) is cheaper.
 	if g.cg >= flipMinChannels {
 		if f, wf, ok := flippedForData(g, w); ok {
-			convFwd(&f, n, dy, wf, nil, dx, true)
+			convFwd(&f, n, dy, wf, nil, dx, true, false)
 			return
 		}
 	}

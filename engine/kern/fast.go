@@ -21,7 +21,15 @@ package kern
 func Conv2d(p Conv2dParams, x, w, b, y []float32) {
 	oh, ow := p.OutHW()
 	g := newGeom(p, oh, ow)
-	convFwd(&g, p.N, x, w, b, y, false)
+	convFwd(&g, p.N, x, w, b, y, false, false)
+}
+
+// Conv2dReLU is Conv2d followed by ReLU (ReLUInPlace), applied to each image's output right
+// after it is computed, while it is in cache.
+func Conv2dReLU(p Conv2dParams, x, w, b, y []float32) {
+	oh, ow := p.OutHW()
+	g := newGeom(p, oh, ow)
+	convFwd(&g, p.N, x, w, b, y, false, true)
 }
 
 // Conv2dBackward adds the gradients of Conv2d into dx, dw and db (any may be nil).
@@ -69,7 +77,7 @@ func ConvTranspose2d(p ConvT2dParams, x, w, b, y []float32) {
 func ConvTranspose2dBackward(p ConvT2dParams, x, w, dy, dx, dw, db []float32) {
 	g := transGeom(p)
 	if dx != nil {
-		convFwd(&g, p.N, dy, w, nil, dx, true)
+		convFwd(&g, p.N, dy, w, nil, dx, true, false)
 	}
 	if dw != nil {
 		// y = convT(x) is the data gradient of conv(y') with weight w, so dL/dw pairs dy (as the

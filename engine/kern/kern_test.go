@@ -494,3 +494,27 @@ func TestConvTranspose2dFixedShapes(t *testing.T) {
 		}
 	}
 }
+
+// TestReLUInPlace: the AVX path and the Go loop agree bit for bit with max(v, 0) keeping NaN and
+// turning -0 into +0, on every length (vector body and tail).
+func TestReLUInPlace(t *testing.T) {
+	vals := []float32{1, -1, 0, float32(math.Copysign(0, -1)), float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 1e-45, -1e-45, 3.5}
+	for n := 0; n < 40; n++ {
+		y := make([]float32, n)
+		for i := range y {
+			y[i] = vals[(i*7+n)%len(vals)]
+		}
+		want := make([]float32, n)
+		for i, v := range y {
+			if v > 0 || v != v {
+				want[i] = v
+			}
+		}
+		ReLUInPlace(y)
+		for i := range y {
+			if math.Float32bits(y[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("n %d: y[%d] = %v, want %v", n, i, y[i], want[i])
+			}
+		}
+	}
+}

@@ -39,21 +39,25 @@ def main():
     env = dict(os.environ, GOMAXPROCS=str(a.threads))
     torch_cmd = [a.python, os.path.join(HERE, "torch_bench.py"), "--threads", str(a.threads), "--batch", str(a.batch), "--json"]
     load0 = os.getloadavg()
-    res = {k: [] for k in ["vgfq_train", "torch_train", "vgfq_fp32", "torch_fp32", "vgfq_int8", "torch_int8"]}
+    keys = ["vgfq_train", "torch_train", "vgfq_fp32", "torch_fp32", "vgfq_int8", "torch_int8"]
+    res = {k: [] for k in keys}
+    cpu = {k: [] for k in keys}  # process CPU µs per image
     raw = []
     for r in range(a.rounds):
         t = run_json([vgfq, "bench", "train", "--batch", str(a.batch), "--steps", "30", "--json"], env)[0]
-        res["vgfq_train"].append(t["images_per_s"]); raw.append(t)
+        res["vgfq_train"].append(t["images_per_s"]); cpu["vgfq_train"].append(t["cpu_us_per_image"]); raw.append(t)
         t = run_json(torch_cmd + ["--mode", "train"])[0]
-        res["torch_train"].append(t["images_per_s"]); raw.append(t)
+        res["torch_train"].append(t["images_per_s"]); cpu["torch_train"].append(t["cpu_us_per_image"]); raw.append(t)
         t = run_json([vgfq, "bench", "infer", "--images", str(a.batch), "--rounds", "30", "--calib", "100", "--ref=false", "--json"], env)[0]
         res["vgfq_fp32"].append(t["fp32_images_per_s"]); res["vgfq_int8"].append(t["int8_fast_images_per_s"]); raw.append(t)
+        cpu["vgfq_fp32"].append(t["fp32_cpu_us_per_image"]); cpu["vgfq_int8"].append(t["int8_fast_cpu_us_per_image"])
         for mode in ["fp32", "int8"]:
             t = run_json(torch_cmd + ["--mode", mode])[0]
-            res["torch_" + mode].append(t["images_per_s"]); raw.append(t)
+            res["torch_" + mode].append(t["images_per_s"]); cpu["torch_" + mode].append(t["cpu_us_per_image"]); raw.append(t)
         print(f"round {r + 1}: " + ", ".join(f"{k} {v[-1]:.0f}" for k, v in res.items()), file=sys.stderr, flush=True)
     load1 = os.getloadavg()
     med = {k: statistics.median(v) for k, v in res.items()}
+    medc = {k: statistics.median(v) for k, v in cpu.items()}
     print(f"{a.rounds} interleaved rounds, median; {a.threads} threads each, batch {a.batch}; "
           f"load average {load0[0]:.1f} before, {load1[0]:.1f} after, on {os.cpu_count()} CPUs\n")
     print("| workload | vgfq | PyTorch | vgfq / PyTorch |")
@@ -62,9 +66,16 @@ def main():
                     ("INT8 inference (vgfq: bit-exact TOSA graph, fast executor; torch: FX int8)", "int8")]:
         v, t = med["vgfq_" + k], med["torch_" + k]
         print(f"| {name} | {v:,.0f} img/s | {t:,.0f} img/s | {v / t:.2f}× |")
+    print("\nProcess CPU time per image (median; steadier than wall-clock throughput on a loaded machine;")
+    print("PyTorch's figure includes OpenMP threads spinning while they wait):\n")
+    print("| workload | vgfq | PyTorch | PyTorch / vgfq |")
+    print("|---|---|---|---|")
+    for name, k in [("FP32 training", "train"), ("FP32 inference", "fp32"), ("INT8 inference", "int8")]:
+        v, t = medc["vgfq_" + k], medc["torch_" + k]
+        print(f"| {name} | {v:,.0f} µs | {t:,.0f} µs | {t / v:.2f}× |")
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"rounds": res, "median": med, "raw": raw, "load": [load0, load1]}, f, indent=1)
+            json.dump({"rounds": res, "median": med, "cpu_us_per_image": cpu, "raw": raw, "load": [load0, load1]}, f, indent=1)
 
 
 if __name__ == "__main__":

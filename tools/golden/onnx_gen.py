@@ -15,17 +15,23 @@ input size, 5x5 kernels), fsrcnn (5x5, 1x1 shrink/expand, LeakyReLU, ConvTranspo
 output_padding), unet (strided conv, max pooling, nearest and bilinear upsampling, Concat skips,
 residual Add), bnnet (BatchNorm kept by exporting without constant folding, HardSwish, Sigmoid,
 Tanh, reflect and zero padding, average pooling, a BatchNorm that follows no conv), actnet
-(ReLU6/Clip, HardSigmoid, PReLU-free activations, GlobalAveragePool-free), and qdq: PyTorch's FX QAT flow
+(ReLU6/Clip, HardSigmoid, dilated conv, a constant Mul and Sub), mobile (pixel-unshuffle stem,
+depthwise conv, squeeze-excite with a broadcast Mul, GELU, a crop by slicing), prelunet
+(per-channel and shared PReLU), senet (squeeze-excite with nn.Linear, a chunk/Split gate, dynamic batch), and qdq: PyTorch's FX QAT flow
 (prepare_qat_fx: activations quint8 per-tensor affine, weights qint8 per-channel
 symmetric) calibrated on random images, exported with its fake-quant ops as
-QuantizeLinear/DequantizeLinear pairs (opset 13 and 17). Models with a dynamic batch dimension
+QuantizeLinear/DequantizeLinear pairs (opset 13 and 17); qdq_unet (opset 17) adds max pooling,
+nearest upsampling, Concat and a residual Add to the FX QAT flow; qdq_convbn is FX QAT's fused
+Conv+BN+ReLU (Conv -> Div -> Add -> BatchNormalization -> Relu in the export); qdq_resscale
+is x + 0.2*conv(...) (a float constant operand). Models with a dynamic batch dimension
 declare it as 'batch'. Variants for error tests: cubic.onnx (Resize cubic: exports fine, does not
-lower), qdq_int16.onnx, qdq_asym.onnx (the qdq model edited to int16 activations / asymmetric
+lower), mixed.onnx (ceil-mode pooling, grouped ConvTranspose, Abs: three problems for vgfq check), qdq_int16.onnx, qdq_asym.onnx (the qdq model edited to int16 activations / asymmetric
 weights).
 """
 import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("ATEN_CPU_CAPABILITY", "avx2")  # the vector width decides float sums (as quant_gen.py)
 
 import argparse  # noqa: E402
 import copy  # noqa: E402
@@ -144,6 +150,70 @@ class ActNet(nn.Module):
         return self.conv3(torch.clamp(y, -0.5, 0.75))
 
 
+class Mobile(nn.Module):
+    """Models people export that the other corpus nets do not cover: a pixel-unshuffle stem,
+    depthwise 3x3 conv, ReLU6, squeeze-excite (global average pool, 1x1 convs, sigmoid, a
+    broadcast Mul), GELU, a crop by slicing, grouped-free 1x1 expansion, PixelShuffle."""
+
+    def __init__(self, c=8):
+        super().__init__()
+        self.stem = nn.Conv2d(12, c, 3, padding=1)
+        self.bn = nn.BatchNorm2d(c)
+        self.dw = nn.Conv2d(c, c, 3, padding=1, groups=c)
+        self.se1 = nn.Conv2d(c, 4, 1)
+        self.se2 = nn.Conv2d(4, c, 1)
+        self.pw = nn.Conv2d(c, 3 * 16, 1)
+        self.bn.running_mean.uniform_(-0.2, 0.2)
+        self.bn.running_var.uniform_(0.5, 2.0)
+
+    def forward(self, x):
+        y = F.relu6(self.bn(self.stem(F.pixel_unshuffle(x, 2))))
+        y = F.hardswish(self.dw(y))
+        s = torch.sigmoid(self.se2(F.relu(self.se1(F.adaptive_avg_pool2d(y, 1)))))
+        y = F.gelu(y * s)
+        y = y[:, :, 1:-1, 1:-1]
+        return F.pixel_shuffle(self.pw(y), 4)
+
+
+class PReLUNet(nn.Module):
+    """FSRCNN's original activation: PReLU with one slope per channel (some negative, one zero)
+    and with one shared slope."""
+
+    def __init__(self, c=6):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, c, 5, padding=2)
+        self.act1 = nn.PReLU(c)
+        self.conv2 = nn.Conv2d(c, c, 1)
+        self.act2 = nn.PReLU()
+        self.conv3 = nn.Conv2d(c, 3, 3, padding=1)
+        with torch.no_grad():
+            self.act1.weight.copy_(torch.tensor([0.25, -0.3, 0.0, 0.1, 0.6, -0.05]))
+            self.act2.weight.fill_(0.15)
+
+    def forward(self, x):
+        return self.conv3(self.act2(self.conv2(self.act1(self.conv1(x)))))
+
+
+class SENet(nn.Module):
+    """Squeeze-excite with nn.Linear (GlobalAveragePool -> Flatten -> Gemm -> Relu -> Gemm ->
+    Sigmoid -> view(b, c, 1, 1) -> Mul), as timm/torchvision-style blocks write it."""
+
+    def __init__(self, c=8):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, c, 3, padding=1)
+        self.fc1 = nn.Linear(c, 4)
+        self.fc2 = nn.Linear(4, c)
+        self.conv2 = nn.Conv2d(c, 3, 3, padding=1)
+
+    def forward(self, x):
+        y = F.relu(self.conv1(x))
+        g, v = torch.chunk(y, 2, dim=1)  # a gated activation: Split into two halves
+        y = torch.cat([g * torch.sigmoid(v), v], 1)
+        b, c = y.shape[0], y.shape[1]
+        s = torch.sigmoid(self.fc2(F.relu(self.fc1(F.adaptive_avg_pool2d(y, 1).flatten(1)))))
+        return self.conv2(y * s.view(b, c, 1, 1))
+
+
 class Cubic(nn.Module):
     def __init__(self):
         super().__init__()
@@ -151,6 +221,21 @@ class Cubic(nn.Module):
 
     def forward(self, x):
         return self.conv(F.interpolate(x, scale_factor=2, mode="bicubic", align_corners=False))
+
+
+class Mixed(nn.Module):
+    """For vgfq check: three different problems in one model — ceil-mode max pooling and a
+    grouped ConvTranspose (import, do not lower) and Abs (not imported)."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 4, 3, padding=1)
+        self.ct = nn.ConvTranspose2d(4, 4, 3, stride=2, padding=1, output_padding=1, groups=2)
+        self.c2 = nn.Conv2d(4, 3, 3, padding=1)
+
+    def forward(self, x):
+        y = F.max_pool2d(self.c1(x), 3, 2, ceil_mode=True)
+        return self.c2(self.ct(y)) / (1 + y.abs().mean())
 
 
 # name -> (constructor, input shape, dynamic batch, constant folding)
@@ -161,6 +246,9 @@ MODELS = {
     "unet": (UNet, (1, 3, 16, 16), True, True),
     "bnnet": (BNNet, (1, 3, 10, 12), False, False),
     "actnet": (ActNet, (1, 3, 9, 9), False, True),
+    "mobile": (Mobile, (1, 3, 14, 18), True, True),
+    "prelunet": (PReLUNet, (1, 3, 7, 11), False, True),
+    "senet": (SENet, (1, 3, 9, 10), True, True),
 }
 
 
@@ -171,6 +259,103 @@ def export(model, x, path, opset, dynamic, fold):
     torch.onnx.export(model, x, path, opset_version=opset, input_names=["input"], output_names=["output"],
                       do_constant_folding=fold, **kw)
     onnx.checker.check_model(onnx.load(path))
+
+
+def qdq_unet(out, act, wt):
+    """A second FX QAT model with max pooling (its own observer in FX: the lowering
+    requantizes), nearest upsampling, a Concat skip and a residual Add."""
+    from torch.ao.quantization import QConfig, QConfigMapping
+    from torch.ao.quantization.quantize_fx import prepare_qat_fx
+
+    torch.manual_seed(1)
+
+    class Net(nn.Module):
+        def __init__(self, c=4):
+            super().__init__()
+            self.a = nn.Conv2d(3, c, 3, padding=1)
+            self.b = nn.Conv2d(c, c, 3, padding=1)
+            self.d = nn.Conv2d(2 * c, 3, 3, padding=1)
+
+        def forward(self, x):
+            e = F.relu(self.a(x))
+            u = F.interpolate(F.relu(self.b(F.max_pool2d(e, 2))), scale_factor=2, mode="nearest")
+            return self.d(torch.cat([u, e], 1)) + x
+
+    x = torch.rand(1, 3, 8, 8)
+    qm = prepare_qat_fx(Net().train(), QConfigMapping().set_global(QConfig(activation=act, weight=wt)), example_inputs=(x,))
+    with torch.no_grad():
+        for _ in range(8):
+            qm(torch.rand(4, 3, 8, 8))
+    qm.eval()
+    qm.apply(torch.ao.quantization.disable_observer)
+    with torch.no_grad():
+        y = qm(x)
+    np.save(os.path.join(out, "qdq_unet.in.npy"), x.numpy())
+    np.save(os.path.join(out, "qdq_unet.out.npy"), y.numpy())
+    export(qm, x, os.path.join(out, "qdq_unet_op17.onnx"), 17, False, True)
+
+
+def qdq_convbn(out, act, wt):
+    """FX QAT with Conv+BN+ReLU fused into a QAT ConvBnReLU2d: exported as Conv (scaled,
+    fake-quantized weight) -> Div -> Add -> BatchNormalization -> Relu."""
+    from torch.ao.quantization import QConfig, QConfigMapping
+    from torch.ao.quantization.quantize_fx import prepare_qat_fx
+
+    torch.manual_seed(2)
+
+    class Net(nn.Module):
+        def __init__(self, c=4):
+            super().__init__()
+            self.a = nn.Conv2d(3, c, 3, padding=1)
+            self.bn = nn.BatchNorm2d(c)
+            self.d = nn.Conv2d(c, 3, 3, padding=1)
+
+        def forward(self, x):
+            return self.d(F.relu(self.bn(self.a(x))))
+
+    x = torch.rand(1, 3, 8, 8)
+    qm = prepare_qat_fx(Net().train(), QConfigMapping().set_global(QConfig(activation=act, weight=wt)), example_inputs=(x,))
+    with torch.no_grad():
+        for _ in range(8):  # QAT forward passes: BN running statistics and observers update
+            qm(torch.rand(4, 3, 8, 8))
+    qm.eval()
+    qm.apply(torch.ao.quantization.disable_observer)
+    with torch.no_grad():
+        y = qm(x)
+    np.save(os.path.join(out, "qdq_convbn.in.npy"), x.numpy())
+    np.save(os.path.join(out, "qdq_convbn.out.npy"), y.numpy())
+    export(qm, x, os.path.join(out, "qdq_convbn_op17.onnx"), 17, False, True)
+
+
+def qdq_resscale(out, act, wt):
+    """EDSR-style residual scaling in FX QAT: x + 0.2 * conv(...) — a float constant operand
+    with no observer of its own."""
+    from torch.ao.quantization import QConfig, QConfigMapping
+    from torch.ao.quantization.quantize_fx import prepare_qat_fx
+
+    torch.manual_seed(3)
+
+    class Net(nn.Module):
+        def __init__(self, c=4):
+            super().__init__()
+            self.a = nn.Conv2d(3, c, 3, padding=1)
+            self.b = nn.Conv2d(c, 3, 3, padding=1)
+
+        def forward(self, x):
+            return x + 0.2 * self.b(F.relu(self.a(x)))
+
+    x = torch.rand(1, 3, 8, 8)
+    qm = prepare_qat_fx(Net().train(), QConfigMapping().set_global(QConfig(activation=act, weight=wt)), example_inputs=(x,))
+    with torch.no_grad():
+        for _ in range(8):
+            qm(torch.rand(4, 3, 8, 8))
+    qm.eval()
+    qm.apply(torch.ao.quantization.disable_observer)
+    with torch.no_grad():
+        y = qm(x)
+    np.save(os.path.join(out, "qdq_resscale.in.npy"), x.numpy())
+    np.save(os.path.join(out, "qdq_resscale.out.npy"), y.numpy())
+    export(qm, x, os.path.join(out, "qdq_resscale_op17.onnx"), 17, False, True)
 
 
 def qdq_model(out):
@@ -247,6 +432,9 @@ def qdq_model(out):
             t.CopyFrom(onnx.numpy_helper.from_array(v, t.name))
             break
     onnx.save(ma, os.path.join(out, "qdq_asym.onnx"))
+    qdq_unet(out, act, wt)
+    qdq_convbn(out, act, wt)
+    qdq_resscale(out, act, wt)
 
 
 def main():
@@ -267,6 +455,8 @@ def main():
         print(name, tuple(y.shape))
     torch.manual_seed(7)
     export(Cubic().eval(), torch.rand(1, 3, 8, 8), os.path.join(args.out, "cubic.onnx"), 13, False, True)
+    torch.manual_seed(8)
+    export(Mixed().eval(), torch.rand(1, 3, 9, 9), os.path.join(args.out, "mixed.onnx"), 17, False, True)
     qdq_model(args.out)
     print("qdq")
 

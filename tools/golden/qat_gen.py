@@ -23,12 +23,19 @@ Files (np.savez_compressed):
   qat_wfq.npz  weight fake-quant streams (FakeQuantize + PerChannelMinMaxObserver) with the
       same per-step keys w{i}_s{j}_* (x, g, y, dx, min, max, scale) plus
       fqc_* : a direct torch.fake_quantize_per_channel_affine forward/backward case.
+  qat_lsq.npz  _LearnableFakeQuantize (LSQ, the --lsq option) forward/backward: l_s{j}_x, _g, _y,
+      _dx, _scale/_zp (the parameters after the call), _dscale/_dzp (their gradients, learning
+      steps), _escale/_ezp (calculate_qparams), _static.
   qat_train.npz (in qat/testdata)  K AdamW (lr 1e-4, torch defaults otherwise) steps of the tutorial's
       SmallUpscaler prepared for QAT as PT2E prepares it (§2: one fused fake-quant on the input
       called with x and then with the bilinear upsample of the fake-quantized x; one after each
       ReLU; one on the output; a weight fake-quant per conv; biases float): p{k}_init/_final,
       xs_u8/ys_u8 [K, N, 3, H, W], losses, and after every step q{m}_s{j}_{min,max,scale,zp}
       for the four activation fake-quants and w{c}_s{j}_scale for the three weight ones.
+  qat_convbn.npz (in qat/testdata)  4 AdamW (lr 1e-3) steps of up -> conv1 (no bias) ->
+      BatchNorm -> ReLU -> conv2 trained with TorchAO's QAT conv-BN pattern (§3): init/<param>,
+      final/<param> (incl. BN running statistics), losses, wscale0 (conv1's weight fake-quant
+      scales, observed on w*gamma/sigma), folded_w/folded_b (the convert-time fold).
 """
 
 import os
@@ -227,13 +234,118 @@ def train_steps(d):
         d[f"p{k}_final"] = f32(p)
 
 
+def convbn_steps(d):
+    """K AdamW steps of up -> conv1 -> BatchNorm -> ReLU -> conv2 with TorchAO's QAT conv-BN
+    pattern (torchao.quantization.pt2e.qat_utils._qat_conv_bn_pattern) written out in eager
+    torch, then the convert-time fold (fuse_conv_bn_weights)."""
+    torch.manual_seed(3)
+    # conv1 has no bias (the usual conv -> BN); with a bias, its gradient is zero up to rounding
+    # noise (BN subtracts the batch mean) and AdamW turns that noise into steps, so it would not
+    # be reproducible. The biased pattern is checked for its value in qat_test.go.
+    conv1 = torch.nn.Conv2d(3, 8, 3, padding=1, bias=False)
+    conv2 = torch.nn.Conv2d(8, 3, 3, padding=1)
+    bn = torch.nn.BatchNorm2d(8)
+    with torch.no_grad():
+        for i in range(8):
+            bn.running_mean[i] = 0.05 * (i - 4)
+            bn.running_var[i] = 0.5 + 0.1 * i
+            bn.weight[i] = 0.8 + 0.05 * i
+            bn.bias[i] = 0.01 * i
+    bn.train()
+    params = [conv1.weight, bn.weight, bn.bias, conv2.weight, conv2.bias]
+    names = ["conv1.weight", "bn1.weight", "bn1.bias", "conv2.weight", "conv2.bias"]
+    for n, p in zip(names, params):
+        d["init/" + n] = f32(p)
+    d["init/bn1.running_mean"] = f32(bn.running_mean)
+    d["init/bn1.running_var"] = f32(bn.running_var)
+    afq = [act_fq() for _ in range(3)]  # x+up, relu1, conv2
+    wfq = [weight_fq() for _ in range(2)]
+    opt = torch.optim.AdamW(params, lr=1e-3)
+
+    def forward(x):
+        x = afq[0](x)
+        h = afq[0](F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False))
+        running_std = torch.sqrt(bn.running_var + bn.eps)
+        sf = bn.weight / running_std
+        sw = conv1.weight * sf.reshape([-1, 1, 1, 1])
+        h = F.conv2d(h, wfq[0](sw), None, padding=1)  # _qat_conv_bn_pattern_no_conv_bias
+        h = h / sf.reshape([1, -1, 1, 1])
+        h = F.batch_norm(h, bn.running_mean, bn.running_var, bn.weight, bn.bias, training=True, momentum=0.1, eps=bn.eps)
+        h = afq[1](F.relu(h))
+        return afq[2](F.conv2d(h, wfq[1](conv2.weight), conv2.bias, padding=1))
+
+    rng = np.random.default_rng(9)
+    K, N = 4, 4
+    xs = rng.integers(0, 256, size=(K, N, 3, 16, 16), dtype=np.uint8)
+    ys = rng.integers(0, 256, size=(K, N, 3, 32, 32), dtype=np.uint8)
+    d["xs_u8"], d["ys_u8"] = xs, ys
+    losses = []
+    for j in range(K):
+        opt.zero_grad()
+        loss = F.mse_loss(forward(torch.tensor(xs[j].astype(np.float32) / 255)), torch.tensor(ys[j].astype(np.float32) / 255))
+        loss.backward()
+        opt.step()
+        losses.append(float(loss))
+    d["losses"] = np.array(losses, dtype=np.float32)
+    for n, p in zip(names, params):
+        d["final/" + n] = f32(p)
+    d["final/bn1.running_mean"] = f32(bn.running_mean)
+    d["final/bn1.running_var"] = f32(bn.running_var)
+    d["wscale0"] = f32(wfq[0].scale)
+    with torch.no_grad():
+        rsqrt = torch.rsqrt(bn.running_var + bn.eps)
+        d["folded_w"] = f32(conv1.weight * (bn.weight * rsqrt).reshape([-1, 1, 1, 1]))
+        d["folded_b"] = f32((torch.zeros_like(bn.running_mean) - bn.running_mean) * rsqrt * bn.weight + bn.bias)
+
+
+def lsq_streams(d):
+    """_LearnableFakeQuantize (LSQ, use_grad_scaling=True) for per-tensor affine int8: two
+    static-estimate steps (enable_static_estimate), then learning steps (enable_param_learning)
+    with scale / zero point set before each call (fractional zero points exercise the forward's
+    round-half-even and the backward's +0.5 truncation)."""
+    from torch.ao.quantization._learnable_fake_quantize import _LearnableFakeQuantize
+    rng = np.random.default_rng(21)
+    fq = _LearnableFakeQuantize(observer=MovingAverageMinMaxObserver, quant_min=-128, quant_max=127, dtype=torch.qint8,
+                                qscheme=torch.per_tensor_affine, eps=EPS16, use_grad_scaling=True)
+    steps = [("static", None), ("static", None), ("learn", (0.011, -3.4)), ("learn", (0.02, 5.5)),
+             ("learn", (0.007, -127.6)), ("learn", (0.0, 2.0))]
+    d["l_n"] = np.array([len(steps)], dtype=np.int64)
+    for j, (kind, qp) in enumerate(steps):
+        if kind == "static":
+            fq.enable_static_estimate()
+        else:
+            fq.enable_param_learning()
+            with torch.no_grad():
+                fq.scale.fill_(qp[0])
+                fq.zero_point.fill_(qp[1])
+        x = torch.tensor((rng.standard_normal((2, 3, 5, 7)) * 0.8 + 0.3).astype(np.float32), requires_grad=True)
+        if fq.scale.grad is not None:
+            fq.scale.grad = None
+            fq.zero_point.grad = None
+        y = fq(x)
+        g = torch.tensor(rng.standard_normal(tuple(x.shape)).astype(np.float32))
+        y.backward(g)
+        p = f"l_s{j}_"
+        d[p + "x"], d[p + "g"], d[p + "y"], d[p + "dx"] = f32(x), f32(g), f32(y), f32(x.grad)
+        d[p + "static"] = np.array([int(kind == "static")], dtype=np.int64)
+        d[p + "scale"] = f32(fq.scale.detach().reshape(1))
+        d[p + "zp"] = f32(fq.zero_point.detach().reshape(1))
+        if kind == "learn":
+            d[p + "dscale"] = f32(fq.scale.grad.reshape(1))
+            d[p + "dzp"] = f32(fq.zero_point.grad.reshape(1))
+        es, ez = fq.calculate_qparams()
+        d[p + "escale"] = f32(es.reshape(1))
+        d[p + "ezp"] = ez.reshape(1).numpy().astype(np.int64)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="quant/testdata")
     ap.add_argument("--train-out", default="qat/testdata")
     args = ap.parse_args()
     for out, name, fn in ((args.out, "qat_fq.npz", act_streams), (args.out, "qat_wfq.npz", weight_streams),
-                          (args.train_out, "qat_train.npz", train_steps)):
+                          (args.out, "qat_lsq.npz", lsq_streams),
+                          (args.train_out, "qat_train.npz", train_steps), (args.train_out, "qat_convbn.npz", convbn_steps)):
         os.makedirs(out, exist_ok=True)
         d = {}
         fn(d)

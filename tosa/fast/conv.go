@@ -37,6 +37,7 @@ type convPlan struct {
 	post                              *rescalePlan // fused RESCALE, or nil
 	postOut, flag                     int
 	bound                             []int64   // per output channel: Σ|w'|·max|x - izp| + |bias| ≥ |accumulator|
+	upY, upX                          int       // > 1: the input is zero-inserted (TRANSPOSE_CONV2D as a CONV2D; VNNI path only)
 	v                                 *vnniPlan // the VNNI path, or nil
 }
 

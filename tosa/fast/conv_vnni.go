@@ -49,6 +49,11 @@ type vnniPlan struct {
 	prm    []int64 // fused RESCALE parameters [OCp/16][8][8] (see requantAVX512), or nil
 	single bool    // prm's rounding does not depend on the sign (singleRound)
 	ozp    int32
+	// the 4-channel kernel's epilogue: parameters and correction of 4 pixels × 4 lanes, and
+	// the byte shuffle that packs 4 pixels' OC channels
+	prm4  []int64
+	corr4 []int32
+	shuf4 [16]byte
 }
 
 // newVNNIPlan prepares the VNNI path; wq holds w' = weight - weight_zp as [OC][K]. It returns
@@ -82,8 +87,8 @@ func newVNNIPlan(c *convPlan, wq []int64) *vnniPlan {
 		}
 		return t*c.IC + ic
 	}
-	v.Hp = max(c.padT+c.IH, (c.OH-1)*c.sy+(c.KH-1)*c.dy+1)
-	v.Wp = max(c.padL+c.IW, (c.OW-1)*c.sx+(c.KW-1)*c.dx+1)
+	v.Hp = max(c.padT+upsized(c.IH, c.upY), (c.OH-1)*c.sy+(c.KH-1)*c.dy+1)
+	v.Wp = max(c.padL+upsized(c.IW, c.upX), (c.OW-1)*c.sx+(c.KW-1)*c.dx+1)
 	v.corr = make([]int32, c.OCp)
 	for oc := range c.OC {
 		s := int64(0)
@@ -149,18 +154,53 @@ func (v *vnniPlan) fusePost(c *convPlan) {
 		return
 	}
 	v.prm, v.single, v.ozp = prm, singleRound(prm), int32(r.ozp)
+	if v.groups[0].nb == 0 {
+		// the 4-channel kernel's rows are 4 int32 apart: 4 pixels per 16 lanes
+		chOf := func(l int) int {
+			if l%4 < c.OC {
+				return l % 4
+			}
+			return -1
+		}
+		v.prm4 = r.vecParamsMap(16, chOf, func(int, *rescaleCh) bool { return true })
+		v.corr4 = make([]int32, 16)
+		for l := range v.corr4 {
+			if ch := chOf(l); ch >= 0 {
+				v.corr4[l] = v.corr[ch]
+			}
+		}
+		for p := range 4 {
+			for j := range c.OC {
+				v.shuf4[p*c.OC+j] = byte(4*p + j)
+			}
+		}
+		for i := 4 * c.OC; i < 16; i++ {
+			v.shuf4[i] = 0x80
+		}
+	}
 }
 
 // vecParams lays out the parameters of n channels (padded to np, a multiple of 16) for
 // requantAVX512; channel c uses r.ch[c] (or r.ch[0] when per-tensor). It returns nil unless
 // safe(c, params) holds for every channel.
 func (r *rescalePlan) vecParams(n, np int, safe func(c int, p *rescaleCh) bool) []int64 {
+	return r.vecParamsMap(np, func(c int) int {
+		if c < n {
+			return c
+		}
+		return -1
+	}, safe)
+}
+
+// vecParamsMap is vecParams with lane l holding channel chOf(l) (-1: unused lane).
+func (r *rescalePlan) vecParamsMap(np int, chOf func(l int) int, safe func(c int, p *rescaleCh) bool) []int64 {
 	prm := make([]int64, np/16*64)
-	for c := range np {
-		blk, l := c/16, c%16
+	for lane := range np {
+		blk, l := lane/16, lane%16
 		i, par := l/2, l%2
 		set := func(vec int, x int64) { prm[blk*64+(2*vec+par)*8+i] = x }
-		if c >= n {
+		c := chOf(lane)
+		if c < 0 {
 			set(1, 2)
 			continue
 		}
@@ -190,6 +230,14 @@ func singleRound(prm []int64) bool {
 		}
 	}
 	return true
+}
+
+// upsized is the size of n samples with u-1 zeros inserted between neighbours.
+func upsized(n, u int) int {
+	if n == 0 {
+		return 0
+	}
+	return (n-1)*max(u, 1) + 1
 }
 
 // xor80Go stores x + 128 as uint8 (x XOR 0x80) for each int8 x.
@@ -240,16 +288,18 @@ func (c *convPlan) runVNNI(in []int8, out []int32, post []int8, scr *scratch) bo
 		fillBytes(xp, v.cz)
 		scr.u8ok = true
 	}
+	uy, ux := max(c.upY, 1), max(c.upX, 1)
 	for n := range c.N {
 		for iy := range c.IH {
 			src := in[(n*c.IH+iy)*c.IW*IC : (n*c.IH+iy+1)*c.IW*IC]
-			dst := xp[((n*v.Hp+iy+c.padT)*v.Wp+c.padL)*ICp : ((n*v.Hp+iy+c.padT)*v.Wp+c.padL+c.IW)*ICp]
-			if ICp == IC {
+			y := c.padT + iy*uy
+			dst := xp[((n*v.Hp+y)*v.Wp+c.padL)*ICp : ((n*v.Hp+y)*v.Wp+c.padL+upsized(c.IW, ux))*ICp]
+			if ICp == IC && ux == 1 {
 				xor80(dst, src)
 				continue
 			}
 			for ix := range c.IW {
-				d, s := dst[ix*ICp:ix*ICp+IC], src[ix*IC:ix*IC+IC]
+				d, s := dst[ix*ux*ICp:ix*ux*ICp+IC], src[ix*IC:ix*IC+IC]
 				for i, x := range s {
 					d[i] = byte(x) ^ 0x80
 				}
@@ -279,6 +329,7 @@ func (c *convPlan) tilesVNNI(xp, A []byte, C []int32, out []int32, post []int8, 
 	P := c.N * c.OH * c.OW
 	IC, OC, OCp := c.IC, c.OC, c.OCp
 	rowA := 4 * v.Kq
+tiles:
 	for t := t0; t < t1; t++ {
 		var p0, rows, aOff, lda, segs, segStride, nq int
 		a := xp
@@ -313,19 +364,24 @@ func (c *convPlan) tilesVNNI(xp, A []byte, C []int32, out []int32, post []int8, 
 			}
 			a, lda, segs, nq = A, rowA, 1, v.Kq
 		}
+		ldC := OCp
 		for _, g := range v.groups {
 			if g.nb == 0 {
-				dotOC4(rows, a, aOff, lda, segs, segStride, nq, g.w, C, OCp)
+				ldC = 4
+				dotOC4(rows, a, aOff, lda, segs, segStride, nq, g.w, C, ldC)
+				if post != nil && v.prm4 != nil && requantOC4(C, rows, v.corr4, v.prm4, &v.shuf4, OC, v.ozp, post[p0*OC:]) {
+					continue tiles
+				}
 				continue
 			}
 			dotVNNI(rows, g.nb, a, aOff, lda, segs, segStride, nq, g.w, C, g.oc0, OCp)
 		}
-		if post != nil && v.prm != nil && requantRows(C, OCp, rows, v.corr, v.prm, v.single, OC, v.ozp, post[p0*OC:], OC) {
+		if ldC == OCp && post != nil && v.prm != nil && requantRows(C, OCp, rows, v.corr, v.prm, v.single, OC, v.ozp, post[p0*OC:], OC) {
 			continue
 		}
 		corr := v.corr[:OC]
 		for r := range rows {
-			src := C[r*OCp : r*OCp+OC]
+			src := C[r*ldC : r*ldC+OC]
 			for oc, x := range corr {
 				src[oc] += x
 			}

@@ -31,6 +31,10 @@ func check(t *testing.T, g *tosa.Graph, inputs map[string]*tosa.Tensor, op tosa.
 		st.fast++
 	}
 	for _, s := range p.steps {
+		if s.tconv != nil {
+			st.vnni++
+			break
+		}
 		if s.conv != nil && s.conv.v != nil {
 			st.vnni++
 			if s.conv.v.prm != nil {
@@ -76,7 +80,7 @@ func opsOf(g *tosa.Graph) []string {
 
 func (st *diffStats) report(t *testing.T, minFast int) {
 	t.Logf("%d graphs, %d with the fast kernel, %d errors (same as ref); %d CONV2D on the VNNI layout, %d with the vectorized RESCALE", st.graphs, st.fast, st.errs, st.vnni, st.vecPost)
-	if (useVNNI || vnniGo) && strings.HasPrefix(t.Name(), "TestDiffConv") && st.vnni < minFast/2 {
+	if (useVNNI || vnniGo) && (strings.HasPrefix(t.Name(), "TestDiffConv") || strings.HasPrefix(t.Name(), "TestDiffTransposeConv")) && st.vnni < minFast/2 {
 		t.Errorf("only %d graphs used the VNNI layout", st.vnni)
 	}
 	if st.fast < minFast {

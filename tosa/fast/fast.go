@@ -3,7 +3,8 @@
 // kernels stay the specification, the fast kernels live here and are tested against them.
 //
 // Compile validates a graph once and prepares every operator: constants are decoded into typed
-// slices, CONV2D weights are packed for an int16 GEMM (AVX2 VPMADDWD on amd64), RESCALE
+// slices, CONV2D weights are packed for unsigned × signed byte dot products (AVX-512 VNNI
+// VPDPBUSD, conv_vnni.go) or for an int16 GEMM (AVX2 VPMADDWD), see docs/speed.md, RESCALE
 // parameters are expanded per channel, RESIZE / TRANSPOSE index tables are precomputed. Tensors
 // are stored typed (INT8 as []int8, INT32 as []int32; the other integer types as []int64).
 //
@@ -88,6 +89,7 @@ type step struct {
 	// fusion: a fast CONV2D whose only consumer is a fast int32 → int8 RESCALE applies it in
 	// its epilogue (per row group, in parallel); the RESCALE step then only checks the flag
 	conv    *convPlan
+	tconv   *convPlan // TRANSPOSE_CONV2D on the VNNI path (not fused)
 	rescale *rescalePlan
 	flag    int // index into state.flags (fused RESCALE steps), or -1
 }

@@ -108,3 +108,27 @@ func dotOC4(rows int, a []byte, aOff, lda, segs, segStride, nq int, w []int8, c 
 	_ = c[(rows-1)*ldc+3]
 	dotOC4Asm[rows-1](&a[aOff], uintptr(lda), segs, uintptr(segStride), nq, unsafe.SliceData(w), &c[0], uintptr(ldc)*4)
 }
+
+//go:noescape
+func requantOC4AVX512(c *int32, rows int, corr *int32, prm *int64, shuf *byte, mask uint64, ozp int32, out *int8, ldo uintptr)
+
+// requantOC4 applies the fused RESCALE to rows pixels of the 4-channel kernel (c: 4 int32 per
+// pixel), storing oc ≤ 4 bytes per pixel; false when the assembly is not available.
+func requantOC4(c []int32, rows int, corr []int32, prm []int64, shuf *[16]byte, oc int, ozp int32, out []int8) bool {
+	if !useVNNI || rows == 0 {
+		return false
+	}
+	groups := (rows + 3) / 4
+	_ = c[groups*16-1]
+	_ = corr[15]
+	_ = prm[63]
+	_ = out[rows*oc-1]
+	full := rows / 4
+	if full > 0 {
+		requantOC4AVX512(&c[0], full, &corr[0], &prm[0], &shuf[0], 1<<(4*oc)-1, ozp, &out[0], uintptr(4*oc))
+	}
+	if rem := rows - 4*full; rem > 0 {
+		requantOC4AVX512(&c[16*full], 1, &corr[0], &prm[0], &shuf[0], 1<<(rem*oc)-1, ozp, &out[4*full*oc], 0)
+	}
+	return true
+}

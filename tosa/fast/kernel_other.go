@@ -24,3 +24,7 @@ func xor80(dst []byte, src []int8) { xor80Go(dst, src) }
 func dotOC4(rows int, a []byte, aOff, lda, segs, segStride, nq int, w []int8, c []int32, ldc int) {
 	dotOC4Go(rows, a, aOff, lda, segs, segStride, nq, w, c, ldc)
 }
+
+func requantOC4(c []int32, rows int, corr []int32, prm []int64, shuf *[16]byte, oc int, ozp int32, out []int8) bool {
+	return false
+}

@@ -410,6 +410,15 @@ func (p *Program) compileResize(s *step) kernel {
 		}
 	}
 	sny, snx := int32(syn), int32(sxn)
+	// per output column: the two source offsets and the two x weights
+	type col struct {
+		a0, a1   int
+		wx0, wx1 int32
+	}
+	cols := make([]col, OW)
+	for ox, ax := range xs {
+		cols[ox] = col{ax.i0 * C, ax.i1 * C, snx - ax.d, ax.d}
+	}
 	return func(st *state) bool {
 		src, dst := st.bufs[si].i8, st.bufs[so].i32
 		for n := range N {
@@ -417,14 +426,24 @@ func (p *Program) compileResize(s *step) kernel {
 				r0 := src[(n*IH+ay.i0)*IW*C : (n*IH+ay.i0+1)*IW*C]
 				r1 := src[(n*IH+ay.i1)*IW*C : (n*IH+ay.i1+1)*IW*C]
 				wy0, wy1 := sny-ay.d, ay.d
-				for ox, ax := range xs {
-					w00, w01 := wy0*(snx-ax.d), wy0*ax.d
-					w10, w11 := wy1*(snx-ax.d), wy1*ax.d
-					o := dst[((n*OH+oy)*OW+ox)*C : ((n*OH+oy)*OW+ox+1)*C]
-					p00, p01 := r0[ax.i0*C:ax.i0*C+C], r0[ax.i1*C:ax.i1*C+C]
-					p10, p11 := r1[ax.i0*C:ax.i0*C+C], r1[ax.i1*C:ax.i1*C+C]
-					for c := range o {
-						o[c] = int32(p00[c])*w00 + int32(p01[c])*w01 + int32(p10[c])*w10 + int32(p11[c])*w11
+				o := dst[(n*OH+oy)*OW*C : (n*OH+oy+1)*OW*C]
+				if C == 3 {
+					for ox, cl := range cols {
+						w00, w01, w10, w11 := wy0*cl.wx0, wy0*cl.wx1, wy1*cl.wx0, wy1*cl.wx1
+						p00, p01, p10, p11 := r0[cl.a0:cl.a0+3], r0[cl.a1:cl.a1+3], r1[cl.a0:cl.a0+3], r1[cl.a1:cl.a1+3]
+						d := o[ox*3 : ox*3+3]
+						d[0] = int32(p00[0])*w00 + int32(p01[0])*w01 + int32(p10[0])*w10 + int32(p11[0])*w11
+						d[1] = int32(p00[1])*w00 + int32(p01[1])*w01 + int32(p10[1])*w10 + int32(p11[1])*w11
+						d[2] = int32(p00[2])*w00 + int32(p01[2])*w01 + int32(p10[2])*w10 + int32(p11[2])*w11
+					}
+					continue
+				}
+				for ox, cl := range cols {
+					w00, w01, w10, w11 := wy0*cl.wx0, wy0*cl.wx1, wy1*cl.wx0, wy1*cl.wx1
+					d := o[ox*C : ox*C+C]
+					p00, p01, p10, p11 := r0[cl.a0:cl.a0+C], r0[cl.a1:cl.a1+C], r1[cl.a0:cl.a0+C], r1[cl.a1:cl.a1+C]
+					for c := range d {
+						d[c] = int32(p00[c])*w00 + int32(p01[c])*w01 + int32(p10[c])*w10 + int32(p11[c])*w11
 					}
 				}
 			}

@@ -231,6 +231,15 @@ func (p *Program) compileTransposeConv2D(s *step) kernel {
 			return nil
 		}
 	}
+	c.scr = p.newScratch()
+	if v := c.asConv(w.c.i8, wzp); v != nil {
+		s.tconv = v
+		si, so := s.in[0], s.out
+		return func(st *state) bool {
+			v.runVNNI(st.bufs[si].i8, st.bufs[so].i32, nil, &st.scr[v.scr])
+			return true
+		}
+	}
 	c.w = make([]int32, c.KH*c.KW*c.OC*c.IC)
 	for oc := range c.OC {
 		for ky := range c.KH {
@@ -241,12 +250,44 @@ func (p *Program) compileTransposeConv2D(s *step) kernel {
 			}
 		}
 	}
-	c.scr = p.newScratch()
 	si, so := s.in[0], s.out
 	return func(st *state) bool {
 		c.run(st.bufs[si].i8, st.bufs[so].i32, &st.scr[c.scr])
 		return true
 	}
+}
+
+// asConv returns the transposed convolution as a CONV2D on the VNNI path, or nil: the input
+// with stride-1 zeros inserted (zero meaning x = input_zp, so the padding value of the VNNI
+// image), padded by KH-1+out_pad_top (top), ..., convolved at stride 1 with the spatially
+// flipped kernel: out[oy] = Σ_ky in[(oy - out_pad_top - ky)/stride]·w[ky] becomes
+// Σ_t Z[oy + t - (KH-1+out_pad_top)]·w[KH-1-t]. The zero-inserted terms contribute exactly 0,
+// and the compile-time bound of compileTransposeConv2D covers every partial sum.
+func (c *tconvPlan) asConv(w []int8, wzp int64) *convPlan {
+	if !useVNNI && !vnniGo {
+		return nil
+	}
+	cp := &convPlan{N: c.N, IH: c.IH, IW: c.IW, IC: c.IC, OC: c.OC, KH: c.KH, KW: c.KW, OH: c.OH, OW: c.OW,
+		padT: c.padT + c.KH - 1, padL: c.padL + c.KW - 1, sy: 1, sx: 1, dy: 1, dx: 1, upY: c.sy, upX: c.sx,
+		izp: int16(c.izp), bias: c.bias, scr: c.scr}
+	cp.K = c.KH * c.KW * c.IC
+	cp.Kp = (cp.K + 1) / 2
+	cp.OCp = (c.OC + nr - 1) / nr * nr
+	wq := make([]int64, c.OC*cp.K)
+	for oc := range c.OC {
+		for ky := range c.KH {
+			for kx := range c.KW {
+				for ic := range c.IC {
+					wq[oc*cp.K+(ky*c.KW+kx)*c.IC+ic] = int64(w[((oc*c.KH+c.KH-1-ky)*c.KW+c.KW-1-kx)*c.IC+ic]) - wzp
+				}
+			}
+		}
+	}
+	cp.v = newVNNIPlan(cp, wq)
+	if cp.v == nil {
+		return nil
+	}
+	return cp
 }
 
 func (c *tconvPlan) run(in []int8, out []int32, scr *scratch) {

@@ -149,3 +149,53 @@ xloop:
 	JNZ     xloop
 	VZEROUPPER
 	RET
+
+// func requantOC4AVX512(c *int32, rows int, corr *int32, prm *int64, shuf *byte, mask uint64, ozp int32, out *int8, ldo uintptr)
+//
+// requantAVX512 for groups of 4 pixels × 4 channels (16 int32 per row of c, 64 bytes apart),
+// one block of parameters for all rows; the 16 result bytes are packed by the byte shuffle
+// shuf and the bytes set in mask stored at out (ldo bytes apart).
+TEXT ·requantOC4AVX512(SB), NOSPLIT, $0-72
+	MOVQ c+0(FP), SI
+	MOVQ rows+8(FP), CX
+	MOVQ corr+16(FP), R8
+	MOVQ prm+24(FP), R13
+	MOVQ shuf+32(FP), R9
+	MOVQ mask+40(FP), AX
+	KMOVW AX, K3
+	MOVL ozp+48(FP), AX
+	VPBROADCASTD AX, Z31
+	MOVQ out+56(FP), DI
+	MOVQ ldo+64(FP), DX
+	MOVL $0xAAAA, AX
+	KMOVW AX, K1
+	VMOVDQU (R9), X6
+
+qrow:
+	VMOVDQU32 (SI), Z0
+	VPADDD    (R8), Z0, Z0
+	VPSRLQ    $32, Z0, Z1
+	VPMULDQ   (R13), Z0, Z2
+	VPMULDQ   64(R13), Z1, Z3
+	VPSRAQ    $63, Z2, Z4
+	VPSRAQ    $63, Z3, Z5
+	VPANDQ    384(R13), Z4, Z4
+	VPANDQ    448(R13), Z5, Z5
+	VPADDQ    256(R13), Z4, Z4
+	VPADDQ    320(R13), Z5, Z5
+	VPADDQ    Z4, Z2, Z2
+	VPADDQ    Z5, Z3, Z3
+	VPSRAVQ   128(R13), Z2, Z2
+	VPSRAVQ   192(R13), Z3, Z3
+	VPSLLQ    $32, Z3, Z3
+	VPBLENDMD Z3, Z2, K1, Z2
+	VPADDD    Z31, Z2, Z2
+	VPMOVSDB  Z2, X2
+	VPSHUFB   X6, X2, X2
+	VMOVDQU8  X2, K3, (DI)
+	ADDQ      $64, SI
+	ADDQ      DX, DI
+	DECQ      CX
+	JNZ       qrow
+	VZEROUPPER
+	RET

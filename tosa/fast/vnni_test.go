@@ -210,3 +210,9 @@ func TestDiffConvFewChannels(t *testing.T) {
 		}
 	})
 }
+
+// TestDiffTransposeConv2DPaths: TRANSPOSE_CONV2D on the VNNI path (as a CONV2D on the
+// zero-inserted input), its Go kernel, and the scalar scatter.
+func TestDiffTransposeConv2DPaths(t *testing.T) {
+	withPaths(t, TestDiffTransposeConv2D)
+}

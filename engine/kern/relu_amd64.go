@@ -1,0 +1,17 @@
+//go:build amd64
+
+package kern
+
+//go:noescape
+func reluAVX(y *float32, n int)
+
+// reluFast rectifies the longest prefix of y that is a multiple of 8 with AVX and returns its
+// length (0 without AVX).
+func reluFast(y []float32) int {
+	n := len(y) &^ 7
+	if n == 0 || !hasAvx || forceGeneric {
+		return 0
+	}
+	reluAVX(&y[0], n)
+	return n
+}
