@@ -165,3 +165,28 @@ func TestONNXBadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestSameSizeModel: a model that does not upscale 2x (the corpus U-Net keeps its size) cannot be
+// trained on or scored against the 2x super-resolution data: a clear exit 2 with nothing written,
+// while ptq without scoring still quantizes it (calibration needs only the inputs).
+func TestSameSizeModel(t *testing.T) {
+	dir := t.TempDir()
+	small := []string{"--data", "builtin", "--builtin-train", "64", "--builtin-test", "64"}
+	out := filepath.Join(dir, "scored")
+	code, _, errs := runCLI(t, append([]string{"ptq", "--model", corpus + "unet_op17.onnx", "--calib", "8", "--out", out}, small...)...)
+	if code != 2 || !strings.Contains(errs, "2x super-resolution pairs") || !strings.Contains(errs, "--eval-images 0 --layer-images 0") || strings.Count(strings.TrimSpace(errs), "\n") != 0 {
+		t.Errorf("ptq of a same-size model with scoring: exit %d, stderr %q", code, errs)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("ptq refused the model but wrote %s", out)
+	}
+	code, _, errs = runCLI(t, append([]string{"train", "--model", corpus + "unet_op17.onnx", "--epochs", "1", "--out", filepath.Join(dir, "fp32")}, small...)...)
+	if code != 2 || !strings.Contains(errs, "2x super-resolution pairs") {
+		t.Errorf("train of a same-size model: exit %d, stderr %q", code, errs)
+	}
+	out = filepath.Join(dir, "unscored")
+	code, stdout, errs := runCLI(t, append([]string{"ptq", "--model", corpus + "unet_op17.onnx", "--calib", "8", "--eval-images", "0", "--layer-images", "0", "--out", out, "--quiet"}, small...)...)
+	if code != 0 || !fileExists(filepath.Join(out, "model.vgf")) {
+		t.Errorf("ptq of a same-size model without scoring: exit %d\n%s%s", code, stdout, errs)
+	}
+}

@@ -133,6 +133,11 @@ func runPTQ(g *graph.Graph, f *ptqFlags, log io.Writer) (*ptqResult, error) {
 	if err := checkInputSize(g, ds); err != nil {
 		return nil, err
 	}
+	if f.evalImages > 0 || f.layers > 0 {
+		if err := checkOutputSize(g, ds, "; quantize without scoring with --eval-images 0 --layer-images 0"); err != nil {
+			return nil, err
+		}
+	}
 	if ds.Train.Len() < f.calib {
 		return nil, badInputf("--calib %d: the %s train split has only %d images", f.calib, ds.Name, ds.Train.Len())
 	}

@@ -179,6 +179,9 @@ func runQAT(c *cobra.Command, f *qatFlags, log io.Writer) (*qatResult, error) {
 	if err := checkInputSize(m.Graph, ds); err != nil {
 		return nil, err
 	}
+	if err := checkOutputSize(m.Graph, ds, ""); err != nil {
+		return nil, err
+	}
 	if !f.resume && f.calib > 0 {
 		if ds.Train.Len() < f.calib {
 			return nil, badInputf("--calib %d: the %s train split has only %d images", f.calib, ds.Name, ds.Train.Len())

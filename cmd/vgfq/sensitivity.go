@@ -81,6 +81,9 @@ func runSensitivity(f *sensitivityFlags, out, log io.Writer) error {
 	if err := checkInputSize(l.Graph, ds); err != nil {
 		return err
 	}
+	if err := checkOutputSize(l.Graph, ds, ""); err != nil {
+		return err
+	}
 	if ds.Train.Len() < f.calib {
 		return badInputf("--calib %d: the %s train split has only %d images", f.calib, ds.Name, ds.Train.Len())
 	}

@@ -185,6 +185,9 @@ func runTrain(c *cobra.Command, f *trainFlags, log io.Writer) (*graph.Graph, *tr
 	if err := checkInputSize(g, ds); err != nil {
 		return nil, nil, err
 	}
+	if err := checkOutputSize(g, ds, ""); err != nil {
+		return nil, nil, err
+	}
 	fmt.Fprintf(log, "model %s: %d parameters; data %s: %d train / %d test images\n", g.Name, g.NumParams(), ds.Name, ds.Train.Len(), ds.Test.Len())
 	st, err := train.Run(c.Context(), g, ds, f.cfg, f.out, resume, newProgress(log, f.quiet))
 	if errors.Is(err, context.Canceled) && st != nil {
@@ -212,4 +215,20 @@ func checkInputSize(g *graph.Graph, ds *data.Dataset) error {
 			g.Name, s[2], s[3], ds.Name, h/2, w/2, h, w, h/2, 2*s[2])
 	}
 	return nil
+}
+
+// checkOutputSize: the data are 2x super-resolution pairs, so to be trained on or scored against
+// them the model must upscale its input 2x (a same-size model, such as a denoiser, cannot be).
+// hint, if not empty, is appended to the error (how to go on without targets).
+func checkOutputSize(g *graph.Graph, ds *data.Dataset, hint string) error {
+	h, w := ds.Train.Size()
+	if len(g.Outputs) != 1 {
+		return nil
+	}
+	out := g.Node(g.Outputs[0])
+	if out == nil || len(out.Shape) != 4 || (out.Shape[2] == h && out.Shape[3] == w) {
+		return nil
+	}
+	return badInputf("model %s has %dx%d outputs, but %s holds 2x super-resolution pairs (%dx%d from %dx%d), which train and score 2x upscalers only%s",
+		g.Name, out.Shape[2], out.Shape[3], ds.Name, h, w, h/2, w/2, hint)
 }
