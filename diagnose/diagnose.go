@@ -88,7 +88,7 @@ func PerLayer(m *quant.Model, r *lower.Result, images []*engine.Tensor) ([]Layer
 				if !ok {
 					return out
 				}
-				y := engine.Const(engine.FromData(quant.FakeQuantTensor(nil, out.Val.Data, q.Scale, q.ZP, -128, 127, nil), out.Val.Shape...))
+				y := engine.Const(engine.FromData(quant.FakeQuantTensor(nil, out.Val.Data, q.Scale, q.ZP, q.QMin(), q.QMax(), nil), out.Val.Shape...))
 				fqs[nd.Name] = y.Val
 				return y
 			}); err != nil {
@@ -104,7 +104,7 @@ func PerLayer(m *quant.Model, r *lower.Result, images []*engine.Tensor) ([]Layer
 				if f == nil || fq == nil || t == nil {
 					continue
 				}
-				q8, err := t.Int8s()
+				q8, err := intValues(t)
 				if err != nil {
 					return nil, err
 				}
@@ -141,7 +141,7 @@ func sqnr(sig, noise float64) float64 {
 
 // accumulate adds one image's float / fake-quant / int8 values of a tensor. The int8 tensor is
 // NHWC unless nchw.
-func accumulate(a *acc, f, fq *engine.Tensor, q8 []int8, shape []int, nchw bool, info lower.TensorInfo) error {
+func accumulate(a *acc, f, fq *engine.Tensor, q8 []int32, shape []int, nchw bool, info lower.TensorInfo) error {
 	fs := f.Shape
 	if len(fs) != 4 || len(shape) != 4 {
 		return fmt.Errorf("shapes %v / %v are not 4-D", fs, shape)
@@ -154,7 +154,7 @@ func accumulate(a *acc, f, fq *engine.Tensor, q8 []int8, shape []int, nchw bool,
 	if !slices.Equal(shape, want) {
 		return fmt.Errorf("TOSA shape %v, float shape %v", shape, fs)
 	}
-	q := quant.QParam{Scale: info.Scale, ZP: info.ZP}
+	q := quant.QParam{Scale: info.Scale, ZP: info.ZP, Int16: info.Int16}
 	lo, hi := q.Range()
 	for ch := 0; ch < c; ch++ {
 		for y := 0; y < h; y++ {
@@ -165,7 +165,7 @@ func accumulate(a *acc, f, fq *engine.Tensor, q8 []int8, shape []int, nchw bool,
 					j = i
 				}
 				fv, fqv := float64(f.Data[i]), float64(fq.Data[i])
-				iv := float64(q.Dequantize(q8[j]))
+				iv := float64(q.DequantizeInt(q8[j]))
 				a.sig += fv * fv
 				a.fqErr += (fv - fqv) * (fv - fqv)
 				a.i8Err += (fv - iv) * (fv - iv)
@@ -178,4 +178,28 @@ func accumulate(a *acc, f, fq *engine.Tensor, q8 []int8, shape []int, nchw bool,
 		}
 	}
 	return nil
+}
+
+// intValues reads an int8 or (a16w8) int16 activation tensor.
+func intValues(t *tosa.Tensor) ([]int32, error) {
+	if t.Type == tosa.Int16 {
+		v, err := t.Int16s()
+		if err != nil {
+			return nil, err
+		}
+		out := make([]int32, len(v))
+		for i, x := range v {
+			out[i] = int32(x)
+		}
+		return out, nil
+	}
+	v, err := t.Int8s()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int32, len(v))
+	for i, x := range v {
+		out[i] = int32(x)
+	}
+	return out, nil
 }

@@ -62,6 +62,8 @@ type TensorInfo struct {
 	ZP     int32   `json:"zero_point"`
 	Min    float32 `json:"observed_min"`
 	Max    float32 `json:"observed_max"`
+	// Int16 marks an a16w8 activation (an INT16 tensor, symmetric, zero point 0).
+	Int16 bool `json:"int16,omitempty"`
 }
 
 // RescaleInfo describes one RESCALE operator: why it exists and its integer parameters.
@@ -197,7 +199,7 @@ func (l *lowerer) int8Scalar(name string, v int32) string {
 func (l *lowerer) record(t, value string) {
 	q, _ := l.m.QParamOf(value)
 	id := l.m.Plan.Group[value]
-	info := TensorInfo{Name: t, Source: value, Scale: q.Scale, ZP: q.ZP}
+	info := TensorInfo{Name: t, Source: value, Scale: q.Scale, ZP: q.ZP, Int16: q.Int16}
 	if id < len(l.m.Ranges) {
 		info.Min, info.Max = l.m.Ranges[id][0], l.m.Ranges[id][1]
 	}
@@ -207,9 +209,20 @@ func (l *lowerer) record(t, value string) {
 	l.res.Tensors = append(l.res.Tensors, info)
 }
 
-// rescale emits RESCALE in -> out (type outType) with the given real scales.
+// rescale emits RESCALE in -> out (type outType) with the given real scales. An INT48 input
+// (a16w8: 16x8 CONV2D, int16 bilinear RESIZE) takes 16-bit multipliers (scale32 false), as
+// ExecuTorch's op_tosa_rescale does and TOSA requires; every other input scale32.
 func (l *lowerer) rescale(in, out string, outType tosa.DType, scales []float64, inZP, outZP int32, purpose string) (string, error) {
-	mult, shifts, err := quant.MultipliersShifts(scales, 32)
+	inT := l.b.Graph().Tensor(in)
+	if inT == nil {
+		return "", fmt.Errorf("%s: operand %q was not built: %v", purpose, in, l.b.Err())
+	}
+	inType := inT.Type
+	width := 32
+	if inType == tosa.Int48 {
+		width = 16
+	}
+	mult, shifts, err := quant.MultipliersShifts(scales, width)
 	if err != nil {
 		return "", fmt.Errorf("%s: %v", purpose, err)
 	}
@@ -217,17 +230,21 @@ func (l *lowerer) rescale(in, out string, outType tosa.DType, scales []float64, 
 	for i, s := range shifts {
 		sh8[i] = int8(s)
 	}
-	inT := l.b.Graph().Tensor(in)
-	if inT == nil {
-		return "", fmt.Errorf("%s: operand %q was not built: %v", purpose, in, l.b.Err())
-	}
-	inType := inT.Type
 	izp := l.b.AddConst(out+"_rescale_input_zp", inType, []int{1}, mustIntData(inType, int64(inZP)))
 	ozp := l.b.AddConst(out+"_rescale_output_zp", outType, []int{1}, mustIntData(outType, int64(outZP)))
-	mc := l.b.AddConst(out+"_multipliers", tosa.Int32, []int{len(mult)}, tosa.Int32Data(mult))
+	var mc string
+	if width == 16 {
+		m16 := make([]int16, len(mult))
+		for i, m := range mult {
+			m16[i] = int16(m)
+		}
+		mc = l.b.AddConst(out+"_multipliers", tosa.Int16, []int{len(mult)}, tosa.Int16Data(m16))
+	} else {
+		mc = l.b.AddConst(out+"_multipliers", tosa.Int32, []int{len(mult)}, tosa.Int32Data(mult))
+	}
 	sc := l.b.AddConst(out+"_shifts", tosa.Int8, []int{len(sh8)}, tosa.Int8Data(sh8))
 	perCh := len(scales) > 1
-	l.b.AddOp(tosa.OpRescale, tosa.Attr{Scale32: true, RoundingMode: tosa.SingleRound, PerChannel: perCh},
+	l.b.AddOp(tosa.OpRescale, tosa.Attr{Scale32: width == 32, RoundingMode: tosa.SingleRound, PerChannel: perCh},
 		[]string{in, mc, sc, izp, ozp}, out, outType)
 	l.res.Rescales = append(l.res.Rescales, RescaleInfo{Output: out, Source: l.cur, Purpose: purpose, Scales: scales,
 		Multipliers: mult, Shifts: shifts, InputZP: inZP, OutputZP: outZP, PerChannel: perCh})
@@ -242,20 +259,45 @@ func mustIntData(t tosa.DType, v int64) []byte {
 	return d
 }
 
-// clamp emits a CLAMP on an int8 tensor unless [lo, hi] is the whole int8 range.
+// clamp emits a CLAMP on an int8 (or a16w8 int16) tensor unless [lo, hi] is its whole range.
 func (l *lowerer) clamp(in string, lo, hi int32) string {
-	lo, hi = max(lo, -128), min(hi, 127)
-	if lo <= -128 && hi >= 127 {
+	t := l.b.Graph().Tensor(in).Type
+	tmin, tmax := int32(-128), int32(127)
+	if t == tosa.Int16 {
+		tmin, tmax = -32768, 32767
+	}
+	lo, hi = max(lo, tmin), min(hi, tmax)
+	if lo <= tmin && hi >= tmax {
 		return in
 	}
-	return l.b.AddOp(tosa.OpClamp, tosa.Attr{ClampMin: []byte{byte(int8(lo))}, ClampMax: []byte{byte(int8(hi))}, NanMode: tosa.NanPropagate},
-		[]string{in}, l.name("clamp"), tosa.Int8)
+	return l.b.AddOp(tosa.OpClamp, tosa.Attr{ClampMin: mustIntData(t, int64(lo)), ClampMax: mustIntData(t, int64(hi)), NanMode: tosa.NanPropagate},
+		[]string{in}, l.name("clamp"), t)
 }
 
-// activationBounds returns the int8 interval an activation node keeps, for output qparams q.
+// actType is the TOSA type of a quantized value: INT8, or INT16 for an a16w8 group.
+func actType(q quant.QParam) tosa.DType {
+	if q.Int16 {
+		return tosa.Int16
+	}
+	return tosa.Int8
+}
+
+// typeOf is the TOSA type of a built tensor.
+func (l *lowerer) typeOf(t string) tosa.DType { return l.b.Graph().Tensor(t).Type }
+
+// zpConst is a [1] zero-point constant of type t.
+func (l *lowerer) zpConst(name string, t tosa.DType, v int32) string {
+	return l.b.AddConst(name, t, []int{1}, mustIntData(t, int64(v)))
+}
+
+// activationBounds returns the integer interval an activation node keeps, for output qparams
+// q (int8, or int16 for an a16w8 group: the TOSA type's range, as the RESCALE saturates).
 func activationBounds(n *graph.Node, q quant.QParam) (lo, hi int32, err error) {
 	lo, hi = -128, 127
-	qv := func(x float32) int32 { return int32(q.Quantize(x)) }
+	if q.Int16 {
+		lo, hi = -32768, 32767
+	}
+	qv := func(x float32) int32 { return q.QuantizeInt(x) }
 	switch n.Op {
 	case graph.OpReLU:
 		lo = q.ZP
@@ -377,8 +419,22 @@ func (l *lowerer) conv(n *graph.Node) error {
 	if bias == nil {
 		bias = make([]int32, nbias)
 	}
-	bname := l.b.AddConst(l.name("bias"), tosa.Int32, []int{nbias}, tosa.Int32Data(bias))
-	izp := l.int8Scalar(l.name("input_zp"), inQ.ZP)
+	// a16w8: an int16 input makes the 16x8 convolution of EXT-INT16 (INT48 accumulator, the
+	// int32 bias values stored as INT48, input zero point 0), as ExecuTorch's RewriteConvPass
+	// (bias marked TosaSpecialDtype.INT48) and op_tosa_conv2d do.
+	inType, accType := l.typeOf(in), tosa.Int32
+	var bname string
+	if inType == tosa.Int16 {
+		accType = tosa.Int48
+		b48 := make([]int64, len(bias))
+		for i, v := range bias {
+			b48[i] = int64(v)
+		}
+		bname = l.b.AddConst(l.name("bias"), tosa.Int48, []int{nbias}, tosa.Int48Data(b48))
+	} else {
+		bname = l.b.AddConst(l.name("bias"), tosa.Int32, []int{nbias}, tosa.Int32Data(bias))
+	}
+	izp := l.zpConst(l.name("input_zp"), inType, inQ.ZP)
 	wzp := l.int8Scalar(l.name("weight_zp"), 0)
 	switch {
 	case n.Op == graph.OpConvTranspose2d:
@@ -399,8 +455,8 @@ func (l *lowerer) conv(n *graph.Node) error {
 		}
 		wname := l.b.AddConst(l.name("weight"), tosa.Int8, []int{oc, kh, kw, ic}, tosa.Int8Data(wd))
 		attr := tosa.Attr{OutPad: []int{-o.Padding[0], -o.Padding[0] + o.OutputPadding[0], -o.Padding[1], -o.Padding[1] + o.OutputPadding[1]},
-			Stride: []int{o.Stride[0], o.Stride[1]}, AccType: tosa.Int32}
-		acc = l.b.AddOp(tosa.OpTransposeConv2D, attr, []string{in, wname, bname, izp, wzp}, l.name("acc"), tosa.Int32)
+			Stride: []int{o.Stride[0], o.Stride[1]}, AccType: accType}
+		acc = l.b.AddOp(tosa.OpTransposeConv2D, attr, []string{in, wname, bname, izp, wzp}, l.name("acc"), accType)
 	case o.Groups == 1 || !(o.Groups == cin && w.Shape[1] == 1):
 		// Grouped (not depthwise) convolution: one CONV2D whose weight is zero outside each
 		// output channel's group — the same sums exactly (a zero weight adds nothing whatever
@@ -421,8 +477,8 @@ func (l *lowerer) conv(n *graph.Node) error {
 		}
 		wname := l.b.AddConst(l.name("weight"), tosa.Int8, []int{oc, kh, kw, ic}, tosa.Int8Data(wd))
 		attr := tosa.Attr{Pad: exactPads(inShape[1], inShape[2], kh, kw, o.Padding, o.Stride, o.Dilation), Stride: []int{o.Stride[0], o.Stride[1]},
-			Dilation: []int{o.Dilation[0], o.Dilation[1]}, AccType: tosa.Int32}
-		acc = l.b.AddOp(tosa.OpConv2D, attr, []string{in, wname, bname, izp, wzp}, l.name("acc"), tosa.Int32)
+			Dilation: []int{o.Dilation[0], o.Dilation[1]}, AccType: accType}
+		acc = l.b.AddOp(tosa.OpConv2D, attr, []string{in, wname, bname, izp, wzp}, l.name("acc"), accType)
 	case o.Groups == cin && w.Shape[1] == 1:
 		// Depthwise: PyTorch weight [C*M, 1, KH, KW], out channel c*M+m -> TOSA [KH, KW, C, M].
 		oc, kh, kw := w.Shape[0], w.Shape[2], w.Shape[3]
@@ -439,13 +495,13 @@ func (l *lowerer) conv(n *graph.Node) error {
 		}
 		wname := l.b.AddConst(l.name("weight"), tosa.Int8, []int{kh, kw, cin, mult}, tosa.Int8Data(wd))
 		attr := tosa.Attr{Pad: exactPads(inShape[1], inShape[2], kh, kw, o.Padding, o.Stride, o.Dilation), Stride: []int{o.Stride[0], o.Stride[1]},
-			Dilation: []int{o.Dilation[0], o.Dilation[1]}, AccType: tosa.Int32}
-		acc = l.b.AddOp(tosa.OpDepthwiseConv2D, attr, []string{in, wname, bname, izp, wzp}, l.name("acc"), tosa.Int32)
+			Dilation: []int{o.Dilation[0], o.Dilation[1]}, AccType: accType}
+		acc = l.b.AddOp(tosa.OpDepthwiseConv2D, attr, []string{in, wname, bname, izp, wzp}, l.name("acc"), accType)
 	default:
 		return fmt.Errorf("grouped convolution (groups %d of %d channels) has no TOSA lowering; use groups 1 or depthwise (groups = input channels)", o.Groups, cin)
 	}
 	scales := quant.ConvRescaleScales(inQ.Scale, cq.WeightScales, outQ.Scale)
-	out, err := l.rescale(acc, l.name(""), tosa.Int8, scales, 0, outQ.ZP, "conv requantization (s_in*s_w[c]/s_out)")
+	out, err := l.rescale(acc, l.name(""), actType(outQ), scales, 0, outQ.ZP, "conv requantization (s_in*s_w[c]/s_out)")
 	if err != nil {
 		return err
 	}
@@ -476,7 +532,7 @@ func (l *lowerer) standaloneClamp(n *graph.Node) error {
 	}
 	t := in
 	if inQ != outQ {
-		t, err = l.rescale(in, l.name("rescaled"), tosa.Int8, []float64{float64(inQ.Scale) / float64(outQ.Scale)}, inQ.ZP, outQ.ZP, "requantize to the activation's output")
+		t, err = l.rescale(in, l.name("rescaled"), actType(outQ), []float64{float64(inQ.Scale) / float64(outQ.Scale)}, inQ.ZP, outQ.ZP, "requantize to the activation's output")
 		if err != nil {
 			return err
 		}
@@ -487,7 +543,7 @@ func (l *lowerer) standaloneClamp(n *graph.Node) error {
 	}
 	t = l.clamp(t, lo, hi)
 	if t == in { // keep one tensor per value
-		t = l.b.AddOp(tosa.OpIdentity, tosa.Attr{}, []string{in}, l.name(""), tosa.Int8)
+		t = l.b.AddOp(tosa.OpIdentity, tosa.Attr{}, []string{in}, l.name(""), l.typeOf(in))
 	}
 	l.vals[n.Name] = t
 	l.record(t, n.Name)
@@ -628,12 +684,19 @@ func (l *lowerer) resize(n *graph.Node) error {
 	offset := l.b.AddConstShape(l.name("offset"), yo, xo)
 	border := l.b.AddConstShape(l.name("border"), yb, xb)
 	var t string
+	// a16w8: int16 NEAREST gives int16, int16 BILINEAR an INT48 accumulator (EXT-INT16), then
+	// the 1/(scale_y_n*scale_x_n) RESCALE with 16-bit multipliers (ExecuTorch rewrite_upsample).
+	inType := l.typeOf(in)
 	if nearest {
-		t = l.b.AddOp(tosa.OpResize, tosa.Attr{Mode: tosa.ResizeNearest}, []string{in, scale, offset, border}, l.name(""), tosa.Int8)
+		t = l.b.AddOp(tosa.OpResize, tosa.Attr{Mode: tosa.ResizeNearest}, []string{in, scale, offset, border}, l.name(""), inType)
 	} else {
-		acc := l.b.AddOp(tosa.OpResize, tosa.Attr{Mode: tosa.ResizeBilinear}, []string{in, scale, offset, border}, l.name("acc"), tosa.Int32)
+		accType := tosa.Int32
+		if inType == tosa.Int16 {
+			accType = tosa.Int48
+		}
+		acc := l.b.AddOp(tosa.OpResize, tosa.Attr{Mode: tosa.ResizeBilinear}, []string{in, scale, offset, border}, l.name("acc"), accType)
 		var err error
-		t, err = l.rescale(acc, l.name(""), tosa.Int8, []float64{1 / float64(yn*xn)}, 0, 0, fmt.Sprintf("bilinear resize 1/%d", yn*xn))
+		t, err = l.rescale(acc, l.name(""), inType, []float64{1 / float64(yn*xn)}, 0, 0, fmt.Sprintf("bilinear resize 1/%d", yn*xn))
 		if err != nil {
 			return err
 		}
@@ -655,21 +718,22 @@ func (l *lowerer) pixelShuffle(n *graph.Node) error {
 	r := n.Attrs.Factor
 	N, H, W, C := s[0], s[1], s[2], s[3]
 	var t string
+	ty := l.typeOf(in)
 	if n.Op == graph.OpPixelShuffle {
 		c := C / (r * r)
 		s1 := l.b.AddConstShape(l.name("shape1"), int64(N), int64(H), int64(W), int64(c), int64(r), int64(r))
-		a := l.b.AddOp(tosa.OpReshape, tosa.Attr{}, []string{in, s1}, l.name("split"), tosa.Int8)
-		b := l.b.AddOp(tosa.OpTranspose, tosa.Attr{Perms: []int{0, 1, 4, 2, 5, 3}}, []string{a}, l.name("perm"), tosa.Int8)
+		a := l.b.AddOp(tosa.OpReshape, tosa.Attr{}, []string{in, s1}, l.name("split"), ty)
+		b := l.b.AddOp(tosa.OpTranspose, tosa.Attr{Perms: []int{0, 1, 4, 2, 5, 3}}, []string{a}, l.name("perm"), ty)
 		s2 := l.b.AddConstShape(l.name("shape2"), int64(N), int64(H*r), int64(W*r), int64(c))
-		t = l.b.AddOp(tosa.OpReshape, tosa.Attr{}, []string{b, s2}, l.name(""), tosa.Int8)
+		t = l.b.AddOp(tosa.OpReshape, tosa.Attr{}, []string{b, s2}, l.name(""), ty)
 	} else {
 		// Inverse: [N,H,W,C] = [N,h,r,w,r,C] -> [N,h,w,C,r,r] -> [N,h,w,C*r*r].
 		h, w := H/r, W/r
 		s1 := l.b.AddConstShape(l.name("shape1"), int64(N), int64(h), int64(r), int64(w), int64(r), int64(C))
-		a := l.b.AddOp(tosa.OpReshape, tosa.Attr{}, []string{in, s1}, l.name("split"), tosa.Int8)
-		b := l.b.AddOp(tosa.OpTranspose, tosa.Attr{Perms: []int{0, 1, 3, 5, 2, 4}}, []string{a}, l.name("perm"), tosa.Int8)
+		a := l.b.AddOp(tosa.OpReshape, tosa.Attr{}, []string{in, s1}, l.name("split"), ty)
+		b := l.b.AddOp(tosa.OpTranspose, tosa.Attr{Perms: []int{0, 1, 3, 5, 2, 4}}, []string{a}, l.name("perm"), ty)
 		s2 := l.b.AddConstShape(l.name("shape2"), int64(N), int64(h), int64(w), int64(C*r*r))
-		t = l.b.AddOp(tosa.OpReshape, tosa.Attr{}, []string{b, s2}, l.name(""), tosa.Int8)
+		t = l.b.AddOp(tosa.OpReshape, tosa.Attr{}, []string{b, s2}, l.name(""), ty)
 	}
 	t, rerr := l.requantShared(n, t)
 	if rerr != nil {
@@ -689,7 +753,14 @@ func (l *lowerer) addSub(n *graph.Node) error {
 	}
 	sa, sb := float64(qa.Scale), float64(qb.Scale)
 	max2 := 2 * math.Max(sa, sb)
-	const shift = 1 << 20
+	// 20 bits of headroom for int8 operands; 12 when an operand is int16 (a16w8), as ExecuTorch's
+	// InsertRescalePass (shift_bits = 12 for int16). ExecuTorch requires equal operand dtypes;
+	// vgfq also lowers an int8 + int16 add this way (the int8 operand loses nothing: its int32
+	// image is exact up to the one rounding of the multiplier).
+	shift := float64(1 << 20)
+	if qa.Int16 || qb.Int16 {
+		shift = 1 << 12
+	}
 	a, err := l.rescale(l.vals[n.Inputs[0]], l.name("lhs"), tosa.Int32, []float64{shift * sa / max2}, qa.ZP, 0, "operand to int32 at the common scale")
 	if err != nil {
 		return err
@@ -703,7 +774,7 @@ func (l *lowerer) addSub(n *graph.Node) error {
 		op = tosa.OpSub
 	}
 	acc := l.b.AddOp(op, tosa.Attr{}, []string{a, b}, l.name("acc"), tosa.Int32)
-	t, err := l.rescale(acc, l.name(""), tosa.Int8, []float64{max2 / (float64(qo.Scale) * shift)}, 0, qo.ZP, "result to int8")
+	t, err := l.rescale(acc, l.name(""), actType(qo), []float64{max2 / (float64(qo.Scale) * shift)}, 0, qo.ZP, "result to int8")
 	if err != nil {
 		return err
 	}
@@ -747,7 +818,7 @@ func (l *lowerer) mul(n *graph.Node) error {
 	}
 	sh := l.int8Scalar(l.name("shift"), 0)
 	acc := l.b.AddOp(tosa.OpMul, tosa.Attr{}, []string{a, b, sh}, l.name("acc"), tosa.Int32)
-	t, err := l.rescale(acc, l.name(""), tosa.Int8, []float64{float64(qa.Scale) * float64(qb.Scale) / float64(qo.Scale)}, 0, qo.ZP, "product to int8")
+	t, err := l.rescale(acc, l.name(""), actType(qo), []float64{float64(qa.Scale) * float64(qb.Scale) / float64(qo.Scale)}, 0, qo.ZP, "product to int8")
 	if err != nil {
 		return err
 	}
@@ -781,13 +852,13 @@ func (l *lowerer) concat(n *graph.Node) error {
 		}
 		t := l.vals[in]
 		if inQ != outQ {
-			if t, err = l.rescale(t, l.name(fmt.Sprintf("in%d_requant", k)), tosa.Int8, []float64{float64(inQ.Scale) / float64(outQ.Scale)}, inQ.ZP, outQ.ZP, "requantize a concat input to the output's qparams (QDQ)"); err != nil {
+			if t, err = l.rescale(t, l.name(fmt.Sprintf("in%d_requant", k)), actType(outQ), []float64{float64(inQ.Scale) / float64(outQ.Scale)}, inQ.ZP, outQ.ZP, "requantize a concat input to the output's qparams (QDQ)"); err != nil {
 				return err
 			}
 		}
 		ins = append(ins, t)
 	}
-	t := l.b.AddOp(tosa.OpConcat, tosa.Attr{Axis: nhwcAxis(axis)}, ins, l.name(""), tosa.Int8)
+	t := l.b.AddOp(tosa.OpConcat, tosa.Attr{Axis: nhwcAxis(axis)}, ins, l.name(""), actType(outQ))
 	l.vals[n.Name] = t
 	l.record(t, n.Name)
 	return nil
@@ -811,7 +882,7 @@ func (l *lowerer) pool(n *graph.Node) error {
 	var t string
 	if n.Op == graph.OpMaxPool2d {
 		attr.NanMode = tosa.NanPropagate
-		t = l.b.AddOp(tosa.OpMaxPool2D, attr, []string{in}, l.name(""), tosa.Int8)
+		t = l.b.AddOp(tosa.OpMaxPool2D, attr, []string{in}, l.name(""), l.typeOf(in))
 	} else {
 		if (o.Padding[0] > 0 || o.Padding[1] > 0) && !o.ExcludePad {
 			return fmt.Errorf("AvgPool2d with padding and count_include_pad=True has no TOSA lowering (TOSA averages valid taps only); use count_include_pad=False or no padding")
@@ -842,20 +913,21 @@ func (l *lowerer) reshapeTranspose(n *graph.Node) error {
 		return fmt.Errorf("only 4-D %s is lowered (got %v -> %v)", n.Op, inShape, n.Shape)
 	}
 	var t string
+	ty := l.typeOf(in)
 	if n.Op == graph.OpTranspose {
 		L, Linv := []int{0, 2, 3, 1}, []int{0, 3, 1, 2}
 		q := make([]int, 4)
 		for i := range q {
 			q[i] = Linv[n.Attrs.Perm[L[i]]]
 		}
-		t = l.b.AddOp(tosa.OpTranspose, tosa.Attr{Perms: q}, []string{in}, l.name(""), tosa.Int8)
+		t = l.b.AddOp(tosa.OpTranspose, tosa.Attr{Perms: q}, []string{in}, l.name(""), ty)
 	} else {
 		// To NCHW, reshape, back to NHWC.
-		a := l.b.AddOp(tosa.OpTranspose, tosa.Attr{Perms: []int{0, 3, 1, 2}}, []string{in}, l.name("nchw"), tosa.Int8)
+		a := l.b.AddOp(tosa.OpTranspose, tosa.Attr{Perms: []int{0, 3, 1, 2}}, []string{in}, l.name("nchw"), ty)
 		s := n.Shape
 		sh := l.b.AddConstShape(l.name("shape"), int64(l.opt.Batch), int64(s[1]), int64(s[2]), int64(s[3]))
-		b := l.b.AddOp(tosa.OpReshape, tosa.Attr{}, []string{a, sh}, l.name("reshaped"), tosa.Int8)
-		t = l.b.AddOp(tosa.OpTranspose, tosa.Attr{Perms: []int{0, 2, 3, 1}}, []string{b}, l.name(""), tosa.Int8)
+		b := l.b.AddOp(tosa.OpReshape, tosa.Attr{}, []string{a, sh}, l.name("reshaped"), ty)
+		t = l.b.AddOp(tosa.OpTranspose, tosa.Attr{Perms: []int{0, 2, 3, 1}}, []string{b}, l.name(""), ty)
 	}
 	t, rerr := l.requantShared(n, t)
 	if rerr != nil {

@@ -170,7 +170,7 @@ func (l *lowerer) requantShared(n *graph.Node, t string) (string, error) {
 	if inQ == outQ {
 		return t, nil
 	}
-	return l.rescale(t, l.name("requant"), tosa.Int8, []float64{float64(inQ.Scale) / float64(outQ.Scale)}, inQ.ZP, outQ.ZP, "requantize to the output's qparams (QDQ)")
+	return l.rescale(t, l.name("requant"), actType(outQ), []float64{float64(inQ.Scale) / float64(outQ.Scale)}, inQ.ZP, outQ.ZP, "requantize to the output's qparams (QDQ)")
 }
 
 // prelu lowers a per-channel PReLU: x - zp to int32, its positive part rescaled by s_in/s_out
@@ -249,9 +249,10 @@ func (l *lowerer) depthSpace(n *graph.Node) error {
 	} else { // [N,h,r,w,r,C] -> [N,h,w,r,r,C]
 		s1, s2 = []int64{N, H / R, R, W / R, R, C}, []int64{N, H / R, W / R, R * R * C}
 	}
-	a := l.b.AddOp(tosa.OpReshape, tosa.Attr{}, []string{in, l.b.AddConstShape(l.name("shape1"), s1...)}, l.name("split"), tosa.Int8)
-	b := l.b.AddOp(tosa.OpTranspose, tosa.Attr{Perms: []int{0, 1, 3, 2, 4, 5}}, []string{a}, l.name("perm"), tosa.Int8)
-	t := l.b.AddOp(tosa.OpReshape, tosa.Attr{}, []string{b, l.b.AddConstShape(l.name("shape2"), s2...)}, l.name(""), tosa.Int8)
+	ty := l.typeOf(in)
+	a := l.b.AddOp(tosa.OpReshape, tosa.Attr{}, []string{in, l.b.AddConstShape(l.name("shape1"), s1...)}, l.name("split"), ty)
+	b := l.b.AddOp(tosa.OpTranspose, tosa.Attr{Perms: []int{0, 1, 3, 2, 4, 5}}, []string{a}, l.name("perm"), ty)
+	t := l.b.AddOp(tosa.OpReshape, tosa.Attr{}, []string{b, l.b.AddConstShape(l.name("shape2"), s2...)}, l.name(""), ty)
 	t, err := l.requantShared(n, t)
 	if err != nil {
 		return err

@@ -13,6 +13,8 @@ package ptq
 
 import (
 	"encoding/json"
+	"errors"
+	"io"
 	"fmt"
 	"iter"
 	"os"
@@ -40,6 +42,11 @@ type Options struct {
 	CLE            bool                  // cross-layer equalization (quant.EqualizeCrossLayer)
 	AdaRound       *quant.AdaRoundConfig // adaptive rounding of the weights (quant.Model.AdaRound)
 	BiasCorrection bool                  // empirical bias correction (quant.Model.CorrectBias)
+	// Mixed precision a16w8 (docs/a16w8.md): the activation groups named (any value of the
+	// group, or a conv whose activation is fused) are int16; or A16W8Auto chooses them.
+	A16W8     []string
+	A16W8Auto *A16W8Auto
+	A16W8Log  io.Writer // auto:DB prints its trials here (nil: silent)
 }
 
 // Applied records what the named options did (quant.json's ptq_options).
@@ -51,6 +58,7 @@ type Applied struct {
 	BiasCorrection        bool                   `json:"bias_correction"`
 	BiasCorrections       []quant.BiasCorrection `json:"bias_corrections,omitempty"`
 	BiasCorrectionSkipped []string               `json:"bias_correction_skipped,omitempty"`
+	A16W8                 *A16W8Report           `json:"a16w8,omitempty"`
 }
 
 // Result is a quantized and lowered model.
@@ -106,6 +114,23 @@ func Calibrate(g *graph.Graph, images iter.Seq2[*engine.Tensor, error], opt Opti
 	if err != nil {
 		return nil, err
 	}
+	var int16 map[int]bool
+	if len(opt.A16W8) > 0 {
+		if opt.A16W8Auto != nil {
+			return nil, &OptionError{errors.New("--a16w8: give node names or auto:DB, not both")}
+		}
+		if int16, err = plan.A16W8Groups(opt.A16W8); err != nil {
+			return nil, &OptionError{err}
+		}
+	}
+	if opt.A16W8Auto != nil {
+		if a := opt.A16W8Auto; !(a.DB >= 0) || a.Source == nil || a.Source.Len() == 0 {
+			return nil, &OptionError{fmt.Errorf("--a16w8 auto:%g: need a non-negative DB and selection images", a.DB)}
+		}
+		if len(plan.A16W8Candidates()) == 0 {
+			return nil, &OptionError{fmt.Errorf("--a16w8 auto: graph %q has no activation that can be int16 (graph inputs and outputs stay int8; activations feeding table-lowered ops cannot be int16)", plan.Graph.Name)}
+		}
+	}
 	keep := opt.BiasCorrection || opt.AdaRound != nil
 	var kept []*engine.Tensor
 	cal := quant.NewCalibrator(plan, opt.Quant)
@@ -126,6 +151,18 @@ func Calibrate(g *graph.Graph, images iter.Seq2[*engine.Tensor, error], opt Opti
 	m, err := cal.Convert()
 	if err != nil {
 		return nil, err
+	}
+	switch {
+	case int16 != nil:
+		if m, err = cal.ConvertA16W8(int16); err != nil {
+			return nil, err
+		}
+		applied.A16W8 = &A16W8Report{Requested: opt.A16W8}
+		applied.A16W8.fill(m)
+	case opt.A16W8Auto != nil:
+		if m, applied.A16W8, err = chooseA16W8(cal, m, opt, opt.A16W8Log); err != nil {
+			return nil, err
+		}
 	}
 	if applied.AdaRound != nil {
 		if applied.AdaRoundLayers, err = m.AdaRound(kept, *applied.AdaRound); err != nil {

@@ -254,7 +254,7 @@ func (m *Model) collect(nd *graph.Node, batches []*engine.Tensor, act func(*engi
 		}
 		if _, err := qex.Run(map[string]*engine.Var{in: engine.Const(x)}, func(n *graph.Node, out *engine.Var) *engine.Var {
 			if q, ok := m.QParamOf(n.Name); ok {
-				out = engine.Const(engine.FromData(FakeQuantTensor(nil, out.Val.Data, q.Scale, q.ZP, -128, 127, nil), out.Val.Shape...))
+				out = engine.Const(engine.FromData(FakeQuantTensor(nil, out.Val.Data, q.Scale, q.ZP, q.QMin(), q.QMax(), nil), out.Val.Shape...))
 			}
 			if n.Name == nd.Inputs[0] {
 				d.x = append(d.x, out.Val.Data...)

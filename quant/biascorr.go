@@ -61,7 +61,7 @@ func (m *Model) CorrectBias(images []*engine.Tensor) (done []BiasCorrection, ski
 			if !ok {
 				return out
 			}
-			return engine.Const(engine.FromData(FakeQuantTensor(nil, out.Val.Data, q.Scale, q.ZP, -128, 127, nil), out.Val.Shape...))
+			return engine.Const(engine.FromData(FakeQuantTensor(nil, out.Val.Data, q.Scale, q.ZP, q.QMin(), q.QMax(), nil), out.Val.Shape...))
 		}
 		qmeans, err := channelMeans(graph.NewExec(g, false), batches, map[string]bool{n.Name: true}, hook)
 		if err != nil {

@@ -10,7 +10,7 @@ import (
 const (
 	HistBins        = 2048 // source bins
 	HistUpsample    = 16   // upsample rate when re-binning into a wider range
-	HistDstBins     = 256  // 2^bits(int8): destination bins of the L2 search, whatever qmin/qmax
+	HistDstBins     = 256  // 2^bits(int8): destination bins of the L2 search for int8 (int16: 65536)
 	histFine        = HistBins * HistUpsample
 	histMaxLinspace = histFine + 1
 )
@@ -308,7 +308,8 @@ func (h *Histogram) nonLinearParamSearch() (float32, float32) {
 // 256 uniform destination bins, values uniformly spread inside each source bin.
 func (h *Histogram) quantError(s, e int) float64 {
 	bw := (float64(h.Max) - float64(h.Min)) / HistBins
-	dw := bw * float64(e-s+1) / HistDstBins
+	dst := h.Scheme.dstBins()
+	dw := bw * float64(e-s+1) / float64(dst)
 	if dw == 0 {
 		return 0
 	}
@@ -322,8 +323,8 @@ func (h *Histogram) quantError(s, e int) float64 {
 	for i, hv := range h.Hist {
 		b0 := float32(float32(i-s) * bwf)
 		b1 := b0 + bwf
-		db := clamp255(floorDiv32(b0, dwf))
-		de := clamp255(floorDiv32(b1, dwf))
+		db := clampDst(floorDiv32(b0, dwf), dst)
+		de := clampDst(floorDiv32(b1, dwf), dst)
 		dens := hv / bwf
 		cb := float32(float32(db+0.5) * dwf) // float32(): no fused multiply-add (arm64 fuses)
 		d0 := b0 - cb
@@ -337,13 +338,13 @@ func (h *Histogram) quantError(s, e int) float64 {
 	return float64(sum32(norm, SumLanes))
 }
 
-func clamp255(v float32) float32 {
-	// torch.clamp(v, 0, 255) = min(max(v, 0), 255)
+func clampDst(v float32, dst int) float32 {
+	// torch.clamp(v, 0, dst_nbins-1) = min(max(v, 0), dst_nbins-1)
 	if v < 0 {
 		v = 0
 	}
-	if v > HistDstBins-1 {
-		v = HistDstBins - 1
+	if v > float32(dst-1) {
+		v = float32(dst - 1)
 	}
 	return v
 }

@@ -64,7 +64,7 @@ func (m *Model) PartialPredictor(sel Selection) func(x *engine.Tensor) (*engine.
 			return out
 		}
 		q := m.Act[id]
-		y := FakeQuantTensor(nil, out.Val.Data, q.Scale, q.ZP, -128, 127, nil)
+		y := FakeQuantTensor(nil, out.Val.Data, q.Scale, q.ZP, q.QMin(), q.QMax(), nil)
 		return engine.Const(engine.FromData(y, out.Val.Shape...))
 	}
 	in := g.Inputs()[0].Name

@@ -9,11 +9,32 @@ import (
 	"github.com/vgfq/vgfq/graph"
 )
 
-// QParam is a per-tensor affine quantization: real = (q - ZP) * Scale.
+// QParam is a per-tensor affine quantization: real = (q - ZP) * Scale. Int16 marks an a16w8
+// activation (ActInt16: int16, [-32767, 32767], ZP 0); otherwise the value is int8 [-128, 127].
 type QParam struct {
 	Scale float32 `json:"scale"`
 	ZP    int32   `json:"zero_point"`
+	Int16 bool    `json:"int16,omitempty"`
 }
+
+// QMin and QMax are the integer range of the value's dtype.
+func (q QParam) QMin() int32 {
+	if q.Int16 {
+		return ActInt16.QMin
+	}
+	return -128
+}
+
+// QMax is the largest integer of the value's range.
+func (q QParam) QMax() int32 {
+	if q.Int16 {
+		return ActInt16.QMax
+	}
+	return 127
+}
+
+// QuantizeInt quantizes to the value's own range (int8 or int16).
+func (q QParam) QuantizeInt(x float32) int32 { return Quantize(x, q.Scale, q.ZP, q.QMin(), q.QMax()) }
 
 // Quantize maps a real value to int8 like ExecuTorch's portable quantize_per_tensor kernel:
 // q = clamp(zp + round_half_even(fl32(fl32(1/scale) * x)), -128, 127).
@@ -24,8 +45,11 @@ func (q QParam) Quantize(x float32) int8 {
 // Dequantize maps int8 back to real: (q - zp) * scale in float32.
 func (q QParam) Dequantize(v int8) float32 { return Dequantize(int32(v), q.Scale, q.ZP) }
 
-// Range returns the real interval the int8 range covers.
-func (q QParam) Range() (lo, hi float32) { return q.Dequantize(-128), q.Dequantize(127) }
+// DequantizeInt maps an int8 or int16 value back to real.
+func (q QParam) DequantizeInt(v int32) float32 { return Dequantize(v, q.Scale, q.ZP) }
+
+// Range returns the real interval the value's integer range covers.
+func (q QParam) Range() (lo, hi float32) { return q.DequantizeInt(q.QMin()), q.DequantizeInt(q.QMax()) }
 
 // ConvQ holds a convolution's quantized weights and bias.
 type ConvQ struct {
@@ -199,11 +223,22 @@ func (c *Calibrator) Convert() (*Model, error) {
 	if c.images == 0 {
 		return nil, errors.New("no calibration images were observed")
 	}
-	m := &Model{Plan: c.Plan, Graph: c.Plan.Graph, Convs: map[string]*ConvQ{}, Config: c.Config, Images: c.images}
-	for _, o := range c.obs {
+	act := make([]QParam, len(c.obs))
+	for id, o := range c.obs {
 		s, zp := o.QParams()
+		act[id] = QParam{Scale: s[0], ZP: zp[0]}
+	}
+	return c.convert(act)
+}
+
+// convert builds the model for the given activation qparams (one per group).
+func (c *Calibrator) convert(act []QParam) (*Model, error) {
+	if c.images == 0 {
+		return nil, errors.New("no calibration images were observed")
+	}
+	m := &Model{Plan: c.Plan, Graph: c.Plan.Graph, Convs: map[string]*ConvQ{}, Config: c.Config, Images: c.images, Act: act}
+	for _, o := range c.obs {
 		mn, mx := o.MinMax()
-		m.Act = append(m.Act, QParam{Scale: s[0], ZP: zp[0]})
 		m.Ranges = append(m.Ranges, [2]float32{mn[0], mx[0]})
 	}
 	g := c.Plan.Graph

@@ -22,7 +22,20 @@ type Scheme struct {
 var (
 	ActInt8    = Scheme{QMin: -128, QMax: 127, Eps: Eps16}                  // activations: per-tensor affine
 	WeightInt8 = Scheme{QMin: -127, QMax: 127, Symmetric: true, Eps: Eps16} // weights: per-channel symmetric
+	// ActInt16 is the activation spec of ExecuTorch's get_symmetric_a16w8_quantization_config:
+	// torch.int16, [-32767, 32767], per-tensor symmetric, HistogramObserver with eps 2^-12 (that
+	// function's default epsilon, independent of the int8 config's).
+	ActInt16 = Scheme{QMin: -32767, QMax: 32767, Symmetric: true, Eps: Eps12}
 )
+
+// dstBins is the HistogramObserver's dst_nbins = 2^bits of the observer dtype: 256 for an 8-bit
+// range, 65536 for int16.
+func (s Scheme) dstBins() int {
+	if s.QMin < -128 || s.QMax > 255 {
+		return 1 << 16
+	}
+	return 1 << 8
+}
 
 // WithEps returns s with another eps (e.g. Eps12 for ExecuTorch <= 1.1).
 func (s Scheme) WithEps(eps float32) Scheme { s.Eps = eps; return s }

@@ -35,6 +35,7 @@ type ptqFlags struct {
 	debugInfo  bool
 	layers     int
 	imp        improveFlags
+	a16        a16w8Flags
 	shapes     []string
 }
 
@@ -88,6 +89,7 @@ default (off by default; what ran is recorded in quant.json's ptq_options).`,
 	fl.IntVar(&f.layers, "layer-images", 16, "test images traced for the per-layer error table and layers.json (0: skip)")
 	fl.BoolVar(&f.debugInfo, "debug-info", false, "keep tensor names in the SPIR-V graph module (like model-converter --emit-debug-info)")
 	f.imp.register(c)
+	f.a16.register(c)
 	f.data.register(c)
 	return c
 }
@@ -160,6 +162,9 @@ func runPTQ(g *graph.Graph, f *ptqFlags, log io.Writer) (*ptqResult, error) {
 	if err := f.imp.apply(&popt); err != nil {
 		return nil, err
 	}
+	if err := f.a16.apply(&popt, ds, log); err != nil {
+		return nil, err
+	}
 	r, err := ptq.Quantize(g, images, popt, func(n int) {
 		if bar != nil {
 			bar.Set(n)
@@ -172,6 +177,7 @@ func runPTQ(g *graph.Graph, f *ptqFlags, log io.Writer) (*ptqResult, error) {
 		return nil, f.imp.explain(err)
 	}
 	f.imp.report(r, log)
+	f.a16.report(r, log)
 	if r.Folded > 0 {
 		fmt.Fprintf(log, "folded %d BatchNorm2d into convolutions\n", r.Folded)
 	}
