@@ -87,7 +87,13 @@ func (p *Plan) A16W8Groups(names []string) (map[int]bool, error) {
 	valid := func() string {
 		var vs []string
 		for _, c := range p.A16W8Candidates() {
-			vs = append(vs, strings.Join(c.Nodes, "/"))
+			names := slices.Clone(c.Nodes)
+			for _, v := range c.Nodes {
+				if conv, ok := p.FusedInto[v]; ok {
+					names = append(names, conv)
+				}
+			}
+			vs = append(vs, strings.Join(names, "/"))
 		}
 		if len(vs) == 0 {
 			return "this model has no activation that can be int16"
