@@ -14,8 +14,8 @@ package ptq
 import (
 	"encoding/json"
 	"errors"
-	"io"
 	"fmt"
+	"io"
 	"iter"
 	"os"
 	"path/filepath"

@@ -17,11 +17,11 @@ func TestA16W8HistogramGolden(t *testing.T) {
 	}
 	var doc struct {
 		Cases []struct {
-			Name                 string
-			Batches              [][]uint32
-			SearchMin            uint32 `json:"search_min"`
-			Scale                uint32
-			ZeroPoint            int32 `json:"zero_point"`
+			Name      string
+			Batches   [][]uint32
+			SearchMin uint32 `json:"search_min"`
+			Scale     uint32
+			ZeroPoint int32 `json:"zero_point"`
 		}
 	}
 	if err := json.Unmarshal(b, &doc); err != nil {
