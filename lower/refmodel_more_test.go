@@ -14,9 +14,11 @@ import (
 	"github.com/vgfq/vgfq/data"
 	"github.com/vgfq/vgfq/engine"
 	"github.com/vgfq/vgfq/export"
+	"github.com/vgfq/vgfq/graph"
 	"github.com/vgfq/vgfq/lower"
 	"github.com/vgfq/vgfq/onnx"
 	"github.com/vgfq/vgfq/qat"
+	"github.com/vgfq/vgfq/quant"
 	"github.com/vgfq/vgfq/tosa"
 	"github.com/vgfq/vgfq/tosa/ref"
 	"github.com/vgfq/vgfq/zoo"
@@ -36,6 +38,65 @@ type moreCase struct {
 var moreCases = []moreCase{
 	{"qat_upscaler_nhwc", buildQATUpscaler, "zoo.Upscaler(16, 16, seed 1), qat.Prepare, 4 AdamW steps (lr 1e-4) on builtin batches, qat Convert"},
 	{"onnx_qdq_op17_nhwc", buildONNXQDQ, "onnx.Load(onnx/testdata/corpus/qdq_op17.onnx).QDQ.Model, lower.Lower NHWC (what vgfq export does)"},
+	{"a16w8_espcn_nhwc", func() (*lower.Result, error) { return buildA16W8(espcn16, "relu1", "relu2", "conv3") },
+		"a16w8: zoo.ESPCN(16, 16, seed 1), relu1, relu2, conv3(+shuffle) int16, 64 builtin calibration images"},
+	{"a16w8_resize_nhwc", func() (*lower.Result, error) { return buildA16W8(resizeNet, "relu1", "relu2") },
+		"a16w8: conv-relu-bilinear 2x-conv-relu-maxpool-conv (seed 1), both hidden groups int16 (int16 RESIZE and MAX_POOL2D), 64 builtin calibration images"},
+}
+
+func espcn16() (*graph.Graph, error) { return zoo.ESPCN(16, 16, 1) }
+
+// resizeNet has int16 RESIZE (bilinear, INT48 accumulator) and int16 MAX_POOL2D when relu1's
+// and relu2's groups are int16: x -> conv1 -> relu1 -> bilinear 2x -> conv2 -> relu2 ->
+// maxpool k2 s2 -> conv3, 16x16 in, 16x16 out.
+func resizeNet() (*graph.Graph, error) {
+	b := graph.NewBuilder("a16w8_resize", 1)
+	x := b.Input("x", 1, 3, 16, 16)
+	c1 := b.Conv2d("conv1", x, graph.ConvSpec{In: 3, Out: 8, Kernel: 3, Padding: 1})
+	r1 := b.ReLU("relu1", c1)
+	up := b.Upsample("up", r1, 2, "bilinear")
+	c2 := b.Conv2d("conv2", up, graph.ConvSpec{In: 8, Out: 8, Kernel: 3, Padding: 1})
+	r2 := b.ReLU("relu2", c2)
+	mp := b.Add(&graph.Node{Name: "pool", Op: graph.OpMaxPool2d, Inputs: []string{r2}, Attrs: graph.Attrs{Kernel: []int{2, 2}, Stride: []int{2, 2}}})
+	c3 := b.Conv2d("conv3", mp, graph.ConvSpec{In: 8, Out: 3, Kernel: 3, Padding: 1})
+	return b.Build(c3)
+}
+
+// buildA16W8 calibrates like the PTQ cases (the first 64 builtin train images, 16x16 LR) and
+// lowers with the named activation groups int16.
+func buildA16W8(build func() (*graph.Graph, error), int16 ...string) (*lower.Result, error) {
+	g, err := build()
+	if err != nil {
+		return nil, err
+	}
+	plan, err := quant.Annotate(g, quant.Options{})
+	if err != nil {
+		return nil, err
+	}
+	cal := quant.NewCalibrator(plan, quant.Config{})
+	ds := data.Builtin(data.BuiltinOptions{})
+	loader, err := data.NewLoader(ds.Train, data.LoaderOptions{BatchSize: 1})
+	if err != nil {
+		return nil, err
+	}
+	for i := 0; i < 64; i++ {
+		b, err := loader.Next()
+		if err != nil {
+			return nil, err
+		}
+		if err := cal.Observe(engine.FromData(b.LR, 1, data.Channels, b.H/2, b.W/2)); err != nil {
+			return nil, err
+		}
+	}
+	groups, err := plan.A16W8Groups(int16)
+	if err != nil {
+		return nil, err
+	}
+	m, err := cal.ConvertA16W8(groups)
+	if err != nil {
+		return nil, err
+	}
+	return lower.Lower(m, lower.Options{})
 }
 
 const moreInputs = 4

@@ -394,6 +394,11 @@ func (w *writer) attr(a *attrSpec, op *tosa.Operator) (uint32, error) {
 			return 0, err
 		}
 		b := *a.elem(&op.Attr)
+		// A decoded .tosa holds the scalar image zero-padded to a multiple of 8 bytes (the
+		// flatbuffer's force_align 8 [ubyte]): take the scalar's own bytes.
+		if eb := elemBytes(et); len(b) > eb && len(b)%8 == 0 && len(b)-eb < 8 && allZero(b[eb:]) {
+			b = b[:eb]
+		}
 		if eb := elemBytes(et); len(b) != eb {
 			return 0, fmt.Errorf("attribute %s has %d bytes, an %v scalar has %d", a.name, len(b), et, eb)
 		}
@@ -809,4 +814,13 @@ func (w *writer) assemble(ioTypes []uint32) error {
 	}
 	w.res.Module = m
 	return nil
+}
+
+func allZero(b []byte) bool {
+	for _, v := range b {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
 }
