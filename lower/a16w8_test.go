@@ -2,6 +2,7 @@ package lower
 
 import (
 	"math"
+	"runtime"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -124,6 +125,10 @@ func runBoth(t *testing.T, r *Result, n int) []*engine.Tensor {
 	prog, err := fast.Compile(r.Graph)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Every operator of the zoo models' int16 graphs has a fast kernel (tosa/fast/int16.go).
+	if ro := prog.RefOps(); len(ro) != 0 {
+		t.Errorf("operators through tosa/ref: %v", ro)
 	}
 	in := r.Inputs[0]
 	rng := rand.New(rand.NewPCG(7, 8))
@@ -262,5 +267,39 @@ func TestA16W8Refused(t *testing.T) {
 	}
 	if _, err := tp.A16W8Groups([]string{"c1"}); err == nil || !strings.Contains(err.Error(), "Tanh") {
 		t.Errorf("c1 feeding tanh: %v", err)
+	}
+}
+
+// BenchmarkA16W8Predictor is BenchmarkInt8Predictor for the upscaler with int8 activations
+// (sub-benchmark int8) and with both hidden activations int16 (a16w8): the executed .vgf's
+// speed in tosa/fast, where the EXT-INT16 operators (16x8 CONV2D, INT48 RESCALE, INT16 CLAMP)
+// run on their own kernels or fall back to tosa/ref (see tosa/fast RefOps).
+func BenchmarkA16W8Predictor(b *testing.B) {
+	g, _ := zoo.Build("upscaler", 16, 16, 1)
+	m8, m16 := a16w8Model(b, g, "relu1", "relu2")
+	for _, c := range []struct {
+		name string
+		m    *quant.Model
+	}{{"int8", m8}, {"a16w8", m16}} {
+		b.Run(c.name, func(b *testing.B) {
+			r, err := Lower(c.m, Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			pred, err := Int8Predictor(r, runtime.GOMAXPROCS(0))
+			if err != nil {
+				b.Fatal(err)
+			}
+			x := smooth(rand.New(rand.NewPCG(1, 1)), 8, 16, 16)
+			cpu0 := cpuTime()
+			for b.Loop() {
+				if _, err := pred(x); err != nil {
+					b.Fatal(err)
+				}
+			}
+			imgs := float64(8 * b.N)
+			b.ReportMetric(imgs/b.Elapsed().Seconds(), "images/s")
+			b.ReportMetric((cpuTime()-cpu0).Seconds()*1e6/imgs, "cpu-µs/image")
+		})
 	}
 }

@@ -14,15 +14,24 @@ import (
 func (p *Program) compileOp(s *step) kernel {
 	switch s.op.Op {
 	case tosa.OpConv2D:
+		if p.slots[s.in[0]].typ == tosa.Int16 {
+			return p.compileConv2D16(s)
+		}
 		return p.compileConv2D(s)
 	case tosa.OpDepthwiseConv2D:
 		return p.compileDepthwise(s)
 	case tosa.OpRescale:
-		return p.compileRescale(s)
+		if k := p.compileRescale(s); k != nil {
+			return k
+		}
+		return p.compileRescale64(s)
 	case tosa.OpResize:
 		return p.compileResize(s)
 	case tosa.OpClamp:
-		return p.compileClamp(s)
+		if k := p.compileClamp(s); k != nil {
+			return k
+		}
+		return p.compileClamp64(s)
 	case tosa.OpAdd, tosa.OpSub:
 		return p.compileAddSub(s)
 	case tosa.OpMul:
@@ -40,7 +49,10 @@ func (p *Program) compileOp(s *step) kernel {
 	case tosa.OpAvgPool2D:
 		return p.compileAvgPool(s)
 	case tosa.OpMaxPool2D:
-		return p.compileMaxPool(s)
+		if k := p.compileMaxPool(s); k != nil {
+			return k
+		}
+		return p.compileMaxPool64(s)
 	case tosa.OpPad:
 		return p.compilePad(s)
 	case tosa.OpSlice:
@@ -908,7 +920,7 @@ func (p *Program) compileMaxPool(s *step) kernel {
 	return func(st *state) bool { maxPool(g, st.bufs[si].i32, st.bufs[so].i32, math.MinInt32); return true }
 }
 
-func maxPool[T int8 | int32](g *poolGeom, src, dst []T, lowest T) {
+func maxPool[T int8 | int32 | int64](g *poolGeom, src, dst []T, lowest T) {
 	for n := range g.N {
 		for oy := range g.OH {
 			for ox := range g.OW {
