@@ -2,8 +2,8 @@ package lower
 
 import (
 	"math"
-	"runtime"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
