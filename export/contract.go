@@ -34,6 +34,22 @@ type Contract struct {
 	Dequantize string   `json:"dequantize"`
 	Inputs     []Tensor `json:"inputs"`
 	Outputs    []Tensor `json:"outputs"`
+	// TOSAExtensions lists the TOSA 1.0 extensions the graph needs beyond PRO-INT ("EXT-INT16"
+	// when it holds INT16 or INT48 tensors: a16w8). Neither the .tosa nor the SPIR-V module
+	// names them; an application checks them against VkQueueFamilyDataGraphTOSAPropertiesARM
+	// (VK_ARM_data_graph_instruction_set_tosa) before creating the pipeline.
+	TOSAExtensions []string `json:"tosa_extensions,omitempty"`
+}
+
+// TOSAExtensions returns the TOSA extensions g needs beyond PRO-INT: EXT-INT16 when any
+// tensor is INT16 or INT48.
+func TOSAExtensions(g *tosa.Graph) []string {
+	for _, t := range g.Tensors {
+		if t.Type == tosa.Int16 || t.Type == tosa.Int48 {
+			return []string{"EXT-INT16"}
+		}
+	}
+	return nil
 }
 
 // Tensor is one model input or output in the contract.

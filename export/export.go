@@ -203,7 +203,7 @@ func npyNames(prefix string, n int) []string {
 // BuildContract returns the IO contract of model m exported from res.
 func BuildContract(res *lower.Result, m *Model) (*Contract, error) {
 	c := &Contract{Format: ContractFormat, Model: VGFFile, EntryPoint: m.File.Modules[0].EntryPoint,
-		Quantize: QuantizeFormula, Dequantize: DequantizeFormula}
+		Quantize: QuantizeFormula, Dequantize: DequantizeFormula, TOSAExtensions: TOSAExtensions(res.Graph)}
 	add := func(ios []lower.IO, bs []spirv.Binding, mrts []uint32, files []string, in bool) ([]Tensor, error) {
 		if len(ios) != len(bs) {
 			return nil, fmt.Errorf("export: %d lowered I/O descriptions for %d graph tensors", len(ios), len(bs))

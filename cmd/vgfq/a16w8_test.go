@@ -83,6 +83,9 @@ func TestPTQA16W8(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if strings.Join(c.TOSAExtensions, ",") != "EXT-INT16" {
+		t.Errorf("io.json tosa_extensions %v, want [EXT-INT16]", c.TOSAExtensions)
+	}
 	if c.Inputs[0].ElementType != "int8" || c.Outputs[0].ElementType != "int8" {
 		t.Errorf("io.json I/O %s / %s, want int8", c.Inputs[0].ElementType, c.Outputs[0].ElementType)
 	}
