@@ -239,7 +239,7 @@ func TestA16W8Refused(t *testing.T) {
 		{"conv3", "graph output"},
 	} {
 		_, err := plan.A16W8Groups([]string{tc.name})
-		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "valid: relu1/conv1, relu2/conv2") {
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "valid: relu1|conv1, relu2|conv2") {
 			t.Errorf("%s: %v", tc.name, err)
 		}
 	}

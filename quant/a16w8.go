@@ -93,7 +93,7 @@ func (p *Plan) A16W8Groups(names []string) (map[int]bool, error) {
 					names = append(names, conv)
 				}
 			}
-			vs = append(vs, strings.Join(names, "/"))
+			vs = append(vs, strings.Join(names, "|"))
 		}
 		if len(vs) == 0 {
 			return "this model has no activation that can be int16"

@@ -124,7 +124,7 @@ func TestPTQA16W8BadInput(t *testing.T) {
 	}
 	out := filepath.Join(dir, "out")
 	for _, c := range []struct{ spec, want string }{
-		{"nosuch", `--a16w8 "nosuch": no such node in graph "upscaler" (valid: relu1/conv1, relu2/conv2)`},
+		{"nosuch", `--a16w8 "nosuch": no such node in graph "upscaler" (valid: relu1|conv1, relu2|conv2)`},
 		{"relu1,conv3", `--a16w8 "conv3" cannot be int16: it is the graph output "conv3"`},
 		{"x", `--a16w8 "x" cannot be int16: it is the graph input "x"`},
 		{"auto:abc", `--a16w8 "auto:abc": want auto:DB with DB a non-negative number`},
