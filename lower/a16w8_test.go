@@ -270,36 +270,40 @@ func TestA16W8Refused(t *testing.T) {
 	}
 }
 
-// BenchmarkA16W8Predictor is BenchmarkInt8Predictor for the upscaler with int8 activations
-// (sub-benchmark int8) and with both hidden activations int16 (a16w8): the executed .vgf's
-// speed in tosa/fast, where the EXT-INT16 operators (16x8 CONV2D, INT48 RESCALE, INT16 CLAMP)
-// run on their own kernels or fall back to tosa/ref (see tosa/fast RefOps).
+// BenchmarkA16W8Predictor is BenchmarkInt8Predictor for the zoo models (16x16 input, batches
+// of 8) with int8 activations and with every hidden activation int16 (a16w8): the executed
+// graph's speed in tosa/fast (tosa/fast/int16.go).
 func BenchmarkA16W8Predictor(b *testing.B) {
-	g, _ := zoo.Build("upscaler", 16, 16, 1)
-	m8, m16 := a16w8Model(b, g, "relu1", "relu2")
-	for _, c := range []struct {
-		name string
-		m    *quant.Model
-	}{{"int8", m8}, {"a16w8", m16}} {
-		b.Run(c.name, func(b *testing.B) {
-			r, err := Lower(c.m, Options{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			pred, err := Int8Predictor(r, runtime.GOMAXPROCS(0))
-			if err != nil {
-				b.Fatal(err)
-			}
-			x := smooth(rand.New(rand.NewPCG(1, 1)), 8, 16, 16)
-			cpu0 := cpuTime()
-			for b.Loop() {
-				if _, err := pred(x); err != nil {
+	for _, mc := range []struct {
+		model string
+		int16 []string
+	}{{"upscaler", []string{"relu1", "relu2"}}, {"espcn", []string{"relu1", "relu2", "conv3"}}} {
+		g, _ := zoo.Build(mc.model, 16, 16, 1)
+		m8, m16 := a16w8Model(b, g, mc.int16...)
+		for _, c := range []struct {
+			name string
+			m    *quant.Model
+		}{{"int8", m8}, {"a16w8", m16}} {
+			b.Run(mc.model+"/"+c.name, func(b *testing.B) {
+				r, err := Lower(c.m, Options{})
+				if err != nil {
 					b.Fatal(err)
 				}
-			}
-			imgs := float64(8 * b.N)
-			b.ReportMetric(imgs/b.Elapsed().Seconds(), "images/s")
-			b.ReportMetric((cpuTime()-cpu0).Seconds()*1e6/imgs, "cpu-µs/image")
-		})
+				pred, err := Int8Predictor(r, runtime.GOMAXPROCS(0))
+				if err != nil {
+					b.Fatal(err)
+				}
+				x := smooth(rand.New(rand.NewPCG(1, 1)), 8, 16, 16)
+				cpu0 := cpuTime()
+				for b.Loop() {
+					if _, err := pred(x); err != nil {
+						b.Fatal(err)
+					}
+				}
+				imgs := float64(8 * b.N)
+				b.ReportMetric(imgs/b.Elapsed().Seconds(), "images/s")
+				b.ReportMetric((cpuTime()-cpu0).Seconds()*1e6/imgs, "cpu-µs/image")
+			})
+		}
 	}
 }
