@@ -54,10 +54,17 @@ type A16W8Report struct {
 var ErrA16W8Unreached = errors.New("no selection of int16 activations reaches the target")
 
 // a16w8Scheme documents the activation spec in quant.json.
-const a16w8Scheme = "int16 [-32767, 32767] per-tensor symmetric (zero point 0), HistogramObserver eps 2^-12 (ExecuTorch get_symmetric_a16w8_quantization_config); weights int8 per-channel, bias int32 (stored INT48 for a 16x8 CONV2D)"
+func a16w8Scheme(eps float32) string {
+	e := "2^-12"
+	if eps != 0 && eps != quant.Eps12 {
+		e = fmt.Sprintf("%g", eps)
+	}
+	return "int16 [-32767, 32767] per-tensor symmetric (zero point 0), HistogramObserver eps " + e +
+		" (ExecuTorch get_symmetric_a16w8_quantization_config); weights int8 per-channel, bias int32 (stored INT48 for a 16x8 CONV2D)"
+}
 
 func (r *A16W8Report) fill(m *quant.Model) {
-	r.Scheme = a16w8Scheme
+	r.Scheme = a16w8Scheme(m.Config.A16W8Eps)
 	r.Int16 = m.A16W8()
 	r.Nodes = nil
 	for id, q := range m.Act {

@@ -137,15 +137,15 @@ func (p *Plan) GroupNames(groups map[int]bool) []string {
 
 // int16QParams computes an observer's a16w8 qparams from the same observations: the
 // histogram's range search with int16's 65536 destination bins, then the symmetric formula.
-func int16QParams(o Observer) (QParam, error) {
+func int16QParams(o Observer, sch Scheme) (QParam, error) {
 	switch ob := o.(type) {
 	case *Histogram:
 		h := *ob
-		h.Scheme = ActInt16
+		h.Scheme = sch
 		s, z := h.QParams()
 		return QParam{Scale: s[0], ZP: z[0], Int16: true}, nil
 	case *MinMax:
-		s, z := ActInt16.QParams(ob.Min, ob.Max)
+		s, z := sch.QParams(ob.Min, ob.Max)
 		return QParam{Scale: s, ZP: z, Int16: true}, nil
 	}
 	return QParam{}, fmt.Errorf("a16w8: observer %T has no int16 qparams", o)
@@ -164,7 +164,7 @@ func (c *Calibrator) ConvertA16W8(int16 map[int]bool) (*Model, error) {
 			if why := c.Plan.a16w8Reason(id); why != "" {
 				return nil, fmt.Errorf("a16w8: group %d cannot be int16: %s", id, why)
 			}
-			q, err := int16QParams(o)
+			q, err := int16QParams(o, c.Config.ActInt16Scheme())
 			if err != nil {
 				return nil, err
 			}

@@ -97,6 +97,17 @@ type Config struct {
 	Eps        float32 // 0: Eps16
 	Observer   ActObserver
 	Percentile float64 // for HistogramPercentile; 0: 99.99
+	// A16W8Eps is the int16 observers' eps (a16w8 groups); 0: Eps12, the default epsilon of
+	// ExecuTorch's get_symmetric_a16w8_quantization_config.
+	A16W8Eps float32
+}
+
+// ActInt16Scheme is the a16w8 activation scheme with the configured eps.
+func (c Config) ActInt16Scheme() Scheme {
+	if c.A16W8Eps == 0 {
+		return ActInt16
+	}
+	return ActInt16.WithEps(c.A16W8Eps)
 }
 
 func (c Config) eps() float32 {

@@ -99,6 +99,31 @@ func TestPTQA16W8(t *testing.T) {
 			t.Error("vgfq run's output differs from expected_output.npy")
 		}
 	}
+	// --a16w8-eps-2-16 lifts the 2^-12 floor of the int16 scale (the random model's hidden
+	// activations are far below 8, so the default scale is exactly 2^-12).
+	scaleOf := func(dir, node string) float64 {
+		var s struct {
+			Tensors []struct {
+				Source string  `json:"source"`
+				Scale  float64 `json:"scale"`
+			} `json:"tensors"`
+		}
+		js, _ := os.ReadFile(filepath.Join(dir, "quant.json"))
+		_ = json.Unmarshal(js, &s)
+		for _, ti := range s.Tensors {
+			if ti.Source == node {
+				return ti.Scale
+			}
+		}
+		return -1
+	}
+	out16 := filepath.Join(dir, "eps16")
+	if code, _, stderr := runCLI(t, append(common, "--eval-images", "0", "--out", out16, "--a16w8", "relu1", "--a16w8-eps-2-16")...); code != 0 {
+		t.Fatal(stderr)
+	}
+	if s12, s16 := scaleOf(out, "relu1"), scaleOf(out16, "relu1"); float32(s12) != float32(1.0/4096) || !(s16 < s12 && s16 > 0) {
+		t.Errorf("relu1 int16 scale: eps 2^-12 %g, eps 2^-16 %g", s12, s16)
+	}
 	// auto with a tolerance the INT8 graph already meets picks nothing; a negative-infinite
 	// one is refused by the parser; a zero tolerance the random model cannot reach is refused
 	// with the best selection named.
@@ -133,8 +158,12 @@ func TestPTQA16W8BadInput(t *testing.T) {
 		{"auto", `--a16w8 auto: give the tolerance`},
 		{"relu1,,relu2", `empty node name`},
 		{"auto:0", `--a16w8 auto:0: no selection of int16 activations reaches the target`},
+		{"", `--a16w8-eps-2-16 needs --a16w8`},
 	} {
 		args := []string{"ptq", "--model", model, "--builtin-train", "64", "--builtin-test", "64", "--calib", "8", "--out", out, "--quiet", "--a16w8", c.spec, "--a16w8-images", "16"}
+		if c.spec == "" {
+			args = append(args, "--a16w8-eps-2-16")
+		}
 		code, _, stderr := runCLI(t, args...)
 		if code != exitInput || !strings.Contains(stderr, c.want) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
 			t.Errorf("%s: exit %d, stderr %q (want one line with %q)", c.spec, code, stderr, c.want)
