@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vgfq/vgfq/export"
 	"github.com/vgfq/vgfq/tosa"
 	"github.com/vgfq/vgfq/vgf"
 )
@@ -105,7 +106,9 @@ type GraphSummary struct {
 	Constants     int             `json:"constants"`
 	ConstantBytes int             `json:"constant_bytes"`
 	OpCounts      map[string]int  `json:"op_counts"`
-	Ops           []OpSummary     `json:"ops"`
+	// TOSAExtensions: the extensions beyond PRO-INT the graph needs (EXT-INT16 for a16w8).
+	TOSAExtensions []string    `json:"tosa_extensions,omitempty"`
+	Ops            []OpSummary `json:"ops"`
 	// Transposes and Rescales list the TRANSPOSE and RESCALE operators and where they came from.
 	Transposes []Special `json:"transposes"`
 	Rescales   []Special `json:"rescales"`
@@ -251,7 +254,7 @@ func tensorSummary(t *tosa.Tensor, name string) TensorSummary {
 func summarizeGraph(g *tosa.Graph, origin []string, originFrom string) *GraphSummary {
 	tm := g.TensorMap()
 	s := &GraphSummary{OpCounts: map[string]int{}, Ops: []OpSummary{}, Transposes: []Special{}, Rescales: []Special{},
-		Inputs: []TensorSummary{}, Outputs: []TensorSummary{}, OriginFrom: originFrom}
+		Inputs: []TensorSummary{}, Outputs: []TensorSummary{}, OriginFrom: originFrom, TOSAExtensions: export.TOSAExtensions(g)}
 	for _, n := range g.Inputs {
 		s.Inputs = append(s.Inputs, tensorSummary(tm[n], n))
 	}
@@ -491,6 +494,9 @@ func (m *Model) WriteText(w io.Writer) error {
 			cs = append(cs, fmt.Sprintf("%s %d", k, g.OpCounts[k]))
 		}
 		p.f("  ops: %s\n", strings.Join(cs, ", "))
+		if len(g.TOSAExtensions) > 0 {
+			p.f("  needs TOSA extensions: %s (beyond PRO-INT)\n", strings.Join(g.TOSAExtensions, ", "))
+		}
 		for _, t := range g.Inputs {
 			p.f("  input  %s %s%s\n", t.Name, t.Type, shape(t.Shape))
 		}

@@ -89,6 +89,9 @@ func TestPTQA16W8(t *testing.T) {
 	if c.Inputs[0].ElementType != "int8" || c.Outputs[0].ElementType != "int8" {
 		t.Errorf("io.json I/O %s / %s, want int8", c.Inputs[0].ElementType, c.Outputs[0].ElementType)
 	}
+	if code, stdout, _ := runCLI(t, "inspect", filepath.Join(out, "model.vgf")); code != 0 || !strings.Contains(stdout, "needs TOSA extensions: EXT-INT16") || !strings.Contains(stdout, "INT48") {
+		t.Errorf("inspect of the int16 .vgf: %d\n%s", code, stdout)
+	}
 	// vgfq run executes the .vgf with int16 layers.
 	if code, stdout, stderr := runCLI(t, "run", filepath.Join(out, "model.vgf"), "--input", filepath.Join(out, "input.npy"), "--output", filepath.Join(dir, "y.npy")); code != 0 {
 		t.Errorf("run: %d %s %s", code, stdout, stderr)
