@@ -35,19 +35,22 @@ type A16W8Trial struct {
 // A16W8Report is quant.json's ptq_options.a16w8: which activation groups are int16 and, for
 // auto:DB, what was tried.
 type A16W8Report struct {
-	Requested []string `json:"requested,omitempty"` // --a16w8 NODE,... as given
-	Int16     []string `json:"int16"`               // chosen groups (their last value node)
-	Nodes     []string `json:"int16_values"`        // every value stored as int16
-	Scheme    string   `json:"scheme"`
-	Auto      *struct {
-		DB       float64      `json:"db"`
-		Images   int          `json:"images"`
-		FP32PSNR float64      `json:"fp32_psnr"`
-		Target   float64      `json:"target_psnr"`
-		Ranking  []string     `json:"ranking"` // eligible activations in sensitivity order
-		Trials   []A16W8Trial `json:"trials"`  // the INT8 baseline first
-		Reached  bool         `json:"reached"`
-	} `json:"auto,omitempty"`
+	Requested []string         `json:"requested,omitempty"` // --a16w8 NODE,... as given
+	Int16     []string         `json:"int16"`               // chosen groups (their last value node)
+	Nodes     []string         `json:"int16_values"`        // every value stored as int16
+	Scheme    string           `json:"scheme"`
+	Auto      *A16W8AutoReport `json:"auto,omitempty"`
+}
+
+// A16W8AutoReport records the search of auto:DB.
+type A16W8AutoReport struct {
+	DB       float64      `json:"db"`
+	Images   int          `json:"images"`
+	FP32PSNR float64      `json:"fp32_psnr"`
+	Target   float64      `json:"target_psnr"`
+	Ranking  []string     `json:"ranking"` // eligible activations in sensitivity order
+	Trials   []A16W8Trial `json:"trials"`  // the INT8 baseline first
+	Reached  bool         `json:"reached"`
 }
 
 // ErrA16W8Unreached is returned (wrapped) when no selection reaches auto:DB's target.
@@ -85,15 +88,7 @@ func chooseA16W8(cal *quant.Calibrator, base *quant.Model, opt Options, log io.W
 		n = 256
 	}
 	rep := &A16W8Report{}
-	rep.Auto = &struct {
-		DB       float64      `json:"db"`
-		Images   int          `json:"images"`
-		FP32PSNR float64      `json:"fp32_psnr"`
-		Target   float64      `json:"target_psnr"`
-		Ranking  []string     `json:"ranking"`
-		Trials   []A16W8Trial `json:"trials"`
-		Reached  bool         `json:"reached"`
-	}{DB: a.DB}
+	rep.Auto = &A16W8AutoReport{DB: a.DB}
 	// The sensitivity ranking of the activations on the selection images.
 	sens, err := sensitivity.Analyze(base, a.Source, sensitivity.Options{Images: n})
 	if err != nil {
