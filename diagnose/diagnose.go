@@ -33,6 +33,8 @@ type Layer struct {
 	// in quantization steps (0: the integer graph computes exactly what fake-quant simulates).
 	Int8VsFakeQuantMax float64 `json:"int8_vs_fake_quant_max_steps"`
 	Clipped            float64 `json:"clipped_fraction"` // float values outside the int8 range
+	// Int16 marks an a16w8 tensor (the INT8 columns then describe its int16 values).
+	Int16 bool `json:"int16,omitempty"`
 }
 
 type acc struct {
@@ -127,7 +129,7 @@ func PerLayer(m *quant.Model, r *lower.Result, images []*engine.Tensor) ([]Layer
 		}
 		layers = append(layers, Layer{Node: info.Source, Op: op, Tensor: info.Name, Scale: info.Scale, ZP: info.ZP,
 			FakeQuantSQNR: sqnr(a.sig, a.fqErr), Int8SQNR: sqnr(a.sig, a.i8Err), Int8VsFakeQuantMax: a.maxSteps,
-			Clipped: float64(a.clipped) / float64(a.n)})
+			Clipped: float64(a.clipped) / float64(a.n), Int16: info.Int16})
 	}
 	return layers, nil
 }

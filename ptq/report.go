@@ -173,7 +173,11 @@ func WriteLayers(w io.Writer, layers []diagnose.Layer, images int) {
 	fmt.Fprintf(w, "per-layer error over %d test images (SQNR against float, dB; higher is better):\n", images)
 	fmt.Fprintf(w, "  %-12s %-12s %10s %5s %10s %8s %11s %8s\n", "node", "op", "scale", "zp", "fake-quant", "INT8", "INT8-vs-FQ", "clipped")
 	for _, l := range layers {
-		fmt.Fprintf(w, "  %-12s %-12s %10.6f %5d %10.2f %8.2f %8.0f stp %7.3f%%\n", l.Node, l.Op, l.Scale, l.ZP, l.FakeQuantSQNR, l.Int8SQNR, l.Int8VsFakeQuantMax, 100*l.Clipped)
+		mark := ""
+		if l.Int16 {
+			mark = "  int16 (a16w8)"
+		}
+		fmt.Fprintf(w, "  %-12s %-12s %10.6f %5d %10.2f %8.2f %8.0f stp %7.3f%%%s\n", l.Node, l.Op, l.Scale, l.ZP, l.FakeQuantSQNR, l.Int8SQNR, l.Int8VsFakeQuantMax, 100*l.Clipped, mark)
 	}
 }
 
