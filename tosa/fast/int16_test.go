@@ -145,3 +145,40 @@ func TestInt16GraphRunsFast(t *testing.T) {
 	r := newRand(5)
 	check(t, g, map[string]*tosa.Tensor{x: {Name: x, Shape: []int{1, 4, 4, 3}, Type: tosa.Int16, Data: tosa.Int16Data(i16s(r, 48))}}, tosa.OpConv2D, &st)
 }
+
+// TestDiffInt16Resize is TestDiffResize for INT16 input (NEAREST → INT16, BILINEAR → INT48),
+// including the largest scales (scale_n up to 2048) and int16 extremes.
+func TestDiffInt16Resize(t *testing.T) {
+	var st diffStats
+	for it := range iters {
+		r := newRand(4000 + uint64(it))
+		N, IH, IW, C := 1+r.IntN(2), 1+r.IntN(7), 1+r.IntN(7), 1+r.IntN(5)
+		syn, sxn := int64(1+r.IntN(8)), int64(1+r.IntN(8))
+		if it%7 == 3 {
+			syn, sxn = 2048, 1024+r.Int64N(1025)
+		}
+		syd, sxd := int64(1+r.IntN(int(min(16*syn-1, 10)))), int64(1+r.IntN(int(min(16*sxn-1, 10))))
+		oy, ox := r.Int64N(2*syn)-syn, r.Int64N(2*sxn)-sxn
+		hy := (int64(IH)-1)*syn - oy
+		hx := (int64(IW)-1)*sxn - ox
+		by := -(((hy % syd) + syd) % syd)
+		bx := -(((hx % sxd) + sxd) % sxd)
+		mode, outT := tosa.ResizeBilinear, tosa.Int48
+		if r.IntN(2) == 0 {
+			mode, outT = tosa.ResizeNearest, tosa.Int16
+		}
+		b := tosa.NewBuilder()
+		x := b.Input("x", tosa.Int16, N, IH, IW, C)
+		sc := b.AddConstShape("scale", syn, syd, sxn, sxd)
+		of := b.AddConstShape("offset", oy, ox)
+		bo := b.AddConstShape("border", by, bx)
+		y := b.AddOp(tosa.OpResize, tosa.Attr{Mode: mode}, []string{x, sc, of, bo}, "y", outT)
+		b.Output(y)
+		g, err := b.Build()
+		if err != nil {
+			continue // output too large for the level or shape rules
+		}
+		check(t, g, map[string]*tosa.Tensor{x: {Name: x, Shape: []int{N, IH, IW, C}, Type: tosa.Int16, Data: tosa.Int16Data(i16s(r, N*IH*IW*C))}}, tosa.OpResize, &st)
+	}
+	st.report(t, 50)
+}
