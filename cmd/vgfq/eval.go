@@ -36,6 +36,9 @@ type evalFlags struct {
 	metric     string
 	fullImage  bool
 	cropSet    bool // --crop given (else the crop follows the model's input size)
+	// against: score the model's output against this model's output too (agreement PSNR).
+	against     string
+	againstPSNR float64 // set by runEvalPredictor when against is set
 }
 
 func newEvalCmd() *cobra.Command {
@@ -49,6 +52,9 @@ func newEvalCmd() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if f.metric != "rgb" || f.fullImage {
+				if f.against != "" {
+					return badInputf("--against scores the test split's crops with the rgb metric; drop --metric y / --full-image")
+				}
 				f.cropSet = c.Flags().Changed("crop")
 				return runEvalSR(&f, os.Stdout)
 			}
@@ -62,7 +68,7 @@ func newEvalCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return printEval(os.Stdout, f.json, name, res)
+				return printEval(os.Stdout, f.json, name, res, &f)
 			}
 			l, err := loadModel(f.model, f.shapes, os.Stderr)
 			if err != nil {
@@ -72,7 +78,7 @@ func newEvalCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printEval(os.Stdout, f.json, l.Graph.Name, res)
+			return printEval(os.Stdout, f.json, l.Graph.Name, res, &f)
 		},
 	}
 	fl := c.Flags()
@@ -80,7 +86,8 @@ func newEvalCmd() *cobra.Command {
 	fl.StringArrayVar(&f.shapes, "input-shape", nil, inputShapeUsage)
 	fl.IntVar(&f.batch, "batch", 64, "evaluation batch size")
 	fl.IntVar(&f.batches, "batches", 50, "number of test batches to score (0: the whole test split)")
-	fl.BoolVar(&f.json, "json", false, "print the results as JSON (psnr, ssim, baseline_psnr, baseline_ssim, batches, images)")
+	fl.BoolVar(&f.json, "json", false, "print the results as JSON (psnr, ssim, baseline_psnr, baseline_ssim, batches, images; with --against: against, against_psnr)")
+	fl.StringVar(&f.against, "against", "", "also score the output against this model's output (PSNR, e.g. an INT8 model.vgf against its FP32 model: the quantization error alone); any --model form")
 	fl.StringVar(&f.grid, "grid", "eval-grid.png", "write a PNG grid (LR, bilinear, model, ground truth) here; empty: none")
 	fl.IntVar(&f.samples, "samples", 8, "rows of the PNG grid")
 	fl.BoolVar(&f.noSSIM, "no-ssim", false, "skip SSIM")
@@ -199,6 +206,15 @@ func runEvalPredictor(pred train.Predictor, name string, f *evalFlags, log io.Wr
 	if err != nil {
 		return nil, err
 	}
+	if f.against != "" {
+		ref, err := referencePredictor(f.against, f.shapes)
+		if err != nil {
+			return nil, err
+		}
+		if f.againstPSNR, err = train.AgreementPSNR(pred, ref, ds.Test, f.batch, f.batches); err != nil {
+			return nil, badInputf("--against %s: %v", f.against, err)
+		}
+	}
 	if f.grid != "" && len(rows) > 0 {
 		if err := report.WriteGrid(f.grid, rows, []string{"LR", "bilinear", name, "ground truth"}, 4); err != nil {
 			return nil, err
@@ -208,16 +224,48 @@ func runEvalPredictor(pred train.Predictor, name string, f *evalFlags, log io.Wr
 	return res, nil
 }
 
-func printEval(w io.Writer, asJSON bool, name string, r *train.EvalResult) error {
+// referencePredictor loads --against: an INT8 .tosa / .vgf file or a float model.
+func referencePredictor(spec string, shapes []string) (train.Predictor, error) {
+	if fi, err := os.Stat(spec); err == nil && !fi.IsDir() && !model.IsONNX(spec) {
+		pred, _, err := int8Predictor(spec)
+		return pred, err
+	}
+	is, err := model.ParseInputShapes(shapes)
+	if err != nil {
+		return nil, badInput(err)
+	}
+	l, err := model.Load(spec, model.Options{InputShapes: is})
+	if err != nil {
+		return nil, badInputf("--against: %v", err)
+	}
+	return train.GraphPredictor(l.Graph), nil
+}
+
+// evalOutput is eval's JSON.
+type evalOutput struct {
+	*train.EvalResult
+	Against     string   `json:"against,omitempty"`
+	AgainstPSNR *float64 `json:"against_psnr,omitempty"`
+}
+
+// printEval prints the scores; f, if not nil, carries the --against result.
+func printEval(w io.Writer, asJSON bool, name string, r *train.EvalResult, f *evalFlags) error {
+	out := evalOutput{EvalResult: r}
+	if f != nil && f.against != "" {
+		out.Against, out.AgainstPSNR = f.against, &f.againstPSNR
+	}
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		return enc.Encode(out)
 	}
 	fmt.Fprintf(w, "%d test images (%d batches)\n", r.Images, r.Batches)
 	fmt.Fprintf(w, "%-12s %9s %8s\n", "", "PSNR dB", "SSIM")
 	fmt.Fprintf(w, "%-12s %9.3f %8.4f\n", name, r.PSNR, r.SSIM)
 	fmt.Fprintf(w, "%-12s %9.3f %8.4f\n", "bilinear", r.BaselinePSNR, r.BaselineSSIM)
 	fmt.Fprintf(w, "%-12s %+9.3f %+8.4f\n", "gain", r.PSNR-r.BaselinePSNR, r.SSIM-r.BaselineSSIM)
+	if out.AgainstPSNR != nil {
+		fmt.Fprintf(w, "%-12s %9.3f          (PSNR of %s's output against %s's)\n", "vs reference", *out.AgainstPSNR, name, out.Against)
+	}
 	return nil
 }
