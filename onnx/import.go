@@ -193,6 +193,8 @@ type importer struct {
 	readers map[string]int
 	// poisoned: values produced by unsupported nodes (KeepGoing) -> that node
 	poisoned map[string]string
+	// foldBudget is how many more values constant folding may compute (see foldBudgetFor).
+	foldBudget, foldBudgetTotal int
 }
 
 func (im *importer) blocked(n *pb.NodeProto) string {
@@ -253,17 +255,21 @@ func importModel(mp *pb.ModelProto, dir string, opt Options) (*Model, error) {
 	}
 	// Initializers.
 	inits := map[string]bool{}
+	initElems := 0
 	for _, tp := range gp.GetInitializer() {
 		t, err := readTensor(tp, dir)
 		if err != nil {
 			return nil, &Error{Err: fmt.Errorf("initializer %q: %v", tp.GetName(), err)}
 		}
+		initElems += t.len()
 		if tp.GetName() == "" {
 			return nil, &Error{Err: errors.New("an initializer has no name")}
 		}
 		im.vals[tp.GetName()] = &value{c: t, shape: t.shape}
 		inits[tp.GetName()] = true
 	}
+	im.foldBudget = foldBudgetFor(proto.Size(mp), initElems)
+	im.foldBudgetTotal = im.foldBudget
 	// Inputs.
 	for _, vi := range gp.GetInput() {
 		if inits[vi.GetName()] {
