@@ -60,11 +60,11 @@ func newEvalCmd() *cobra.Command {
 			}
 			if fi, err := os.Stat(f.model); err == nil && !fi.IsDir() && !model.IsONNX(f.model) {
 				// An INT8 artifact: score the .tosa / .vgf itself.
-				pred, name, err := int8Predictor(f.model)
+				pred, name, inSize, err := int8Predictor(f.model)
 				if err != nil {
 					return err
 				}
-				res, err := runEvalPredictor(pred, name, &f, os.Stderr)
+				res, err := runEvalPredictor(pred, name, inSize, &f, os.Stderr)
 				if err != nil {
 					return err
 				}
@@ -112,39 +112,40 @@ func (f *evalFlags) validate() error {
 
 // runEval scores g and writes the grid.
 func runEval(g *graph.Graph, f *evalFlags, log io.Writer) (*train.EvalResult, error) {
-	return runEvalPredictor(train.GraphPredictor(g), g.Name, f, log)
+	h, w := modelInputSize(g)
+	return runEvalPredictor(train.GraphPredictor(g), g.Name, [2]int{h, w}, f, log)
 }
 
 // int8Predictor loads a .tosa or .vgf file and returns a predictor that quantizes images with
 // the model's IO contract (io.json / quant.json next to the file), runs the integer graph
-// bit-exactly and dequantizes the output.
-func int8Predictor(path string) (train.Predictor, string, error) {
+// bit-exactly and dequantizes the output. inSize is the input's height and width.
+func int8Predictor(path string) (pred train.Predictor, name string, inSize [2]int, err error) {
 	m, err := inspect.Load(path)
 	if err != nil {
-		return nil, "", badInput(err)
+		return nil, "", inSize, badInput(err)
 	}
 	if m.Graph == nil {
-		return nil, "", badInputf("%s: no executable graph: %v", path, m.GraphErr)
+		return nil, "", inSize, badInputf("%s: no executable graph: %v", path, m.GraphErr)
 	}
 	ins, err := m.Inputs()
 	if err != nil {
-		return nil, "", badInput(err)
+		return nil, "", inSize, badInput(err)
 	}
 	outs, err := m.Outputs()
 	if err != nil {
-		return nil, "", badInput(err)
+		return nil, "", inSize, badInput(err)
 	}
 	if len(ins) != 1 || len(outs) != 1 {
-		return nil, "", badInputf("%s: %d inputs and %d outputs; eval needs one image in and one out", path, len(ins), len(outs))
+		return nil, "", inSize, badInputf("%s: %d inputs and %d outputs; eval needs one image in and one out", path, len(ins), len(outs))
 	}
 	var rf runFlags
 	qi, err := rf.qparams(path, m, true, ins[0])
 	if err != nil {
-		return nil, "", err
+		return nil, "", inSize, err
 	}
 	qo, err := rf.qparams(path, m, false, outs[0])
 	if err != nil {
-		return nil, "", err
+		return nil, "", inSize, err
 	}
 	layout := func(q qparams, shape []int) (string, error) {
 		l := q.layout
@@ -158,28 +159,34 @@ func int8Predictor(path string) (train.Predictor, string, error) {
 	}
 	li, err := layout(qi, ins[0].Shape)
 	if err != nil {
-		return nil, "", err
+		return nil, "", inSize, err
 	}
 	lo, err := layout(qo, outs[0].Shape)
 	if err != nil {
-		return nil, "", err
+		return nil, "", inSize, err
 	}
 	res := &lower.Result{Graph: m.Graph,
 		Inputs:  []lower.IO{{Name: m.Graph.Inputs[0], Shape: ins[0].Shape, Layout: li, Scale: qi.scale, ZP: qi.zp}},
 		Outputs: []lower.IO{{Name: m.Graph.Outputs[0], Shape: outs[0].Shape, Layout: lo, Scale: qo.scale, ZP: qo.zp}}}
-	pred, err := lower.Int8Predictor(res, runtime.GOMAXPROCS(0))
+	p, err := lower.Int8Predictor(res, runtime.GOMAXPROCS(0))
 	if err != nil {
-		return nil, "", badInputf("%s: %v", path, err)
+		return nil, "", inSize, badInputf("%s: %v", path, err)
 	}
-	return train.Predictor(pred), filepath.Base(path), nil
+	if sh := ins[0].Shape; li == "NCHW" {
+		inSize = [2]int{sh[2], sh[3]}
+	} else {
+		inSize = [2]int{sh[1], sh[2]}
+	}
+	return train.Predictor(p), filepath.Base(path), inSize, nil
 }
 
-// runEvalPredictor scores a predictor and writes the grid.
-func runEvalPredictor(pred train.Predictor, name string, f *evalFlags, log io.Writer) (*train.EvalResult, error) {
+// runEvalPredictor scores a predictor and writes the grid. inSize is the model's input height and width (zero: unknown), which a non-square model's
+// data follow.
+func runEvalPredictor(pred train.Predictor, name string, inSize [2]int, f *evalFlags, log io.Writer) (*train.EvalResult, error) {
 	if err := f.validate(); err != nil {
 		return nil, err
 	}
-	ds, err := f.data.open(log)
+	ds, err := f.data.openFor(inSize[0], inSize[1], log)
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +234,7 @@ func runEvalPredictor(pred train.Predictor, name string, f *evalFlags, log io.Wr
 // referencePredictor loads --against: an INT8 .tosa / .vgf file or a float model.
 func referencePredictor(spec string, shapes []string) (train.Predictor, error) {
 	if fi, err := os.Stat(spec); err == nil && !fi.IsDir() && !model.IsONNX(spec) {
-		pred, _, err := int8Predictor(spec)
+		pred, _, _, err := int8Predictor(spec)
 		return pred, err
 	}
 	is, err := model.ParseInputShapes(shapes)
