@@ -120,6 +120,20 @@ func runEval(g *graph.Graph, f *evalFlags, log io.Writer) (*train.EvalResult, er
 // the model's IO contract (io.json / quant.json next to the file), runs the integer graph
 // bit-exactly and dequantizes the output. inSize is the input's height and width.
 func int8Predictor(path string) (pred train.Predictor, name string, inSize [2]int, err error) {
+	res, name, inSize, err := int8Result(path)
+	if err != nil {
+		return nil, "", inSize, err
+	}
+	p, err := lower.Int8Predictor(res, runtime.GOMAXPROCS(0))
+	if err != nil {
+		return nil, "", inSize, badInputf("%s: %v", path, err)
+	}
+	return train.Predictor(p), name, inSize, nil
+}
+
+// int8Result loads a .tosa or .vgf file with its IO contract as a lowering result (graph,
+// input and output shapes, layouts and scales); inSize is the input's height and width.
+func int8Result(path string) (res *lower.Result, name string, inSize [2]int, err error) {
 	m, err := inspect.Load(path)
 	if err != nil {
 		return nil, "", inSize, badInput(err)
@@ -165,19 +179,15 @@ func int8Predictor(path string) (pred train.Predictor, name string, inSize [2]in
 	if err != nil {
 		return nil, "", inSize, err
 	}
-	res := &lower.Result{Graph: m.Graph,
+	res = &lower.Result{Graph: m.Graph,
 		Inputs:  []lower.IO{{Name: m.Graph.Inputs[0], Shape: ins[0].Shape, Layout: li, Scale: qi.scale, ZP: qi.zp}},
 		Outputs: []lower.IO{{Name: m.Graph.Outputs[0], Shape: outs[0].Shape, Layout: lo, Scale: qo.scale, ZP: qo.zp}}}
-	p, err := lower.Int8Predictor(res, runtime.GOMAXPROCS(0))
-	if err != nil {
-		return nil, "", inSize, badInputf("%s: %v", path, err)
-	}
 	if sh := ins[0].Shape; li == "NCHW" {
 		inSize = [2]int{sh[2], sh[3]}
 	} else {
 		inSize = [2]int{sh[1], sh[2]}
 	}
-	return train.Predictor(p), filepath.Base(path), inSize, nil
+	return res, filepath.Base(path), inSize, nil
 }
 
 // runEvalPredictor scores a predictor and writes the grid. inSize is the model's input height and width (zero: unknown), which a non-square model's
