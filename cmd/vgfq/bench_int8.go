@@ -12,8 +12,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vgfq/vgfq/engine"
 	"github.com/vgfq/vgfq/graph"
-	modelpkg "github.com/vgfq/vgfq/model"
 	"github.com/vgfq/vgfq/lower"
+	modelpkg "github.com/vgfq/vgfq/model"
 	"github.com/vgfq/vgfq/quant"
 )
 
