@@ -14,25 +14,13 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
+import sys  # noqa: E402
 
 import onnx  # noqa: E402
 import torch  # noqa: E402
-import torch.nn as nn  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 
-
-class Upscaler(nn.Module):
-    def __init__(self, c=4):
-        super().__init__()
-        self.conv1 = nn.Conv2d(3, c, 3, padding=1)
-        self.conv2 = nn.Conv2d(c, c, 3, padding=1)
-        self.conv3 = nn.Conv2d(c, 3, 3, padding=1)
-
-    def forward(self, x):
-        x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
-        x = F.relu(self.conv1(x))
-        x = F.relu(self.conv2(x))
-        return self.conv3(x)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from onnx_gen import Upscaler  # noqa: E402  (the corpus's SmallUpscaler)
 
 
 def main():
@@ -40,7 +28,7 @@ def main():
     ap.add_argument("--out", required=True)
     args = ap.parse_args()
     torch.manual_seed(7)
-    m = Upscaler().eval()
+    m = Upscaler(c=4).eval()
     x = torch.rand(1, 3, 8, 12)
     torch.onnx.export(m, x, args.out, opset_version=17, input_names=["input"], output_names=["output"])
     mp = onnx.load(args.out)
