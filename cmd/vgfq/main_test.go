@@ -164,11 +164,7 @@ func TestBenchCommands(t *testing.T) {
 
 func TestEvalTinyImagesSSIM(t *testing.T) {
 	dir := t.TempDir()
-	g, _ := zoo.Upscaler(4, 4, 1)
-	model := filepath.Join(dir, "m")
-	if err := g.Save(model); err != nil {
-		t.Fatal(err)
-	}
+	model := saveZoo(t, dir, "upscaler", 4)
 	code, _, stderr := runCLI(t, "eval", "--model", model, "--crop", "8", "--builtin-test", "16", "--grid", "")
 	if code != exitInput || !strings.Contains(stderr, "--no-ssim") {
 		t.Errorf("8x8 images with SSIM: exit %d, %q", code, stderr)
