@@ -40,17 +40,11 @@ func newBenchCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if cpuprofile != "" {
-				f, err := os.Create(cpuprofile)
-				if err != nil {
-					return badInput(err)
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
+			stop, err := startCPUProfile(cpuprofile)
+			if err != nil {
+				return err
 			}
+			defer stop()
 			what := "train"
 			if qatMode {
 				what = "QAT train"
@@ -137,6 +131,22 @@ func benchModel(spec string, shapes []string, size int) (*graph.Graph, int, int,
 		return nil, 0, 0, badInputf("--model %s: the benchmarks need one NCHW image input of a fixed size (give it with --input-shape)", spec)
 	}
 	return l.Graph, h, w, nil
+}
+
+// startCPUProfile writes a CPU profile to path (none if empty) until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, badInput(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // writeJSON prints v as one line of JSON on stdout.

@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
-	"runtime/pprof"
 	"slices"
 	"time"
 
@@ -83,17 +82,11 @@ func newBenchInferCmd() *cobra.Command {
 				return err
 			}
 			ref := lower.Int8PredictorRef(res, runtime.GOMAXPROCS(0))
-			if cpuprofile != "" {
-				f, err := os.Create(cpuprofile)
-				if err != nil {
-					return badInput(err)
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
+			stop, err := startCPUProfile(cpuprofile)
+			if err != nil {
+				return err
 			}
+			defer stop()
 			fpIPS, fpCPU, err := timeIt(rounds, images, func() error { _, err := fp.Forward(engine.Const(batch)); return err })
 			if err != nil {
 				return err
