@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
@@ -120,11 +121,18 @@ func (e *Error) Error() string {
 		b.WriteString(e.File + ": ")
 	}
 	if e.Node != "" {
-		fmt.Fprintf(&b, "node %q (%s): ", e.Node, e.Op)
+		op := e.Op
+		if q := strconv.Quote(op); q[1:len(q)-1] != op {
+			op = q // an op type with control or non-UTF-8 bytes (malformed file)
+		}
+		fmt.Fprintf(&b, "node %q (%s): ", e.Node, op)
 	}
 	b.WriteString(e.Err.Error())
-	return b.String()
+	// One line whatever the file holds: names from the model appear in the messages.
+	return oneLine.Replace(b.String())
 }
+
+var oneLine = strings.NewReplacer("\n", `\n`, "\r", `\r`)
 
 func (e *Error) Unwrap() error { return e.Err }
 
