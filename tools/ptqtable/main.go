@@ -21,10 +21,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -53,6 +55,8 @@ type row struct {
 	Photos  *score  `json:"int8_photos,omitempty"`
 	WallS   float64 `json:"wall_s"`
 	CPUS    float64 `json:"cpu_s"`
+	// Load1 is the 1-minute load average when the row's ptq / qat started.
+	Load1 float64 `json:"loadavg1"`
 }
 
 type modelResult struct {
@@ -116,6 +120,13 @@ func run(work string, models []string, runs, extra multi, photos string, calib, 
 	res := &results{Started: time.Now().UTC().Format(time.RFC3339), Args: os.Args[1:]}
 	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
 		res.Load = strings.Join(strings.Fields(string(b))[:3], " ")
+	}
+	load1 := func() float64 {
+		var l float64
+		if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+			fmt.Sscan(string(b), &l)
+		}
+		return l
 	}
 	if out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output(); err == nil {
 		res.Commit = strings.TrimSpace(string(out))
@@ -196,11 +207,12 @@ func run(work string, models []string, runs, extra multi, photos string, calib, 
 			}
 			args = append(args, "--eval-images", "0", "--layer-images", "0", "--quiet", "--out", dir)
 			logf("%s: %s", m, me.Name)
+			l1 := load1()
 			_, wall, cpu, err := runCmd(vgfq, args...)
 			if err != nil {
 				return err
 			}
-			r := row{Model: m, Method: me, Dir: dir, WallS: wall, CPUS: cpu}
+			r := row{Model: m, Method: me, Dir: dir, WallS: wall, CPUS: cpu, Load1: l1}
 			if r.Builtin, r.Photos, err = evalBoth(filepath.Join(dir, "model.vgf"), mr.Run, photos, builtinBatches); err != nil {
 				return err
 			}
@@ -299,7 +311,14 @@ func markdown(res *results, builtinBatches int) string {
 	if len(res.Models) > 0 && res.Models[0].FP32Photos != nil {
 		fmt.Fprintf(&b, " (%d crops)", res.Models[0].FP32Photos.Images)
 	}
-	fmt.Fprintf(&b, ". INT8 vs FP32 = PSNR of the INT8 output against the FP32 output, built-in / photos. Time = the ptq or qat command without scoring, wall / CPU seconds. vgfq %s; load average at start %s.\n\n", res.Commit, res.Load)
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for _, m := range res.Models {
+		for _, r := range m.Rows {
+			lo, hi = math.Min(lo, r.Load1), math.Max(hi, r.Load1)
+		}
+	}
+	fmt.Fprintf(&b, ". INT8 vs FP32 = PSNR of the INT8 output against the FP32 output, built-in / photos. Time = the ptq or qat command without scoring, wall / CPU seconds, on %d cores with a 1-minute load average of %.1f–%.1f when the rows started. vgfq %s.\n\n",
+		runtime.NumCPU(), lo, hi, res.Commit)
 	b.WriteString("| model | method | FP32 | INT8 builtin | INT8 real photos | INT8 vs FP32 | time wall / CPU |\n|---|---|---|---|---|---|---|\n")
 	f := func(s *score) string {
 		if s == nil {
