@@ -50,6 +50,14 @@ func TestNonSquareModel(t *testing.T) {
 			t.Errorf("eval %s --json: %v %s", m, err, stdout)
 		}
 	}
+	// The Y-channel metric and the HTML report take the model's size too.
+	code, stdout, stderr = runCLI(t, append([]string{"eval", "--model", filepath.Join(out, "model.vgf"), "--metric", "y", "--batch", "32", "--batches", "1", "--grid", "", "--json"}, data...)...)
+	if code != 0 || !strings.Contains(stdout, `"metric": "y"`) {
+		t.Errorf("eval --metric y: exit %d: %s %s", code, stdout, stderr)
+	}
+	if code, _, stderr := runCLI(t, append([]string{"report", out, "--images", "16", "--out", filepath.Join(dir, "r.html")}, data...)...); code != 0 || !fileExists(filepath.Join(dir, "r.html")) {
+		t.Errorf("report: exit %d: %s", code, stderr)
+	}
 	// Fine-tuning and QAT: a few steps.
 	run := filepath.Join(dir, "run")
 	code, stdout, stderr = runCLI(t, append([]string{"train", "--model", model, "--batch", "16", "--max-steps", "2", "--eval-batches", "1", "--quiet", "--out", run}, data...)...)
