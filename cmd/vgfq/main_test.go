@@ -72,7 +72,7 @@ func TestBadInputExit2(t *testing.T) {
 		{[]string{"eval", "--model", corrupt, "--batch", "0"}, "graph.json"},
 		{[]string{"train", "--resume", "--out", filepath.Join(dir, "missing")}, "no such model directory"},
 		{[]string{"train", "--data", "cifar10", "--cache-dir", cache, "--out", out}, "data_batch_1.bin"},
-		{[]string{"train", "--input-size", "24", "--out", out}, "use --input-size 16 or --crop 48"},
+		{[]string{"train", "--input-size", "24", "--out", out}, "use --crop 48 (the high-resolution crop is twice the model's input), or build the zoo model for these images with --input-size 16"},
 		{[]string{"train", "--crop", "31", "--out", out}, "--crop 31"},
 		{[]string{"frobnicate"}, "unknown command"},
 		{[]string{"train", "--nope"}, "unknown flag"},
