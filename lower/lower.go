@@ -713,31 +713,28 @@ func (l *lowerer) resize(n *graph.Node) error {
 // pixelShuffle: NHWC [N,H,W,C*r*r] with PyTorch channel c*r*r+i*r+j -> [N,H*r,W*r,C] as
 // RESHAPE [N,H,W,C,r,r] -> TRANSPOSE [0,1,4,2,5,3] -> RESHAPE.
 func (l *lowerer) pixelShuffle(n *graph.Node) error {
-	in := l.vals[n.Inputs[0]]
-	s := l.b.Graph().Tensor(in).Shape
-	r := n.Attrs.Factor
-	N, H, W, C := s[0], s[1], s[2], s[3]
-	var t string
-	ty := l.typeOf(in)
+	s := l.b.Graph().Tensor(l.vals[n.Inputs[0]]).Shape
+	N, H, W, C, r := int64(s[0]), int64(s[1]), int64(s[2]), int64(s[3]), int64(n.Attrs.Factor)
 	if n.Op == graph.OpPixelShuffle {
 		c := C / (r * r)
-		s1 := l.b.AddConstShape(l.name("shape1"), int64(N), int64(H), int64(W), int64(c), int64(r), int64(r))
-		a := l.b.AddOp(tosa.OpReshape, tosa.Attr{}, []string{in, s1}, l.name("split"), ty)
-		b := l.b.AddOp(tosa.OpTranspose, tosa.Attr{Perms: []int{0, 1, 4, 2, 5, 3}}, []string{a}, l.name("perm"), ty)
-		s2 := l.b.AddConstShape(l.name("shape2"), int64(N), int64(H*r), int64(W*r), int64(c))
-		t = l.b.AddOp(tosa.OpReshape, tosa.Attr{}, []string{b, s2}, l.name(""), ty)
-	} else {
-		// Inverse: [N,H,W,C] = [N,h,r,w,r,C] -> [N,h,w,C,r,r] -> [N,h,w,C*r*r].
-		h, w := H/r, W/r
-		s1 := l.b.AddConstShape(l.name("shape1"), int64(N), int64(h), int64(r), int64(w), int64(r), int64(C))
-		a := l.b.AddOp(tosa.OpReshape, tosa.Attr{}, []string{in, s1}, l.name("split"), ty)
-		b := l.b.AddOp(tosa.OpTranspose, tosa.Attr{Perms: []int{0, 1, 3, 5, 2, 4}}, []string{a}, l.name("perm"), ty)
-		s2 := l.b.AddConstShape(l.name("shape2"), int64(N), int64(h), int64(w), int64(C*r*r))
-		t = l.b.AddOp(tosa.OpReshape, tosa.Attr{}, []string{b, s2}, l.name(""), ty)
+		return l.shuffleBlocks(n, []int64{N, H, W, c, r, r}, []int{0, 1, 4, 2, 5, 3}, []int64{N, H * r, W * r, c})
 	}
-	t, rerr := l.requantShared(n, t)
-	if rerr != nil {
-		return rerr
+	// Inverse: [N,H,W,C] = [N,h,r,w,r,C] -> [N,h,w,C,r,r] -> [N,h,w,C*r*r].
+	h, w := H/r, W/r
+	return l.shuffleBlocks(n, []int64{N, h, r, w, r, C}, []int{0, 1, 3, 5, 2, 4}, []int64{N, h, w, C * r * r})
+}
+
+// shuffleBlocks lowers a pixel / depth-space shuffle of node n's int8 (or a16w8 int16) input:
+// RESHAPE to split, TRANSPOSE by perm, RESHAPE to merge, then n's shared-qparams requantization.
+func (l *lowerer) shuffleBlocks(n *graph.Node, split []int64, perm []int, merged []int64) error {
+	in := l.vals[n.Inputs[0]]
+	ty := l.typeOf(in)
+	a := l.b.AddOp(tosa.OpReshape, tosa.Attr{}, []string{in, l.b.AddConstShape(l.name("shape1"), split...)}, l.name("split"), ty)
+	b := l.b.AddOp(tosa.OpTranspose, tosa.Attr{Perms: perm}, []string{a}, l.name("perm"), ty)
+	t := l.b.AddOp(tosa.OpReshape, tosa.Attr{}, []string{b, l.b.AddConstShape(l.name("shape2"), merged...)}, l.name(""), ty)
+	t, err := l.requantShared(n, t)
+	if err != nil {
+		return err
 	}
 	l.vals[n.Name] = t
 	l.record(t, n.Name)

@@ -237,27 +237,13 @@ func (l *lowerer) prelu(n *graph.Node) error {
 // order (i*r + j)*C + c is NHWC's natural one: a RESHAPE, a TRANSPOSE of the block axes, a
 // RESHAPE.
 func (l *lowerer) depthSpace(n *graph.Node) error {
-	in := l.vals[n.Inputs[0]]
-	s := l.b.Graph().Tensor(in).Shape
-	r := n.Attrs.Factor
-	N, H, W, C := int64(s[0]), int64(s[1]), int64(s[2]), int64(s[3])
-	R := int64(r)
-	var s1, s2 []int64
+	s := l.b.Graph().Tensor(l.vals[n.Inputs[0]]).Shape
+	N, H, W, C, R := int64(s[0]), int64(s[1]), int64(s[2]), int64(s[3]), int64(n.Attrs.Factor)
+	perm := []int{0, 1, 3, 2, 4, 5}
 	if n.Op == graph.OpDepthToSpace { // [N,H,W,r,r,c] -> [N,H,r,W,r,c]
 		c := C / (R * R)
-		s1, s2 = []int64{N, H, W, R, R, c}, []int64{N, H * R, W * R, c}
-	} else { // [N,h,r,w,r,C] -> [N,h,w,r,r,C]
-		s1, s2 = []int64{N, H / R, R, W / R, R, C}, []int64{N, H / R, W / R, R * R * C}
+		return l.shuffleBlocks(n, []int64{N, H, W, R, R, c}, perm, []int64{N, H * R, W * R, c})
 	}
-	ty := l.typeOf(in)
-	a := l.b.AddOp(tosa.OpReshape, tosa.Attr{}, []string{in, l.b.AddConstShape(l.name("shape1"), s1...)}, l.name("split"), ty)
-	b := l.b.AddOp(tosa.OpTranspose, tosa.Attr{Perms: []int{0, 1, 3, 2, 4, 5}}, []string{a}, l.name("perm"), ty)
-	t := l.b.AddOp(tosa.OpReshape, tosa.Attr{}, []string{b, l.b.AddConstShape(l.name("shape2"), s2...)}, l.name(""), ty)
-	t, err := l.requantShared(n, t)
-	if err != nil {
-		return err
-	}
-	l.vals[n.Name] = t
-	l.record(t, n.Name)
-	return nil
+	// [N,h,r,w,r,C] -> [N,h,w,r,r,C]
+	return l.shuffleBlocks(n, []int64{N, H / R, R, W / R, R, C}, perm, []int64{N, H / R, W / R, R * R * C})
 }

@@ -20,7 +20,6 @@ import (
 	"github.com/vgfq/vgfq/qat"
 	"github.com/vgfq/vgfq/quant"
 	"github.com/vgfq/vgfq/tosa"
-	"github.com/vgfq/vgfq/tosa/ref"
 	"github.com/vgfq/vgfq/zoo"
 )
 
@@ -227,65 +226,7 @@ func TestWriteMoreRefModelCases(t *testing.T) {
 func TestMoreRefModelVectors(t *testing.T) {
 	for _, c := range moreCases {
 		t.Run(c.name, func(t *testing.T) {
-			dir := filepath.Join("testdata", "refmodel", c.name)
-			buf, err := os.ReadFile(filepath.Join(dir, "model.tosa"))
-			if err != nil {
-				t.Fatalf("%v (regenerate: %s)", err, moreRegen)
-			}
-			g, err := tosa.Decode(buf)
-			if err != nil {
-				t.Fatalf("decode model.tosa: %v", err)
-			}
-			if len(g.Inputs) != 1 || len(g.Outputs) != 1 {
-				t.Fatalf("graph has %d inputs, %d outputs; want 1, 1", len(g.Inputs), len(g.Outputs))
-			}
-			in, out := g.Tensor(g.Inputs[0]), g.Tensor(g.Outputs[0])
-			for k := 0; k < moreInputs; k++ {
-				xb, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("input_%d.npy", k)))
-				if err != nil {
-					t.Fatal(err)
-				}
-				x, err := export.ReadNPY("input", xb)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if x.Type != tosa.Int8 || !slices.Equal(x.Shape, in.Shape) {
-					t.Fatalf("input_%d.npy: %v %v, graph input %q is int8 %v", k, x.Type, x.Shape, in.Name, in.Shape)
-				}
-				wb, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("refmodel_output_%d.npy", k)))
-				if err != nil {
-					t.Fatal(err)
-				}
-				want, err := export.ReadNPY("refmodel_output", wb)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if want.Type != tosa.Int8 || !slices.Equal(want.Shape, out.Shape) {
-					t.Fatalf("refmodel_output_%d.npy: %v %v, graph output %q is int8 %v", k, want.Type, want.Shape, out.Name, out.Shape)
-				}
-				x.Name = in.Name
-				got, err := ref.Run(g, map[string]*tosa.Tensor{in.Name: x})
-				if err != nil {
-					t.Fatalf("input_%d: %v", k, err)
-				}
-				y := got[out.Name]
-				if y == nil || !slices.Equal(y.Shape, out.Shape) {
-					t.Fatalf("input_%d: no output %q of shape %v", k, out.Name, out.Shape)
-				}
-				diff, first := 0, -1
-				for i := range want.Data {
-					if y.Data[i] != want.Data[i] {
-						if first < 0 {
-							first = i
-						}
-						diff++
-					}
-				}
-				if diff > 0 {
-					t.Errorf("input_%d: %d of %d outputs differ from the reference model; first at flat index %d: vgfq %d, reference model %d",
-						k, diff, len(want.Data), first, int8(y.Data[first]), int8(want.Data[first]))
-				}
-			}
+			lower.CheckRefModelVectors(t, filepath.Join("testdata", "refmodel", c.name), moreInputs, moreRegen)
 		})
 	}
 }

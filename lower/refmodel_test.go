@@ -219,60 +219,66 @@ func TestWriteRefModelCases(t *testing.T) {
 func TestRefModelVectors(t *testing.T) {
 	for _, c := range refModelCases {
 		t.Run(c.name, func(t *testing.T) {
-			dir := filepath.Join(refModelDir, c.name)
-			buf, err := os.ReadFile(filepath.Join(dir, "model.tosa"))
-			if err != nil {
-				t.Fatalf("%v (regenerate: %s)", err, refModelRegenCmd)
-			}
-			g, err := tosa.Decode(buf)
-			if err != nil {
-				t.Fatalf("decode model.tosa: %v", err)
-			}
-			if len(g.Inputs) != 1 || len(g.Outputs) != 1 {
-				t.Fatalf("graph has %d inputs, %d outputs; want 1, 1", len(g.Inputs), len(g.Outputs))
-			}
-			in, out := g.Tensor(g.Inputs[0]), g.Tensor(g.Outputs[0])
-			for k := 0; k < refModelInputs; k++ {
-				x, xs, err := readInt8Npy(filepath.Join(dir, fmt.Sprintf("input_%d.npy", k)))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !slices.Equal(xs, in.Shape) {
-					t.Fatalf("input_%d.npy shape %v, graph input %q is %v", k, xs, in.Name, in.Shape)
-				}
-				want, ws, err := readInt8Npy(filepath.Join(dir, fmt.Sprintf("refmodel_output_%d.npy", k)))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !slices.Equal(ws, out.Shape) {
-					t.Fatalf("refmodel_output_%d.npy shape %v, graph output %q is %v", k, ws, out.Name, out.Shape)
-				}
-				got, err := ref.Run(g, map[string]*tosa.Tensor{in.Name: {Name: in.Name, Shape: xs, Type: tosa.Int8, Data: tosa.Int8Data(x)}})
-				if err != nil {
-					t.Fatalf("input_%d: %v", k, err)
-				}
-				gv, err := got[out.Name].Int8s()
-				if err != nil {
-					t.Fatalf("input_%d: output %q: %v", k, out.Name, err)
-				}
-				if !slices.Equal(got[out.Name].Shape, out.Shape) {
-					t.Fatalf("input_%d: interpreter output shape %v, want %v", k, got[out.Name].Shape, out.Shape)
-				}
-				diff, first := 0, -1
-				for i := range want {
-					if gv[i] != want[i] {
-						if first < 0 {
-							first = i
-						}
-						diff++
-					}
-				}
-				if diff > 0 {
-					t.Errorf("input_%d: %d of %d outputs differ from the reference model; first at flat index %d: vgfq %d, reference model %d",
-						k, diff, len(want), first, gv[first], want[first])
-				}
-			}
+			checkRefModelVectors(t, filepath.Join(refModelDir, c.name), refModelInputs, refModelRegenCmd)
 		})
+	}
+}
+
+// checkRefModelVectors runs dir/model.tosa with vgfq's interpreter on dir/input_k.npy (k < n)
+// and compares with the TOSA reference model's dir/refmodel_output_k.npy bit for bit.
+func checkRefModelVectors(t *testing.T, dir string, n int, regen string) {
+	t.Helper()
+	buf, err := os.ReadFile(filepath.Join(dir, "model.tosa"))
+	if err != nil {
+		t.Fatalf("%v (regenerate: %s)", err, regen)
+	}
+	g, err := tosa.Decode(buf)
+	if err != nil {
+		t.Fatalf("decode model.tosa: %v", err)
+	}
+	if len(g.Inputs) != 1 || len(g.Outputs) != 1 {
+		t.Fatalf("graph has %d inputs, %d outputs; want 1, 1", len(g.Inputs), len(g.Outputs))
+	}
+	in, out := g.Tensor(g.Inputs[0]), g.Tensor(g.Outputs[0])
+	for k := 0; k < n; k++ {
+		x, xs, err := readInt8Npy(filepath.Join(dir, fmt.Sprintf("input_%d.npy", k)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(xs, in.Shape) {
+			t.Fatalf("input_%d.npy shape %v, graph input %q is %v", k, xs, in.Name, in.Shape)
+		}
+		want, ws, err := readInt8Npy(filepath.Join(dir, fmt.Sprintf("refmodel_output_%d.npy", k)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(ws, out.Shape) {
+			t.Fatalf("refmodel_output_%d.npy shape %v, graph output %q is %v", k, ws, out.Name, out.Shape)
+		}
+		got, err := ref.Run(g, map[string]*tosa.Tensor{in.Name: {Name: in.Name, Shape: xs, Type: tosa.Int8, Data: tosa.Int8Data(x)}})
+		if err != nil {
+			t.Fatalf("input_%d: %v", k, err)
+		}
+		if got[out.Name] == nil || !slices.Equal(got[out.Name].Shape, out.Shape) {
+			t.Fatalf("input_%d: no interpreter output %q of shape %v", k, out.Name, out.Shape)
+		}
+		gv, err := got[out.Name].Int8s()
+		if err != nil {
+			t.Fatalf("input_%d: output %q: %v", k, out.Name, err)
+		}
+		diff, first := 0, -1
+		for i := range want {
+			if gv[i] != want[i] {
+				if first < 0 {
+					first = i
+				}
+				diff++
+			}
+		}
+		if diff > 0 {
+			t.Errorf("input_%d: %d of %d outputs differ from the reference model; first at flat index %d: vgfq %d, reference model %d",
+				k, diff, len(want), first, gv[first], want[first])
+		}
 	}
 }
 

@@ -56,6 +56,17 @@ func (im *importer) fold(f func(im *importer, in []*tensor, a attrs) (*tensor, e
 			return im.errf("constant input of %d values is too large to evaluate at import", t.len())
 		}
 	}
+	// The total work of folding is bounded by the model's size, so that a small (malformed or
+	// hostile) file cannot make the import compute and hold gigabytes: ops that only pass a
+	// weight through (Identity, or a result that is one of the inputs) cost nothing, the rest
+	// the values they produce. The bound is checked before the op runs, from its output size
+	// where that is known in advance (the inputs' size for elementwise ops and ConstantOfShape's
+	// shape are the large cases), and again after.
+	if need := foldOutputEstimate(op, in); need > maxElems {
+		return im.errf("constant result too large (more than %d values)", maxElems)
+	} else if need > im.foldBudget {
+		return im.foldBudgetErr(need)
+	}
 	t, err := f(im, in, im.attrs())
 	if err != nil {
 		return err
@@ -63,12 +74,69 @@ func (im *importer) fold(f func(im *importer, in []*tensor, a attrs) (*tensor, e
 	if t.len() > maxElems {
 		return im.errf("constant result too large")
 	}
+	passThrough := false
+	for _, x := range in {
+		passThrough = passThrough || x == t
+	}
+	if !passThrough {
+		if t.len() > im.foldBudget {
+			return im.foldBudgetErr(t.len())
+		}
+		im.foldBudget -= t.len()
+	}
 	im.out(0, &value{c: t, shape: t.shape})
 	return nil
 }
 
 // maxFoldElems bounds the inputs of ops evaluated at import (shape arithmetic).
 const maxFoldElems = 1 << 22
+
+// foldBudgetFor is the total number of values constant folding may produce for a model of
+// modelBytes bytes whose initializers hold initElems values (external data included): what
+// shape arithmetic needs (maxFoldElems), plus a few passes over every stored weight (a QDQ
+// weight is quantized, dequantized, maybe transposed and reshaped: each pass produces as many
+// values as the weight holds, and a weight costs at least one byte of the file).
+func foldBudgetFor(modelBytes, initElems int) int {
+	return maxFoldElems + 8*(modelBytes+initElems)
+}
+
+// foldOutputEstimate is a lower bound of the values op produces from in, known before it runs.
+func foldOutputEstimate(op string, in []*tensor) int {
+	switch op {
+	case "Identity":
+		return 0
+	case "ConstantOfShape":
+		n := 1
+		for _, d := range in[0].ints() {
+			if d < 0 || d > maxElems {
+				return 0 // refused by the folder itself
+			}
+			n *= int(d)
+			if n > maxElems {
+				return maxElems + 1
+			}
+		}
+		return n
+	}
+	n, sum := 0, 0
+	for _, t := range in {
+		if t != nil {
+			n, sum = max(n, t.len()), min(sum+t.len(), maxElems+1)
+		}
+	}
+	switch op {
+	case "Concat":
+		return sum
+	case "Gather", "Slice", "Squeeze", "Unsqueeze", "Reshape":
+		return 0 // may be smaller than their inputs (or alias them); checked after
+	}
+	return n
+}
+
+func (im *importer) foldBudgetErr(need int) error {
+	return im.errf("evaluating this node at import would compute %d more values, over the limit for a model of this size (%d values of constant folding in total, %d left); a valid model folds only shape arithmetic and its weights: export it with constant folding (torch.onnx.export(..., do_constant_folding=True)) or check the file",
+		need, im.foldBudgetTotal, im.foldBudget)
+}
 
 func foldConstant(im *importer, _ []*tensor, a attrs) (*tensor, error) {
 	if len(a) != 1 {

@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"google.golang.org/protobuf/proto"
@@ -120,11 +121,18 @@ func (e *Error) Error() string {
 		b.WriteString(e.File + ": ")
 	}
 	if e.Node != "" {
-		fmt.Fprintf(&b, "node %q (%s): ", e.Node, e.Op)
+		op := e.Op
+		if q := strconv.Quote(op); q[1:len(q)-1] != op {
+			op = q // an op type with control or non-UTF-8 bytes (malformed file)
+		}
+		fmt.Fprintf(&b, "node %q (%s): ", e.Node, op)
 	}
 	b.WriteString(e.Err.Error())
-	return b.String()
+	// One line whatever the file holds: names from the model appear in the messages.
+	return oneLine.Replace(b.String())
 }
+
+var oneLine = strings.NewReplacer("\n", `\n`, "\r", `\r`)
 
 func (e *Error) Unwrap() error { return e.Err }
 
@@ -193,6 +201,8 @@ type importer struct {
 	readers map[string]int
 	// poisoned: values produced by unsupported nodes (KeepGoing) -> that node
 	poisoned map[string]string
+	// foldBudget is how many more values constant folding may compute (see foldBudgetFor).
+	foldBudget, foldBudgetTotal int
 }
 
 func (im *importer) blocked(n *pb.NodeProto) string {
@@ -253,17 +263,21 @@ func importModel(mp *pb.ModelProto, dir string, opt Options) (*Model, error) {
 	}
 	// Initializers.
 	inits := map[string]bool{}
+	initElems := 0
 	for _, tp := range gp.GetInitializer() {
 		t, err := readTensor(tp, dir)
 		if err != nil {
 			return nil, &Error{Err: fmt.Errorf("initializer %q: %v", tp.GetName(), err)}
 		}
+		initElems += t.len()
 		if tp.GetName() == "" {
 			return nil, &Error{Err: errors.New("an initializer has no name")}
 		}
 		im.vals[tp.GetName()] = &value{c: t, shape: t.shape}
 		inits[tp.GetName()] = true
 	}
+	im.foldBudget = foldBudgetFor(proto.Size(mp), initElems)
+	im.foldBudgetTotal = im.foldBudget
 	// Inputs.
 	for _, vi := range gp.GetInput() {
 		if inits[vi.GetName()] {

@@ -626,13 +626,19 @@ func (im *importer) conv(a attrs) error {
 	}
 	n := &graph.Node{Name: im.outName(), Op: graph.OpConv2d, Inputs: []string{in}, Params: map[string]string{},
 		Attrs: graph.Attrs{Stride: strides, Padding: sym, Dilation: dil}}
+	return im.addConv(n, w, b, group, w.shape[0])
+}
+
+// addConv finishes a Conv2d or ConvTranspose2d node n: groups, weight (input 1) and bias
+// (input 2, a float vector of outCh), QDQ quantization of either, and the node's output.
+func (im *importer) addConv(n *graph.Node, w, b *tensor, group int64, outCh int) error {
 	if group > 1 {
 		n.Attrs.Groups = int(group)
 	}
 	n.Params["weight"] = im.param(im.cur.GetInput()[1], w.shape, w.f)
 	if b != nil {
-		if !b.isFloat() || len(b.shape) != 1 || b.shape[0] != w.shape[0] {
-			return im.errf("bias %v must be a float vector of %d", b.shape, w.shape[0])
+		if !b.isFloat() || len(b.shape) != 1 || b.shape[0] != outCh {
+			return im.errf("bias %v must be a float vector of %d", b.shape, outCh)
 		}
 		n.Params["bias"] = im.param(im.cur.GetInput()[2], b.shape, b.f)
 	}
@@ -717,28 +723,7 @@ func (im *importer) convTranspose(a attrs) error {
 	if outPad[0] != 0 || outPad[1] != 0 {
 		n.Attrs.OutputPadding = outPad
 	}
-	if group > 1 {
-		n.Attrs.Groups = int(group)
-	}
-	n.Params["weight"] = im.param(im.cur.GetInput()[1], w.shape, w.f)
-	oc := w.shape[1] * int(group)
-	if b != nil {
-		if !b.isFloat() || len(b.shape) != 1 || b.shape[0] != oc {
-			return im.errf("bias %v must be a float vector of %d", b.shape, oc)
-		}
-		n.Params["bias"] = im.param(im.cur.GetInput()[2], b.shape, b.f)
-	}
-	name, err := im.addNode(n)
-	if err != nil {
-		return err
-	}
-	if w.q != nil || (b != nil && b.q != nil) {
-		if err := im.qdqConv(name, w, b); err != nil {
-			return err
-		}
-	}
-	im.outNode(name)
-	return nil
+	return im.addConv(n, w, b, group, w.shape[1]*int(group))
 }
 
 // batchNorm maps inference BatchNormalization. After a Conv2d (its only reader) it stays a

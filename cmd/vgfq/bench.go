@@ -12,9 +12,9 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/vgfq/vgfq/data"
 	"github.com/vgfq/vgfq/graph"
+	"github.com/vgfq/vgfq/model"
 	"github.com/vgfq/vgfq/qat"
 	"github.com/vgfq/vgfq/train"
-	"github.com/vgfq/vgfq/zoo"
 )
 
 func newBenchCmd() *cobra.Command {
@@ -27,6 +27,7 @@ func newBenchCmd() *cobra.Command {
 	var cpuprofile string
 	var qatMode bool
 	var jsonOut bool
+	var shapes []string
 	tc := &cobra.Command{
 		Use:   "train",
 		Short: "Training throughput in images/s (forward + backward + AdamW step, random data)",
@@ -35,47 +36,42 @@ func newBenchCmd() *cobra.Command {
 			if batch < 1 || batch > 4096 || steps < 1 || warmup < 0 || size < 2 || size > 1024 {
 				return badInputf("--batch, --steps, --warmup or --input-size out of range")
 			}
-			g, err := zoo.Build(model, size, size, 1)
+			g, h, w, err := benchModel(model, shapes, size)
 			if err != nil {
-				return badInput(err)
+				return err
 			}
-			if cpuprofile != "" {
-				f, err := os.Create(cpuprofile)
-				if err != nil {
-					return badInput(err)
-				}
-				defer f.Close()
-				if err := pprof.StartCPUProfile(f); err != nil {
-					return err
-				}
-				defer pprof.StopCPUProfile()
+			stop, err := startCPUProfile(cpuprofile)
+			if err != nil {
+				return err
 			}
+			defer stop()
 			what := "train"
 			if qatMode {
 				what = "QAT train"
 			}
 			c0 := processCPUTime()
-			ips, err := benchTrain(g, batch, size, steps, warmup, qatMode)
+			ips, err := benchTrain(g, batch, h, w, steps, warmup, qatMode)
 			if err != nil {
 				return err
 			}
 			// CPU time per image over warm-up and timed steps
 			cpuPerImage := (processCPUTime() - c0).Seconds() * 1e6 / float64((steps+warmup)*batch)
 			if jsonOut {
-				return writeJSON(map[string]any{"bench": what, "model": model, "batch": batch, "input_size": size,
+				return writeJSON(map[string]any{"bench": what, "model": model, "batch": batch, "input_size": h, "input_width": w,
 					"threads": runtime.GOMAXPROCS(0), "steps": steps, "images_per_s": ips, "ms_per_step": 1000 * float64(batch) / ips,
 					"cpu_us_per_image": cpuPerImage})
 			}
 			fmt.Fprintf(os.Stdout, "%s "+what+": batch %d, input %dx%d, %d threads: %.1f images/s (%.2f ms/step)\n",
-				model, batch, size, size, runtime.GOMAXPROCS(0), ips, 1000*float64(batch)/ips)
+				model, batch, h, w, runtime.GOMAXPROCS(0), ips, 1000*float64(batch)/ips)
 			return nil
 		},
 	}
-	tc.Flags().StringVar(&model, "model", "upscaler", "model")
+	tc.Flags().StringVar(&model, "model", "upscaler", "model: zoo name, model or checkpoint directory, or .onnx file")
+	tc.Flags().StringArrayVar(&shapes, "input-shape", nil, inputShapeUsage)
 	tc.Flags().IntVar(&batch, "batch", 64, "batch size")
 	tc.Flags().IntVar(&steps, "steps", 30, "timed steps")
 	tc.Flags().IntVar(&warmup, "warmup", 3, "untimed warm-up steps")
-	tc.Flags().IntVar(&size, "input-size", 16, "low-resolution input size")
+	tc.Flags().IntVar(&size, "input-size", 16, "low-resolution input size of a zoo model (other models have their own)")
 	tc.Flags().StringVar(&cpuprofile, "cpuprofile", "", "write a CPU profile (go tool pprof) to this file")
 	tc.Flags().BoolVar(&qatMode, "qat", false, "time quantization-aware training steps (fake-quant forward and backward) instead of float ones")
 	tc.Flags().BoolVar(&jsonOut, "json", false, "print the result as one JSON object instead of the text line")
@@ -84,10 +80,10 @@ func newBenchCmd() *cobra.Command {
 }
 
 // benchTrain times training steps on random data and returns images per second.
-func benchTrain(g *graph.Graph, batch, size, steps, warmup int, qatMode bool) (float64, error) {
+func benchTrain(g *graph.Graph, batch, h, w, steps, warmup int, qatMode bool) (float64, error) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	b := &data.Batch{N: batch, H: 2 * size, W: 2 * size,
-		LR: make([]float32, batch*3*size*size), HR: make([]float32, batch*3*4*size*size)}
+	b := &data.Batch{N: batch, H: 2 * h, W: 2 * w,
+		LR: make([]float32, batch*3*h*w), HR: make([]float32, batch*3*4*h*w)}
 	for i := range b.LR {
 		b.LR[i] = rng.Float32()
 	}
@@ -114,6 +110,43 @@ func benchTrain(g *graph.Graph, batch, size, steps, warmup int, qatMode bool) (f
 		}
 	}
 	return float64(steps*batch) / time.Since(start).Seconds(), nil
+}
+
+// benchModel loads a float model for the benchmarks as the other commands do (zoo name at
+// size x size, model directory, .onnx file) and returns it with its input height and width.
+func benchModel(spec string, shapes []string, size int) (*graph.Graph, int, int, error) {
+	is, err := model.ParseInputShapes(shapes)
+	if err != nil {
+		return nil, 0, 0, badInput(err)
+	}
+	l, err := model.Load(spec, model.Options{H: size, W: size, Seed: 1, InputShapes: is})
+	if err != nil {
+		return nil, 0, 0, badInputf("--model: %v", err)
+	}
+	if l.ONNX != nil && l.ONNX.QDQ != nil {
+		return nil, 0, 0, badInputf("--model %s is a QDQ model: benchmark its INT8 graph with 'vgfq export --model %s --out DIR' and 'vgfq bench infer --model DIR/model.vgf'", spec, spec)
+	}
+	h, w := modelInputSize(l.Graph)
+	if h < 1 || w < 1 || h > 4096 || w > 4096 {
+		return nil, 0, 0, badInputf("--model %s: the benchmarks need one NCHW image input of a fixed size (give it with --input-shape)", spec)
+	}
+	return l.Graph, h, w, nil
+}
+
+// startCPUProfile writes a CPU profile to path (none if empty) until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, badInput(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 // writeJSON prints v as one line of JSON on stdout.

@@ -10,6 +10,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 	"github.com/vgfq/vgfq/data"
+	"github.com/vgfq/vgfq/graph"
 )
 
 // dataFlags are the dataset flags shared by train, eval and demo.
@@ -97,6 +98,41 @@ func (f *dataFlags) open(log io.Writer) (*data.Dataset, error) {
 	}
 	limitLazyMemory(ds, cache)
 	return ds, nil
+}
+
+// modelInputSize is the height and width of g's image input (0, 0 if it has no single NCHW one).
+func modelInputSize(g *graph.Graph) (h, w int) {
+	in := g.Inputs()
+	if len(in) != 1 || len(in[0].Attrs.Shape) != 4 {
+		return 0, 0
+	}
+	return in[0].Attrs.Shape[2], in[0].Attrs.Shape[3]
+}
+
+// openFor loads the dataset for a model with h x w low-resolution inputs (0, 0: unknown). Every
+// data source gives square images (--crop); a non-square model gets their 2h x 2w centre
+// windows, cut from images of side 2·max(h, w) (which replaces --crop; CIFAR-10's are 32).
+func (f *dataFlags) openFor(h, w int, log io.Writer) (*data.Dataset, error) {
+	if h <= 0 || w <= 0 || h == w {
+		return f.open(log)
+	}
+	side := 2 * max(h, w)
+	if f.crop != side {
+		fmt.Fprintf(log, "the model takes %dx%d inputs: using the %dx%d centre of %dx%d images (--crop %d ignored)\n", h, w, 2*h, 2*w, side, side, f.crop)
+	}
+	g := *f
+	g.crop = side
+	ds, err := g.open(log)
+	if err != nil {
+		return nil, err
+	}
+	out := *ds
+	for _, s := range []*data.Source{&out.Train, &out.Test} {
+		if *s, err = data.Window(*s, 2*h, 2*w); err != nil {
+			return nil, badInputf("--data %s for a model with %dx%d inputs: %v", f.spec, h, w, err)
+		}
+	}
+	return &out, nil
 }
 
 // limitLazyMemory: a lazily decoded folder keeps replacing cached images, and Go's collector

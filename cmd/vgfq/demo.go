@@ -53,7 +53,7 @@ split against plain bilinear upscaling (PSNR, SSIM), and writes everything under
 			if err := atomicfile.WriteBytes(filepath.Join(dir, "eval.json"), append(js, '\n'), 0o644); err != nil {
 				return err
 			}
-			if err := printEval(out, false, g.Name, res); err != nil {
+			if err := printEval(out, false, g.Name, res, nil); err != nil {
 				return err
 			}
 			fmt.Fprintf(out, "== 3/4 post-training quantization to INT8 TOSA + VGF (%d calibration images)\n", pf.calib)

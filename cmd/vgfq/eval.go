@@ -36,6 +36,9 @@ type evalFlags struct {
 	metric     string
 	fullImage  bool
 	cropSet    bool // --crop given (else the crop follows the model's input size)
+	// against: score the model's output against this model's output too (agreement PSNR).
+	against     string
+	againstPSNR float64 // set by runEvalPredictor when against is set
 }
 
 func newEvalCmd() *cobra.Command {
@@ -49,20 +52,23 @@ func newEvalCmd() *cobra.Command {
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if f.metric != "rgb" || f.fullImage {
+				if f.against != "" {
+					return badInputf("--against scores the test split's crops with the rgb metric; drop --metric y / --full-image")
+				}
 				f.cropSet = c.Flags().Changed("crop")
 				return runEvalSR(&f, os.Stdout)
 			}
 			if fi, err := os.Stat(f.model); err == nil && !fi.IsDir() && !model.IsONNX(f.model) {
 				// An INT8 artifact: score the .tosa / .vgf itself.
-				pred, name, err := int8Predictor(f.model)
+				pred, name, inSize, err := int8Predictor(f.model)
 				if err != nil {
 					return err
 				}
-				res, err := runEvalPredictor(pred, name, &f, os.Stderr)
+				res, err := runEvalPredictor(pred, name, inSize, &f, os.Stderr)
 				if err != nil {
 					return err
 				}
-				return printEval(os.Stdout, f.json, name, res)
+				return printEval(os.Stdout, f.json, name, res, &f)
 			}
 			l, err := loadModel(f.model, f.shapes, os.Stderr)
 			if err != nil {
@@ -72,7 +78,7 @@ func newEvalCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return printEval(os.Stdout, f.json, l.Graph.Name, res)
+			return printEval(os.Stdout, f.json, l.Graph.Name, res, &f)
 		},
 	}
 	fl := c.Flags()
@@ -80,7 +86,8 @@ func newEvalCmd() *cobra.Command {
 	fl.StringArrayVar(&f.shapes, "input-shape", nil, inputShapeUsage)
 	fl.IntVar(&f.batch, "batch", 64, "evaluation batch size")
 	fl.IntVar(&f.batches, "batches", 50, "number of test batches to score (0: the whole test split)")
-	fl.BoolVar(&f.json, "json", false, "print the results as JSON (psnr, ssim, baseline_psnr, baseline_ssim, batches, images)")
+	fl.BoolVar(&f.json, "json", false, "print the results as JSON (psnr, ssim, baseline_psnr, baseline_ssim, batches, images; with --against: against, against_psnr)")
+	fl.StringVar(&f.against, "against", "", "also score the output against this model's output (PSNR, e.g. an INT8 model.vgf against its FP32 model: the quantization error alone); any --model form")
 	fl.StringVar(&f.grid, "grid", "eval-grid.png", "write a PNG grid (LR, bilinear, model, ground truth) here; empty: none")
 	fl.IntVar(&f.samples, "samples", 8, "rows of the PNG grid")
 	fl.BoolVar(&f.noSSIM, "no-ssim", false, "skip SSIM")
@@ -105,39 +112,54 @@ func (f *evalFlags) validate() error {
 
 // runEval scores g and writes the grid.
 func runEval(g *graph.Graph, f *evalFlags, log io.Writer) (*train.EvalResult, error) {
-	return runEvalPredictor(train.GraphPredictor(g), g.Name, f, log)
+	h, w := modelInputSize(g)
+	return runEvalPredictor(train.GraphPredictor(g), g.Name, [2]int{h, w}, f, log)
 }
 
 // int8Predictor loads a .tosa or .vgf file and returns a predictor that quantizes images with
 // the model's IO contract (io.json / quant.json next to the file), runs the integer graph
-// bit-exactly and dequantizes the output.
-func int8Predictor(path string) (train.Predictor, string, error) {
+// bit-exactly and dequantizes the output. inSize is the input's height and width.
+func int8Predictor(path string) (pred train.Predictor, name string, inSize [2]int, err error) {
+	res, name, inSize, err := int8Result(path)
+	if err != nil {
+		return nil, "", inSize, err
+	}
+	p, err := lower.Int8Predictor(res, runtime.GOMAXPROCS(0))
+	if err != nil {
+		return nil, "", inSize, badInputf("%s: %v", path, err)
+	}
+	return train.Predictor(p), name, inSize, nil
+}
+
+// int8Result loads a .tosa or .vgf file with its IO contract as a lowering result (graph,
+// input and output shapes, layouts and scales); inSize is the input's height and width.
+func int8Result(path string) (res *lower.Result, name string, inSize [2]int, err error) {
 	m, err := inspect.Load(path)
 	if err != nil {
-		return nil, "", badInput(err)
+		return nil, "", inSize, badInput(err)
 	}
 	if m.Graph == nil {
-		return nil, "", badInputf("%s: no executable graph: %v", path, m.GraphErr)
+		return nil, "", inSize, badInputf("%s: no executable graph: %v", path, m.GraphErr)
 	}
 	ins, err := m.Inputs()
 	if err != nil {
-		return nil, "", badInput(err)
+		return nil, "", inSize, badInput(err)
 	}
 	outs, err := m.Outputs()
 	if err != nil {
-		return nil, "", badInput(err)
+		return nil, "", inSize, badInput(err)
 	}
 	if len(ins) != 1 || len(outs) != 1 {
-		return nil, "", badInputf("%s: %d inputs and %d outputs; eval needs one image in and one out", path, len(ins), len(outs))
+		return nil, "", inSize, badInputf("%s: %d inputs and %d outputs; eval needs one image in and one out", path, len(ins), len(outs))
 	}
 	var rf runFlags
 	qi, err := rf.qparams(path, m, true, ins[0])
 	if err != nil {
-		return nil, "", err
+		return nil, "", inSize, err
 	}
 	qo, err := rf.qparams(path, m, false, outs[0])
 	if err != nil {
-		return nil, "", err
+		return nil, "", inSize, err
 	}
 	layout := func(q qparams, shape []int) (string, error) {
 		l := q.layout
@@ -151,28 +173,30 @@ func int8Predictor(path string) (train.Predictor, string, error) {
 	}
 	li, err := layout(qi, ins[0].Shape)
 	if err != nil {
-		return nil, "", err
+		return nil, "", inSize, err
 	}
 	lo, err := layout(qo, outs[0].Shape)
 	if err != nil {
-		return nil, "", err
+		return nil, "", inSize, err
 	}
-	res := &lower.Result{Graph: m.Graph,
+	res = &lower.Result{Graph: m.Graph,
 		Inputs:  []lower.IO{{Name: m.Graph.Inputs[0], Shape: ins[0].Shape, Layout: li, Scale: qi.scale, ZP: qi.zp}},
 		Outputs: []lower.IO{{Name: m.Graph.Outputs[0], Shape: outs[0].Shape, Layout: lo, Scale: qo.scale, ZP: qo.zp}}}
-	pred, err := lower.Int8Predictor(res, runtime.GOMAXPROCS(0))
-	if err != nil {
-		return nil, "", badInputf("%s: %v", path, err)
+	if sh := ins[0].Shape; li == "NCHW" {
+		inSize = [2]int{sh[2], sh[3]}
+	} else {
+		inSize = [2]int{sh[1], sh[2]}
 	}
-	return train.Predictor(pred), filepath.Base(path), nil
+	return res, filepath.Base(path), inSize, nil
 }
 
-// runEvalPredictor scores a predictor and writes the grid.
-func runEvalPredictor(pred train.Predictor, name string, f *evalFlags, log io.Writer) (*train.EvalResult, error) {
+// runEvalPredictor scores a predictor and writes the grid. inSize is the model's input height and width (zero: unknown), which a non-square model's
+// data follow.
+func runEvalPredictor(pred train.Predictor, name string, inSize [2]int, f *evalFlags, log io.Writer) (*train.EvalResult, error) {
 	if err := f.validate(); err != nil {
 		return nil, err
 	}
-	ds, err := f.data.open(log)
+	ds, err := f.data.openFor(inSize[0], inSize[1], log)
 	if err != nil {
 		return nil, err
 	}
@@ -199,6 +223,15 @@ func runEvalPredictor(pred train.Predictor, name string, f *evalFlags, log io.Wr
 	if err != nil {
 		return nil, err
 	}
+	if f.against != "" {
+		ref, err := referencePredictor(f.against, f.shapes)
+		if err != nil {
+			return nil, err
+		}
+		if f.againstPSNR, err = train.AgreementPSNR(pred, ref, ds.Test, f.batch, f.batches); err != nil {
+			return nil, badInputf("--against %s: %v", f.against, err)
+		}
+	}
 	if f.grid != "" && len(rows) > 0 {
 		if err := report.WriteGrid(f.grid, rows, []string{"LR", "bilinear", name, "ground truth"}, 4); err != nil {
 			return nil, err
@@ -208,16 +241,48 @@ func runEvalPredictor(pred train.Predictor, name string, f *evalFlags, log io.Wr
 	return res, nil
 }
 
-func printEval(w io.Writer, asJSON bool, name string, r *train.EvalResult) error {
+// referencePredictor loads --against: an INT8 .tosa / .vgf file or a float model.
+func referencePredictor(spec string, shapes []string) (train.Predictor, error) {
+	if fi, err := os.Stat(spec); err == nil && !fi.IsDir() && !model.IsONNX(spec) {
+		pred, _, _, err := int8Predictor(spec)
+		return pred, err
+	}
+	is, err := model.ParseInputShapes(shapes)
+	if err != nil {
+		return nil, badInput(err)
+	}
+	l, err := model.Load(spec, model.Options{InputShapes: is})
+	if err != nil {
+		return nil, badInputf("--against: %v", err)
+	}
+	return train.GraphPredictor(l.Graph), nil
+}
+
+// evalOutput is eval's JSON.
+type evalOutput struct {
+	*train.EvalResult
+	Against     string   `json:"against,omitempty"`
+	AgainstPSNR *float64 `json:"against_psnr,omitempty"`
+}
+
+// printEval prints the scores; f, if not nil, carries the --against result.
+func printEval(w io.Writer, asJSON bool, name string, r *train.EvalResult, f *evalFlags) error {
+	out := evalOutput{EvalResult: r}
+	if f != nil && f.against != "" {
+		out.Against, out.AgainstPSNR = f.against, &f.againstPSNR
+	}
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		return enc.Encode(out)
 	}
 	fmt.Fprintf(w, "%d test images (%d batches)\n", r.Images, r.Batches)
 	fmt.Fprintf(w, "%-12s %9s %8s\n", "", "PSNR dB", "SSIM")
 	fmt.Fprintf(w, "%-12s %9.3f %8.4f\n", name, r.PSNR, r.SSIM)
 	fmt.Fprintf(w, "%-12s %9.3f %8.4f\n", "bilinear", r.BaselinePSNR, r.BaselineSSIM)
 	fmt.Fprintf(w, "%-12s %+9.3f %+8.4f\n", "gain", r.PSNR-r.BaselinePSNR, r.SSIM-r.BaselineSSIM)
+	if out.AgainstPSNR != nil {
+		fmt.Fprintf(w, "%-12s %9.3f          (PSNR of %s's output against %s's)\n", "vs reference", *out.AgainstPSNR, name, out.Against)
+	}
 	return nil
 }

@@ -50,14 +50,15 @@ func runEvalSR(f *evalFlags, out io.Writer) error {
 	if err != nil {
 		return badInputf("--model: %v", err)
 	}
+	var h, w int // a non-square model's crops follow its input (dataFlags.openFor)
 	if !f.fullImage && !f.cropSet {
-		h, _ := run.InputSize()
+		h, w = run.InputSize()
 		f.data.crop = 2 * h
 	}
 	if f.fullImage && !f.cropSet {
 		f.data.crop = 2
 	}
-	ds, err := f.data.open(os.Stderr)
+	ds, err := f.data.openFor(h, w, os.Stderr)
 	if err != nil {
 		return err
 	}

@@ -9,18 +9,13 @@ import (
 
 	"github.com/vgfq/vgfq/graph"
 	"github.com/vgfq/vgfq/tosa"
-	"github.com/vgfq/vgfq/zoo"
 )
 
 // TestPTQImprovements runs ptq with every named option and checks they are recorded in
 // quant.json and the INT8 artifacts are written.
 func TestPTQImprovements(t *testing.T) {
 	dir := t.TempDir()
-	model := filepath.Join(dir, "m")
-	g, _ := zoo.Upscaler(16, 16, 1)
-	if err := g.Save(model); err != nil {
-		t.Fatal(err)
-	}
+	model := saveZoo(t, dir, "upscaler", 16)
 	out := filepath.Join(dir, "out")
 	code, stdout, stderr := runCLI(t, "ptq", "--model", model, "--builtin-train", "64", "--builtin-test", "64",
 		"--calib", "16", "--eval-images", "64", "--layer-images", "0", "--out", out, "--quiet",
@@ -94,11 +89,7 @@ func TestPTQImprovementsBadInput(t *testing.T) {
 	if err := g.Save(single); err != nil {
 		t.Fatal(err)
 	}
-	up2, _ := zoo.Upscaler(16, 16, 1)
-	model := filepath.Join(dir, "m")
-	if err := up2.Save(model); err != nil {
-		t.Fatal(err)
-	}
+	model := saveZoo(t, dir, "upscaler", 16)
 	out := filepath.Join(dir, "out")
 	for _, c := range []struct {
 		model string
@@ -127,11 +118,7 @@ func TestPTQImprovementsBadInput(t *testing.T) {
 // TestSensitivityCLI checks the JSON report names every quantizable unit of the upscaler.
 func TestSensitivityCLI(t *testing.T) {
 	dir := t.TempDir()
-	model := filepath.Join(dir, "m")
-	g, _ := zoo.Upscaler(16, 16, 1)
-	if err := g.Save(model); err != nil {
-		t.Fatal(err)
-	}
+	model := saveZoo(t, dir, "upscaler", 16)
 	code, stdout, stderr := runCLI(t, "sensitivity", "--model", model, "--builtin-train", "64", "--builtin-test", "64", "--calib", "8", "--images", "32", "--json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)

@@ -72,7 +72,7 @@ func TestBadInputExit2(t *testing.T) {
 		{[]string{"eval", "--model", corrupt, "--batch", "0"}, "graph.json"},
 		{[]string{"train", "--resume", "--out", filepath.Join(dir, "missing")}, "no such model directory"},
 		{[]string{"train", "--data", "cifar10", "--cache-dir", cache, "--out", out}, "data_batch_1.bin"},
-		{[]string{"train", "--input-size", "24", "--out", out}, "use --input-size 16 or --crop 48"},
+		{[]string{"train", "--input-size", "24", "--out", out}, "use --crop 48 (the high-resolution crop is twice the model's input), or build the zoo model for these images with --input-size 16"},
 		{[]string{"train", "--crop", "31", "--out", out}, "--crop 31"},
 		{[]string{"frobnicate"}, "unknown command"},
 		{[]string{"train", "--nope"}, "unknown flag"},
@@ -164,11 +164,7 @@ func TestBenchCommands(t *testing.T) {
 
 func TestEvalTinyImagesSSIM(t *testing.T) {
 	dir := t.TempDir()
-	g, _ := zoo.Upscaler(4, 4, 1)
-	model := filepath.Join(dir, "m")
-	if err := g.Save(model); err != nil {
-		t.Fatal(err)
-	}
+	model := saveZoo(t, dir, "upscaler", 4)
 	code, _, stderr := runCLI(t, "eval", "--model", model, "--crop", "8", "--builtin-test", "16", "--grid", "")
 	if code != exitInput || !strings.Contains(stderr, "--no-ssim") {
 		t.Errorf("8x8 images with SSIM: exit %d, %q", code, stderr)

@@ -128,11 +128,12 @@ func runPTQ(g *graph.Graph, f *ptqFlags, log io.Writer) (*ptqResult, error) {
 	if err != nil {
 		return nil, badInputf("--layout: %v", err)
 	}
-	ds, err := f.data.open(log)
+	lh, lw := modelInputSize(g)
+	ds, err := f.data.openFor(lh, lw, log)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkInputSize(g, ds); err != nil {
+	if err := checkInputSize(g, ds, false); err != nil {
 		return nil, err
 	}
 	if f.evalImages > 0 || f.layers > 0 {

@@ -9,16 +9,11 @@ import (
 
 	"github.com/vgfq/vgfq/graph"
 	"github.com/vgfq/vgfq/tosa"
-	"github.com/vgfq/vgfq/zoo"
 )
 
 func TestPTQ(t *testing.T) {
 	dir := t.TempDir()
-	model := filepath.Join(dir, "m")
-	g, _ := zoo.ESPCN(16, 16, 1)
-	if err := g.Save(model); err != nil {
-		t.Fatal(err)
-	}
+	model := saveZoo(t, dir, "espcn", 16)
 	out := filepath.Join(dir, "out")
 	code, stdout, stderr := runCLI(t, "ptq", "--model", model, "--builtin-train", "64", "--builtin-test", "64",
 		"--calib", "32", "--eval-images", "64", "--out", out, "--quiet")

@@ -172,11 +172,12 @@ func runQAT(c *cobra.Command, f *qatFlags, log io.Writer) (*qatResult, error) {
 		f.cfg.Model = f.model
 	}
 	f.cfg.Data = f.data.spec
-	ds, err := f.data.open(log)
+	lh, lw := modelInputSize(m.Graph)
+	ds, err := f.data.openFor(lh, lw, log)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkInputSize(m.Graph, ds); err != nil {
+	if err := checkInputSize(m.Graph, ds, false); err != nil {
 		return nil, err
 	}
 	if err := checkOutputSize(m.Graph, ds, ""); err != nil {

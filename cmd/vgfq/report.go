@@ -91,14 +91,16 @@ func runReport(dirs []string, f *reportFlags, log *os.File) (string, error) {
 		runs = append(runs, r)
 	}
 	// The crops the models take (2x their input), unless --crop says otherwise.
+	var h, w int // a non-square model's crops follow its input (dataFlags.openFor)
 	if f.data.crop == 0 {
-		h, _ := runs[0].InputSize()
+		h, w = runs[0].InputSize()
 		f.data.crop = 2 * h
 		if f.fullImage || h == 0 {
 			f.data.crop = 2
+			h, w = 0, 0
 		}
 	}
-	ds, err := f.data.open(log)
+	ds, err := f.data.openFor(h, w, log)
 	if err != nil {
 		return "", err
 	}

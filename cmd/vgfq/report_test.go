@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/vgfq/vgfq/zoo"
 )
 
 // copyImages makes an image folder (train/ and test/) from the committed PNGs of the Y-metric
@@ -30,14 +28,7 @@ func copyImages(t *testing.T, dir string) {
 func quantized(t *testing.T, model string) (string, string) {
 	t.Helper()
 	dir := t.TempDir()
-	m := filepath.Join(dir, "fp32")
-	g, err := zoo.Build(model, 16, 16, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := g.Save(m); err != nil {
-		t.Fatal(err)
-	}
+	m := saveZoo(t, dir, model, 16)
 	out := filepath.Join(dir, "ptq")
 	code, stdout, stderr := runCLI(t, "ptq", "--model", m, "--builtin-train", "32", "--builtin-test", "32",
 		"--calib", "8", "--eval-images", "0", "--layer-images", "4", "--out", out, "--quiet")

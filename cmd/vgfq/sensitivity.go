@@ -74,11 +74,12 @@ func runSensitivity(f *sensitivityFlags, out, log io.Writer) error {
 	if l.ONNX != nil && l.ONNX.QDQ != nil {
 		return badInputf("--model %s is a QDQ model (already quantized); sensitivity needs a float model", f.model)
 	}
-	ds, err := f.data.open(log)
+	lh, lw := modelInputSize(l.Graph)
+	ds, err := f.data.openFor(lh, lw, log)
 	if err != nil {
 		return err
 	}
-	if err := checkInputSize(l.Graph, ds); err != nil {
+	if err := checkInputSize(l.Graph, ds, false); err != nil {
 		return err
 	}
 	if err := checkOutputSize(l.Graph, ds, ""); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -178,11 +179,12 @@ func runTrain(c *cobra.Command, f *trainFlags, log io.Writer) (*graph.Graph, *tr
 		}
 	}
 	f.cfg.Data = f.data.spec
-	ds, err := f.data.open(log)
+	lh, lw := modelInputSize(g)
+	ds, err := f.data.openFor(lh, lw, log)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := checkInputSize(g, ds); err != nil {
+	if err := checkInputSize(g, ds, !f.resume && slices.Contains(zoo.Names(), f.cfg.Model)); err != nil {
 		return nil, nil, err
 	}
 	if err := checkOutputSize(g, ds, ""); err != nil {
@@ -202,8 +204,9 @@ func runTrain(c *cobra.Command, f *trainFlags, log io.Writer) (*graph.Graph, *tr
 }
 
 // checkInputSize checks that the data's low-resolution images (half the HR crop) have the size
-// of the model's declared input, which the INT8 export fixes.
-func checkInputSize(g *graph.Graph, ds *data.Dataset) error {
+// of the model's declared input, which the INT8 export fixes. (A non-square model's data were
+// cut to its size by dataFlags.openFor.) zoo: the command has --input-size for a zoo model.
+func checkInputSize(g *graph.Graph, ds *data.Dataset, zoo bool) error {
 	in := g.Inputs()
 	if len(in) != 1 || len(in[0].Attrs.Shape) != 4 {
 		return nil
@@ -211,8 +214,15 @@ func checkInputSize(g *graph.Graph, ds *data.Dataset) error {
 	s := in[0].Attrs.Shape
 	h, w := ds.Train.Size()
 	if h/2 != s[2] || w/2 != s[3] {
-		return badInputf("model %s takes %dx%d inputs but %s gives %dx%d low-resolution images (%dx%d crops): use --input-size %d or --crop %d",
-			g.Name, s[2], s[3], ds.Name, h/2, w/2, h, w, h/2, 2*s[2])
+		hint := fmt.Sprintf("use --crop %d (the high-resolution crop is twice the model's input)", 2*s[2])
+		if _, cifar := ds.Train.(*data.CIFARSource); cifar || s[2] != s[3] {
+			hint = fmt.Sprintf("use data whose images are at least %dx%d (--crop does not resize %s)", 2*s[2], 2*s[3], ds.Name)
+		}
+		if zoo {
+			hint += fmt.Sprintf(", or build the zoo model for these images with --input-size %d", h/2)
+		}
+		return badInputf("model %s takes %dx%d inputs but %s gives %dx%d low-resolution images (%dx%d crops): %s",
+			g.Name, s[2], s[3], ds.Name, h/2, w/2, h, w, hint)
 	}
 	return nil
 }
