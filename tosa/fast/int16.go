@@ -8,7 +8,7 @@ import (
 
 // EXT-INT16 (a16w8 graphs): INT16 and INT48 tensors are stored as []int64 (kind kI64).
 //
-// CONV2D int16 × int8 → int48 runs on the int8 kernels: every input x splits exactly into
+// CONV2D and DEPTHWISE_CONV2D int16 × int8 → int48 run on the int8 kernels: every input x splits exactly into
 // x = 256·hi + lo with hi = x >> 8 ∈ [-128, 127] and lo = x & 255 ∈ [0, 255], so
 //
 //	Σ x·w' = 256·Σ hi·w' + Σ lo·w'
@@ -34,9 +34,20 @@ func (p *Program) compileConv2D16(s *step) kernel {
 	if !ok1 || !ok2 || izp != 0 || len(w.shape) != 4 || len(in.shape) != 4 || len(out.shape) != 4 {
 		return nil // a nonzero int16 zero point is an ERROR_IF: tosa/ref reports it
 	}
-	OC, K := w.shape[0], w.shape[1]*w.shape[2]*w.shape[3]
+	depthwise := s.op.Op == tosa.OpDepthwiseConv2D
+	// OC output channels; weight element k of channel oc at index wAt(oc, k), k < K
+	var OC, K int
+	var wAt func(oc, k int) int
+	if depthwise { // [KH, KW, C, M], channel c*M+m
+		C, M := w.shape[2], w.shape[3]
+		OC, K = C*M, w.shape[0]*w.shape[1]
+		wAt = func(oc, k int) int { return k*C*M + oc }
+	} else { // [OC, KH, KW, IC]
+		OC, K = w.shape[0], w.shape[1]*w.shape[2]*w.shape[3]
+		wAt = func(oc, k int) int { return oc*K + k }
+	}
 	BC := b.shape[0]
-	if BC != OC && BC != 1 || len(b.c.i64) < BC || len(w.c.i8) < OC*K {
+	if BC != OC && BC != 1 || len(b.c.i64) < BC || len(w.c.i8) < OC*K || out.shape[3] != OC {
 		return nil
 	}
 	bias := make([]int64, OC)
@@ -44,7 +55,7 @@ func (p *Program) compileConv2D16(s *step) kernel {
 		bias[oc] = b.c.i64[min(oc, BC-1)]
 		sum := int64(0)
 		for k := range K {
-			sum += abs64(int64(w.c.i8[oc*K+k])-wzp) * 32768
+			sum += abs64(int64(w.c.i8[wAt(oc, k)])-wzp) * 32768
 		}
 		if sum+abs64(bias[oc]) > maxInt48 {
 			return nil
@@ -68,7 +79,11 @@ func (p *Program) compileConv2D16(s *step) kernel {
 	hiIn, loIn, hiAcc, loAcc := i8In(), i8In(), acc(), acc()
 	hiStep := &step{index: s.index, op: s.op, in: []int{hiIn, s.in[1], zeroBias, zp0, s.in[4]}, out: hiAcc}
 	loStep := &step{index: s.index, op: s.op, in: []int{loIn, s.in[1], zeroBias, zp128, s.in[4]}, out: loAcc}
-	hi, lo := p.compileConv2D(hiStep), p.compileConv2D(loStep)
+	compile := p.compileConv2D
+	if depthwise {
+		compile = p.compileDepthwise
+	}
+	hi, lo := compile(hiStep), compile(loStep)
 	if hi == nil || lo == nil {
 		return nil
 	}

@@ -27,7 +27,7 @@ func i16s(r *rand.Rand, n int) []int16 {
 	return v
 }
 
-// TestDiffInt16Conv2D checks the EXT-INT16 path (16x8 CONV2D → INT48 accumulator → RESCALE with
+// TestDiffInt16Conv2D checks the EXT-INT16 path (16x8 CONV2D or DEPTHWISE_CONV2D → INT48 accumulator → RESCALE with
 // 16-bit multipliers to INT16 or INT8 → CLAMP INT16 / MAX_POOL2D INT16) against tosa/ref on
 // random shapes, weights, biases up to the int48 limit, multipliers and shifts (rounding
 // edges at small shifts, saturation at large multipliers). Biases beyond the provable int48
@@ -42,7 +42,15 @@ func TestDiffInt16Conv2D(t *testing.T) {
 			Dilation: []int{1 + r.IntN(2), 1 + r.IntN(2)}, AccType: tosa.Int48}
 		IH = fitDim(IH, attr.Pad[0], attr.Pad[1], (KH-1)*attr.Dilation[0], attr.Stride[0])
 		IW = fitDim(IW, attr.Pad[2], attr.Pad[3], (KW-1)*attr.Dilation[1], attr.Stride[1])
+		depthwise := it%4 == 2 // DEPTHWISE_CONV2D: weight [KH, KW, IC, M], OC = IC·M
+		M := 1 + r.IntN(3)
+		if depthwise {
+			OC = IC * M
+		}
 		w := i8s(r, OC*KH*KW*IC)
+		if depthwise {
+			w = w[:KH*KW*IC*M]
+		}
 		wzp := int8(0)
 		if it%3 == 1 {
 			wzp = randI8(r)
@@ -62,11 +70,15 @@ func TestDiffInt16Conv2D(t *testing.T) {
 		}
 		b := tosa.NewBuilder()
 		x := b.Input("x", tosa.Int16, N, IH, IW, IC)
-		ws := b.AddConst("w", tosa.Int8, []int{OC, KH, KW, IC}, tosa.Int8Data(w))
+		wShape, op := []int{OC, KH, KW, IC}, tosa.OpConv2D
+		if depthwise {
+			wShape, op = []int{KH, KW, IC, M}, tosa.OpDepthwiseConv2D
+		}
+		ws := b.AddConst("w", tosa.Int8, wShape, tosa.Int8Data(w))
 		bs := b.AddConst("b", tosa.Int48, []int{BC}, tosa.Int48Data(bias))
 		iz := b.AddConst("izp", tosa.Int16, []int{1}, tosa.Int16Data([]int16{0}))
 		wz := b.AddConst("wzp", tosa.Int8, []int{1}, tosa.Int8Data([]int8{wzp}))
-		acc := b.AddOp(tosa.OpConv2D, attr, []string{x, ws, bs, iz, wz}, "acc", tosa.Int48)
+		acc := b.AddOp(op, attr, []string{x, ws, bs, iz, wz}, "acc", tosa.Int48)
 		// RESCALE INT48 -> INT16 or INT8, per channel, 16-bit multipliers
 		outT := tosa.Int16
 		if it%2 == 1 {
@@ -109,7 +121,7 @@ func TestDiffInt16Conv2D(t *testing.T) {
 			t.Fatalf("build: %v", err)
 		}
 		xin := i16s(r, N*IH*IW*IC)
-		check(t, g, map[string]*tosa.Tensor{x: {Name: x, Shape: []int{N, IH, IW, IC}, Type: tosa.Int16, Data: tosa.Int16Data(xin)}}, tosa.OpConv2D, &st)
+		check(t, g, map[string]*tosa.Tensor{x: {Name: x, Shape: []int{N, IH, IW, IC}, Type: tosa.Int16, Data: tosa.Int16Data(xin)}}, op, &st)
 	}
 	st.report(t, iters*8/10)
 }

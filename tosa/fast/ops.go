@@ -19,6 +19,9 @@ func (p *Program) compileOp(s *step) kernel {
 		}
 		return p.compileConv2D(s)
 	case tosa.OpDepthwiseConv2D:
+		if p.slots[s.in[0]].typ == tosa.Int16 {
+			return p.compileConv2D16(s)
+		}
 		return p.compileDepthwise(s)
 	case tosa.OpRescale:
 		if k := p.compileRescale(s); k != nil {
