@@ -176,3 +176,46 @@ func TestPTQA16W8BadInput(t *testing.T) {
 		}
 	}
 }
+
+// TestPTQA16W8ONNX: an imported ONNX model (the corpus's actnet: conv, ReLU, Clip, Mul, Sub)
+// with every eligible value int16 — standalone CLAMP on int16, MUL and SUB with int16
+// operands — quantizes, exports and runs.
+func TestPTQA16W8ONNX(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	model := filepath.Join("..", "..", "onnx", "testdata", "corpus", "actnet_op17.onnx")
+	code, stdout, stderr := runCLI(t, "ptq", "--model", model, "--crop", "18", "--builtin-train", "64", "--builtin-test", "64",
+		"--calib", "16", "--eval-images", "0", "--layer-images", "0", "--quiet", "--out", out,
+		"--a16w8", "/Relu_output_0,/Clip_output_0,/Mul_output_0,/Sub_output_0,/Clip_1_output_0")
+	if code != 0 {
+		t.Fatalf("ptq exit %d: %s %s", code, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "a16w8: int16 activations [/Relu_output_0,/Clip_output_0,/Mul_output_0,/Sub_output_0,/Clip_1_output_0]") {
+		t.Errorf("output:\n%s", stdout)
+	}
+	buf, err := os.ReadFile(filepath.Join(out, "model.tosa"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := tosa.Decode(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := map[string]bool{}
+	for _, op := range g.Ops {
+		if len(op.Outputs) == 1 && g.Tensor(op.Outputs[0]).Type == tosa.Int16 {
+			ops[op.Op.String()] = true
+		}
+	}
+	if !ops["CLAMP"] || !ops["RESCALE"] {
+		t.Errorf("int16 results only from %v", ops)
+	}
+	if code, stdout, stderr := runCLI(t, "run", filepath.Join(out, "model.vgf"), "--input", filepath.Join(out, "input.npy"), "--output", filepath.Join(dir, "y.npy")); code != 0 {
+		t.Fatalf("run: %d %s %s", code, stdout, stderr)
+	}
+	got, _ := os.ReadFile(filepath.Join(dir, "y.npy"))
+	want, _ := os.ReadFile(filepath.Join(out, "expected_output.npy"))
+	if len(got) == 0 || string(got) != string(want) {
+		t.Error("vgfq run's output differs from expected_output.npy")
+	}
+}
