@@ -45,6 +45,16 @@ type convPlan struct {
 // Go micro-kernel), so that tests cover it everywhere.
 var vnniGo = false
 
+// sdotGo likewise makes compileConv2D take the signed (SDOT) variant of the layout with the Go
+// micro-kernel when neither VNNI (or vnniGo) nor SDOT is on.
+var sdotGo = false
+
+// dot4Layout reports whether CONV2D uses the dot-product-of-four layout (conv_vnni.go).
+func dot4Layout() bool { return useVNNI || vnniGo || useSDOT || sdotGo }
+
+// dot4Signed reports whether that layout is the signed (SDOT) variant.
+func dot4Signed() bool { return !useVNNI && !vnniGo }
+
 func (p *Program) compileConv2D(s *step) kernel {
 	a := &s.op.Attr
 	in, w, b, izpS, wzpS := &p.slots[s.in[0]], &p.slots[s.in[1]], &p.slots[s.in[2]], &p.slots[s.in[3]], &p.slots[s.in[4]]
@@ -97,12 +107,12 @@ func (p *Program) compileConv2D(s *step) kernel {
 			return nil
 		}
 	}
-	if useVNNI || vnniGo {
+	if dot4Layout() {
 		wq := make([]int64, len(w.c.i8))
 		for i, x := range w.c.i8 {
 			wq[i] = int64(x) - wzp
 		}
-		c.v = newVNNIPlan(c, wq)
+		c.v = newVNNIPlan(c, wq, dot4Signed())
 	}
 	c.wp = make([]int16, c.OCp/nr*c.Kp*2*nr)
 	for oc := range c.OC {

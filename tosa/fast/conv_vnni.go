@@ -9,7 +9,8 @@ import (
 )
 
 // INT8 CONV2D with unsigned × signed byte dot products of four (AVX-512 VNNI VPDPBUSD on amd64;
-// dotVNNIGo is the same computation in Go).
+// dotVNNIGo is the same computation in Go), or, in the signed variant of the same layout, signed
+// × signed (NEON SDOT on arm64; dotSDOTGo in Go).
 //
 // With xu = x + 128 (x XOR 0x80, a uint8) and cz = input_zp + 128 ∈ [0, 255]:
 //
@@ -23,6 +24,11 @@ import (
 // accumulation wraps modulo 2^32, as does adding corr; the compile-time bound of compileConv2D
 // proves that the specification's sum (every partial sum) fits int32, so the wrapped result
 // equals it bit for bit.
+//
+// Signed variant (SDOT multiplies signed by signed bytes): the image holds x itself and the
+// padding holds input_zp, and corr[oc] = bias[oc] - input_zp·Σ_k w'[oc][k] by the same
+// argument; products (|x·w'| ≤ 128·128) and sums of four are exact in int32, the accumulation
+// wraps, and the same compile-time bound makes the wrapped result exact.
 //
 // Layout: when dilation_x = 1 and KW·IC is a multiple of 4 the micro-kernel reads the padded
 // image directly (per kernel row ky one contiguous run of KW·IC bytes per output pixel, tiles of
@@ -39,7 +45,8 @@ type vnniGroup struct {
 }
 
 type vnniPlan struct {
-	cz     uint8 // input_zp + 128: the padding value of the uint8 image
+	signed bool  // the signed variant (SDOT): the image holds x, not x + 128
+	cz     uint8 // the padding value of the image: input_zp + 128, or input_zp as a byte when signed
 	direct bool  // read the padded image directly (no im2col)
 	Hp, Wp int   // padded image size
 	ICp    int   // channels per pixel of the padded image (IC, or IC rounded up to 4 for direct reads)
@@ -56,15 +63,19 @@ type vnniPlan struct {
 	shuf4 [16]byte
 }
 
-// newVNNIPlan prepares the VNNI path; wq holds w' = weight - weight_zp as [OC][K]. It returns
-// nil when some w' does not fit int8.
-func newVNNIPlan(c *convPlan, wq []int64) *vnniPlan {
+// newVNNIPlan prepares the VNNI path (signed: its SDOT variant); wq holds
+// w' = weight - weight_zp as [OC][K]. It returns nil when some w' does not fit int8.
+func newVNNIPlan(c *convPlan, wq []int64, signed bool) *vnniPlan {
 	for _, x := range wq {
 		if x < -128 || x > 127 {
 			return nil
 		}
 	}
-	v := &vnniPlan{cz: uint8(int(c.izp) + 128), Kq: (c.K + 3) / 4, ICp: c.IC}
+	v := &vnniPlan{signed: signed, cz: uint8(int(c.izp) + 128), Kq: (c.K + 3) / 4, ICp: c.IC}
+	zc := int64(c.izp) + 128 // the zero point in the image's encoding
+	if signed {
+		v.cz, zc = uint8(int8(c.izp)), int64(c.izp)
+	}
 	v.direct = c.dx == 1
 	if v.direct && (c.KW*c.IC)%4 != 0 {
 		// extra channels (weights 0) make each kernel row's run a whole number of quads
@@ -95,7 +106,7 @@ func newVNNIPlan(c *convPlan, wq []int64) *vnniPlan {
 		for _, x := range wq[oc*c.K : (oc+1)*c.K] {
 			s += x
 		}
-		v.corr[oc] = int32(int64(c.bias[oc]) - int64(v.cz)*s)
+		v.corr[oc] = int32(int64(c.bias[oc]) - zc*s)
 	}
 	if v.direct && c.OC <= 4 && (c.KW*v.ICp/4)%4 == 0 {
 		// few output channels: 4 channels × 4 quads per vector instead of 16 channels
@@ -289,19 +300,27 @@ func (c *convPlan) runVNNI(in []int8, out []int32, post []int8, scr *scratch) bo
 		scr.u8ok = true
 	}
 	uy, ux := max(c.upY, 1), max(c.upX, 1)
+	flip := byte(0x80) // x + 128 = x XOR 0x80; the signed variant stores x
+	if v.signed {
+		flip = 0
+	}
 	for n := range c.N {
 		for iy := range c.IH {
 			src := in[(n*c.IH+iy)*c.IW*IC : (n*c.IH+iy+1)*c.IW*IC]
 			y := c.padT + iy*uy
 			dst := xp[((n*v.Hp+y)*v.Wp+c.padL)*ICp : ((n*v.Hp+y)*v.Wp+c.padL+upsized(c.IW, ux))*ICp]
 			if ICp == IC && ux == 1 {
-				xor80(dst, src)
+				if v.signed {
+					copy(dst, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(src))), len(src)))
+				} else {
+					xor80(dst, src)
+				}
 				continue
 			}
 			for ix := range c.IW {
 				d, s := dst[ix*ux*ICp:ix*ux*ICp+IC], src[ix*IC:ix*IC+IC]
 				for i, x := range s {
-					d[i] = byte(x) ^ 0x80
+					d[i] = byte(x) ^ flip
 				}
 			}
 		}
@@ -368,10 +387,18 @@ tiles:
 		for _, g := range v.groups {
 			if g.nb == 0 {
 				ldC = 4
+				if v.signed {
+					dotSDOTOC4(rows, a, aOff, lda, segs, segStride, nq, g.w, C, ldC)
+					continue
+				}
 				dotOC4(rows, a, aOff, lda, segs, segStride, nq, g.w, C, ldC)
 				if post != nil && v.prm4 != nil && requantOC4(C, rows, v.corr4, v.prm4, &v.shuf4, OC, v.ozp, post[p0*OC:]) {
 					continue tiles
 				}
+				continue
+			}
+			if v.signed {
+				dotSDOT(rows, g.nb, a, aOff, lda, segs, segStride, nq, g.w, C, g.oc0, OCp)
 				continue
 			}
 			dotVNNI(rows, g.nb, a, aOff, lda, segs, segStride, nq, g.w, C, g.oc0, OCp)
@@ -403,6 +430,16 @@ tiles:
 //
 // in wrapping int32 arithmetic, like VPDPBUSD.
 func dotVNNIGo(rows, nb int, a []byte, aOff, lda, segs, segStride, nq int, w []int8, c []int32, cOff, ldc int) {
+	dot4Go[uint8](rows, nb, a, aOff, lda, segs, segStride, nq, w, c, cOff, ldc)
+}
+
+// dotSDOTGo is dotVNNIGo with a read as int8 (signed × signed, like SDOT).
+func dotSDOTGo(rows, nb int, a []byte, aOff, lda, segs, segStride, nq int, w []int8, c []int32, cOff, ldc int) {
+	dot4Go[int8](rows, nb, a, aOff, lda, segs, segStride, nq, w, c, cOff, ldc)
+}
+
+// dot4Go is dotVNNIGo (T = uint8) and dotSDOTGo (T = int8): the bytes of a are read as T.
+func dot4Go[T uint8 | int8](rows, nb int, a []byte, aOff, lda, segs, segStride, nq int, w []int8, c []int32, cOff, ldc int) {
 	for i := range rows {
 		var acc [32]int32
 		for s := range segs {
@@ -410,9 +447,10 @@ func dotVNNIGo(rows, nb int, a []byte, aOff, lda, segs, segStride, nq int, w []i
 			ws := w[s*nq*nb*64 : (s+1)*nq*nb*64]
 			for q := range nq {
 				x := row[4*q : 4*q+4]
+				x0, x1, x2, x3 := int32(T(x[0])), int32(T(x[1])), int32(T(x[2])), int32(T(x[3]))
 				for ch := range 16 * nb {
 					wv := ws[(q*nb+ch/16)*64+(ch%16)*4:]
-					acc[ch] += int32(x[0])*int32(wv[0]) + int32(x[1])*int32(wv[1]) + int32(x[2])*int32(wv[2]) + int32(x[3])*int32(wv[3])
+					acc[ch] += x0*int32(wv[0]) + x1*int32(wv[1]) + x2*int32(wv[2]) + x3*int32(wv[3])
 				}
 			}
 		}
@@ -424,6 +462,15 @@ func dotVNNIGo(rows, nb int, a []byte, aOff, lda, segs, segStride, nq int, w []i
 // j < 4, c[i·ldc + j] = Σ_{s,q,e} uint8(a[aOff + s·segStride + i·lda + 4q + e]) ·
 // w[((s·nq + q)/4)·64 + j·16 + (q%4)·4 + e] (nq a multiple of 4), in wrapping int32 arithmetic.
 func dotOC4Go(rows int, a []byte, aOff, lda, segs, segStride, nq int, w []int8, c []int32, ldc int) {
+	dotOC4GoT[uint8](rows, a, aOff, lda, segs, segStride, nq, w, c, ldc)
+}
+
+// dotSDOTOC4Go is dotOC4Go with a read as int8.
+func dotSDOTOC4Go(rows int, a []byte, aOff, lda, segs, segStride, nq int, w []int8, c []int32, ldc int) {
+	dotOC4GoT[int8](rows, a, aOff, lda, segs, segStride, nq, w, c, ldc)
+}
+
+func dotOC4GoT[T uint8 | int8](rows int, a []byte, aOff, lda, segs, segStride, nq int, w []int8, c []int32, ldc int) {
 	for i := range rows {
 		var acc [4]int32
 		for s := range segs {
@@ -432,9 +479,10 @@ func dotOC4Go(rows int, a []byte, aOff, lda, segs, segStride, nq int, w []int8, 
 				g := s*nq + q
 				ws := w[(g/4)*64+(g%4)*4:]
 				x := row[4*q : 4*q+4]
+				x0, x1, x2, x3 := int32(T(x[0])), int32(T(x[1])), int32(T(x[2])), int32(T(x[3]))
 				for j := range acc {
 					wj := ws[j*16 : j*16+4]
-					acc[j] += int32(x[0])*int32(wj[0]) + int32(x[1])*int32(wj[1]) + int32(x[2])*int32(wj[2]) + int32(x[3])*int32(wj[3])
+					acc[j] += x0*int32(wj[0]) + x1*int32(wj[1]) + x2*int32(wj[2]) + x3*int32(wj[3])
 				}
 			}
 		}

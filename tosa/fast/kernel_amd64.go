@@ -132,3 +132,14 @@ func requantOC4(c []int32, rows int, corr []int32, prm []int64, shuf *[16]byte, 
 	}
 	return true
 }
+
+// useSDOT: see kernel_arm64.go; there is no SDOT kernel on this architecture.
+var useSDOT = false
+
+func dotSDOT(rows, nb int, a []byte, aOff, lda, segs, segStride, nq int, w []int8, c []int32, cOff, ldc int) {
+	dotSDOTGo(rows, nb, a, aOff, lda, segs, segStride, nq, w, c, cOff, ldc)
+}
+
+func dotSDOTOC4(rows int, a []byte, aOff, lda, segs, segStride, nq int, w []int8, c []int32, ldc int) {
+	dotSDOTOC4Go(rows, a, aOff, lda, segs, segStride, nq, w, c, ldc)
+}
