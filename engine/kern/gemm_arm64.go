@@ -4,7 +4,11 @@ package kern
 
 //go:generate go run mkneon.go
 
-import "golang.org/x/sys/cpu"
+import (
+	"sync"
+
+	"golang.org/x/sys/cpu"
+)
 
 // hasAsmKernel: the NEON FMLA micro-kernels (gemm_arm64.s) need only Advanced SIMD, which every
 // arm64 Linux CPU has.
@@ -45,9 +49,24 @@ func transposeRows16(dst, src []float32, offs *[16]int, n int) {
 	transposeRows16Generic(dst, src, offs, n)
 }
 
-// There are no indirect (unpacked-B) kernels on arm64: convolutions pack B.
-const hasIndKernel = false
+// hasIndKernel: on arm64 the "indirect" kernel packs the 16-wide B tile of the whole k (from
+// the image, as the amd64 kernels read it) and runs the packed NEON kernel on it. That is the
+// same arithmetic as the amd64 indirect kernels (one pass over all of k, no KC blocking), so a
+// convolution with at most 6 outputs per group computes the same float32 values on both.
+const hasIndKernel = true
 
+var indPool = sync.Pool{New: func() any { return new([]float32) }}
+
+// indKernelRows computes, for the first mr rows of the packed A panel a (k x 6),
+// c[i*ldc+j] (+)= bias[i] + sum_l a[l*6+i] * src[off0+offs[l]+j] (j < 8) or
+// src[off1+offs[l]+j-8] (8 <= j < 16).
 func indKernelRows(mr, k int, a, src []float32, off0, off1 int, offs []int, c []float32, ldc int, accum bool, bias *float32) {
-	panic("kern: no indirect kernel on this architecture")
+	p := indPool.Get().(*[]float32)
+	if cap(*p) < k*gemmNR {
+		*p = make([]float32, k*gemmNR)
+	}
+	b := (*p)[:k*gemmNR]
+	copyRows16(b, src[off0:], offs[:k], off1-off0)
+	asmKernelRows(mr, k, a, b, c, ldc, accum, bias)
+	indPool.Put(p)
 }

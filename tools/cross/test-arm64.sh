@@ -1,8 +1,11 @@
 #!/bin/sh
 # Runs the test suite for linux/arm64 under qemu-user: each package's tests are cross-compiled
 # (GOARCH=arm64 go test -c) and the binary runs under qemu-aarch64 in the package directory, so
-# the portable (non-amd64) kernels are exercised: tosa/fast's Go micro-kernels (int16 and the
-# VNNI layout's Go kernel), engine/kern's generic GEMM, every package without assembly.
+# the arm64 kernels are exercised: tosa/fast's NEON SDOT micro-kernels (qemu's default CPU has
+# the dot product extension) and its Go micro-kernels (int16, VNNI layout, SDOT layout: the
+# tests force each path), engine/kern's NEON FMLA GEMM and its Go fallback (forced by the
+# tests), and every package without assembly. QEMU_CPU=cortex-a53 (no dot product) runs the
+# CPU-feature fallback: QEMU_CPU=cortex-a53 tools/cross/test-arm64.sh ./tosa/fast
 #
 # Needs Debian's qemu-user-static (or qemu-user): apt-get install qemu-user-static
 # Usage, from the repository root:
