@@ -379,9 +379,7 @@ func (d *dwPlan) run(in []int8, out []int32, scr *scratch) {
 						src := in[((n*d.IH+y)*d.IW+x)*d.C : ((n*d.IH+y)*d.IW+x+1)*d.C]
 						wt := d.w[(ky*d.KW+kx)*CM : (ky*d.KW+kx+1)*CM]
 						if d.M == 1 {
-							for c, v := range src {
-								acc[c] += (int32(v) - d.izp) * wt[c]
-							}
+							dwAcc8(acc, src, wt, d.izp)
 							continue
 						}
 						for c, v := range src {
@@ -390,12 +388,27 @@ func (d *dwPlan) run(in []int8, out []int32, scr *scratch) {
 								xin[c*d.M+m] = xv
 							}
 						}
-						for i, wv := range wt {
-							acc[i] += xin[i] * wv
-						}
+						dwAcc32(acc, xin, wt)
 					}
 				}
 			}
 		}
+	}
+}
+
+// dwAcc8Go does acc[i] += (x[i] - izp)·w[i] in wrapping int32 arithmetic (the compile-time
+// bound of compileDepthwise makes it exact).
+func dwAcc8Go(acc []int32, x []int8, w []int32, izp int32) {
+	x, w = x[:len(acc)], w[:len(acc)]
+	for c, v := range x {
+		acc[c] += (int32(v) - izp) * w[c]
+	}
+}
+
+// dwAcc32Go does acc[i] += x[i]·w[i] in wrapping int32 arithmetic.
+func dwAcc32Go(acc, x, w []int32) {
+	x, w = x[:len(acc)], w[:len(acc)]
+	for i, wv := range w {
+		acc[i] += x[i] * wv
 	}
 }

@@ -143,3 +143,37 @@ func dotSDOT(rows, nb int, a []byte, aOff, lda, segs, segStride, nq int, w []int
 func dotSDOTOC4(rows int, a []byte, aOff, lda, segs, segStride, nq int, w []int8, c []int32, ldc int) {
 	dotSDOTOC4Go(rows, a, aOff, lda, segs, segStride, nq, w, c, ldc)
 }
+
+//go:noescape
+func dwAcc8AVX2(acc *int32, x *int8, w *int32, izp int32, n int)
+
+//go:noescape
+func dwAcc32AVX2(acc, x, w *int32, n int)
+
+// dwAcc8 does acc[i] += (x[i] - izp)·w[i] (int32, wrapping) for i < len(acc), with AVX2 for
+// whole groups of 8.
+func dwAcc8(acc []int32, x []int8, w []int32, izp int32) {
+	n := 0
+	if useAVX2 {
+		n = len(acc) &^ 7
+	}
+	if n > 0 {
+		_, _ = x[n-1], w[n-1]
+		dwAcc8AVX2(&acc[0], &x[0], &w[0], izp, n)
+	}
+	dwAcc8Go(acc[n:], x[n:], w[n:], izp)
+}
+
+// dwAcc32 does acc[i] += x[i]·w[i] (int32, wrapping) for i < len(acc), with AVX2 for whole
+// groups of 8.
+func dwAcc32(acc, x, w []int32) {
+	n := 0
+	if useAVX2 {
+		n = len(acc) &^ 7
+	}
+	if n > 0 {
+		_, _ = x[n-1], w[n-1]
+		dwAcc32AVX2(&acc[0], &x[0], &w[0], n)
+	}
+	dwAcc32Go(acc[n:], x[n:], w[n:])
+}

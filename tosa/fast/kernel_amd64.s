@@ -69,3 +69,50 @@ loop:
 	VMOVDQU Y11, 32(DX)
 	VZEROUPPER
 	RET
+
+// func dwAcc8AVX2(acc *int32, x *int8, w *int32, izp int32, n int)
+//
+// acc[i] += (int32(x[i]) - izp) * w[i] for i < n (n a positive multiple of 8), int32
+// arithmetic that wraps (VPMOVSXBD, VPSUBD, VPMULLD, VPADDD).
+TEXT ·dwAcc8AVX2(SB), NOSPLIT, $0-40
+	MOVQ acc+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ w+16(FP), DX
+	MOVL izp+24(FP), AX
+	VMOVD AX, X3
+	VPBROADCASTD X3, Y3
+	MOVQ n+32(FP), CX
+dw8loop:
+	VPMOVSXBD (SI), Y0
+	VPSUBD Y3, Y0, Y0
+	VPMULLD (DX), Y0, Y0
+	VPADDD (DI), Y0, Y0
+	VMOVDQU Y0, (DI)
+	ADDQ $8, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNE dw8loop
+	VZEROUPPER
+	RET
+
+// func dwAcc32AVX2(acc, x, w *int32, n int)
+//
+// acc[i] += x[i] * w[i] for i < n (n a positive multiple of 8), int32 arithmetic that wraps.
+TEXT ·dwAcc32AVX2(SB), NOSPLIT, $0-32
+	MOVQ acc+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ w+16(FP), DX
+	MOVQ n+24(FP), CX
+dw32loop:
+	VMOVDQU (SI), Y0
+	VPMULLD (DX), Y0, Y0
+	VPADDD (DI), Y0, Y0
+	VMOVDQU Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNE dw32loop
+	VZEROUPPER
+	RET

@@ -82,3 +82,7 @@ func dotSDOTOC4(rows int, a []byte, aOff, lda, segs, segStride, nq int, w []int8
 		dotSDOTOC4Asm[min(sdotMR, rows-r0)-1](&a[aOff+r0*lda], uintptr(lda), segs, uintptr(segStride), nq, unsafe.SliceData(w), &c[r0*ldc], uintptr(ldc)*4)
 	}
 }
+
+func dwAcc8(acc []int32, x []int8, w []int32, izp int32) { dwAcc8Go(acc, x, w, izp) }
+
+func dwAcc32(acc, x, w []int32) { dwAcc32Go(acc, x, w) }

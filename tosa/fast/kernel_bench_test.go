@@ -103,6 +103,31 @@ func convGraph(b testing.TB, H, W, IC, OC int) *tosa.Graph {
 	return g
 }
 
+// convPath is one CONV2D path of tosa/fast, selected by the package's switches.
+type convPath struct {
+	name                             string
+	vnni, vnniGo, sdot, sdotGo, avx2 bool
+}
+
+// convPaths: the assembly kernels (VNNI on amd64, SDOT on arm64), the int16 kernel (AVX2 or Go),
+// and the Go micro-kernels of both dot-product layouts.
+var convPaths = []convPath{
+	{name: "vnni", vnni: true}, {name: "sdot", sdot: true}, {name: "int16avx2", avx2: true},
+	{name: "int16go"}, {name: "vnniGo", vnniGo: true}, {name: "sdotGo", sdotGo: true},
+}
+
+// set switches to the path (false when the CPU lacks it) and returns the function that restores
+// the switches.
+func (p convPath) set() (restore func(), ok bool) {
+	v, s, a := useVNNI, useSDOT, useAVX2
+	restore = func() { useVNNI, useSDOT, useAVX2, vnniGo, sdotGo = v, s, a, false, false }
+	if (p.vnni && !v) || (p.sdot && !s) || (p.avx2 && !a) {
+		return restore, false
+	}
+	useVNNI, useSDOT, useAVX2, vnniGo, sdotGo = p.vnni, p.sdot, p.avx2, p.vnniGo, p.sdotGo
+	return restore, true
+}
+
 // BenchmarkConvInt8: CONV2D 3x3 + fused RESCALE, the upscaler's three layers at 32x32, one
 // image per call (so the whole step: uint8 conversion, kernels, epilogue), on each path.
 // GOP/s counts 2 per multiply-accumulate of the convolution proper (OH·OW·OC·9·IC).
@@ -118,24 +143,17 @@ func BenchmarkConvInt8(b *testing.B) {
 		}
 		y := make([]int8, 32*32*l.OC)
 		macs := float64(32 * 32 * l.OC * 9 * l.IC)
-		paths := []struct {
-			name       string
-			vnni, vnGo bool
-		}{{"vnni", true, false}, {"int16", false, false}}
-		for _, pth := range paths {
+		for _, pth := range convPaths {
 			b.Run(l.name+"/"+pth.name, func(b *testing.B) {
-				saved := useVNNI
-				if pth.vnni && !saved {
-					b.Skip("no AVX-512 VNNI")
+				restore, ok := pth.set()
+				defer restore()
+				if !ok {
+					b.Skip("not on this CPU")
 				}
-				useVNNI = pth.vnni
 				p, err := Compile(g)
-				useVNNI = saved
 				if err != nil {
 					b.Fatal(err)
 				}
-				useVNNI = pth.vnni
-				defer func() { useVNNI = saved }()
 				cpu0 := processCPUTime()
 				for b.Loop() {
 					if err := p.RunInt8(x, y); err != nil {
@@ -145,6 +163,103 @@ func BenchmarkConvInt8(b *testing.B) {
 				reportGOPS(b, macs, cpu0)
 			})
 		}
+	}
+}
+
+// BenchmarkDepthwiseInt8: DEPTHWISE_CONV2D 3x3 (pad 1, multiplier 1) on 32x32x32, int32 out.
+// GOP/s counts 2 per multiply-accumulate (OH·OW·C·9).
+func BenchmarkDepthwiseInt8(b *testing.B) {
+	const H, C = 32, 32
+	r := rand.New(rand.NewPCG(5, 6))
+	bd := tosa.NewBuilder()
+	x := bd.Input("x", tosa.Int8, 1, H, H, C)
+	w := make([]int8, 9*C)
+	for i := range w {
+		w[i] = int8(r.IntN(255) - 127)
+	}
+	ws := bd.AddConst("w", tosa.Int8, []int{3, 3, C, 1}, tosa.Int8Data(w))
+	bs := bd.AddConst("b", tosa.Int32, []int{C}, tosa.Int32Data(make([]int32, C)))
+	iz := bd.AddConst("izp", tosa.Int8, []int{1}, tosa.Int8Data([]int8{-128}))
+	wz := bd.AddConst("wzp", tosa.Int8, []int{1}, tosa.Int8Data([]int8{0}))
+	y := bd.AddOp(tosa.OpDepthwiseConv2D, tosa.Attr{Pad: []int{1, 1, 1, 1}, Stride: []int{1, 1}, Dilation: []int{1, 1}, AccType: tosa.Int32},
+		[]string{x, ws, bs, iz, wz}, "y", tosa.Int32)
+	bd.Output(y)
+	g, err := bd.Build()
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := make([]int8, H*H*C)
+	for i := range in {
+		in[i] = int8(i * 7)
+	}
+	inputs := map[string]*tosa.Tensor{x: i8in(x, []int{1, H, H, C}, in)}
+	p, err := Compile(g)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cpu0 := processCPUTime()
+	for b.Loop() {
+		if _, err := p.Run(inputs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportGOPS(b, H*H*C*9, cpu0)
+}
+
+// BenchmarkRescaleInt8: a standalone per-channel RESCALE int32 → int8 (scale32, double round)
+// of 32x32x32 values, with the AVX-512 kernel (when proven safe and available) and the checked
+// scalar code. Gelem/s: values rescaled per second.
+func BenchmarkRescaleInt8(b *testing.B) {
+	const H, C = 32, 32
+	r := rand.New(rand.NewPCG(7, 8))
+	bd := tosa.NewBuilder()
+	x := bd.Input("x", tosa.Int32, 1, H, H, C)
+	mul, sh := make([]int32, C), make([]int8, C)
+	for i := range mul {
+		mul[i], sh[i] = 1<<30+int32(r.IntN(1<<30)), 40
+	}
+	m := bd.AddConst("m", tosa.Int32, []int{C}, tosa.Int32Data(mul))
+	s := bd.AddConst("s", tosa.Int8, []int{C}, tosa.Int8Data(sh))
+	riz := bd.AddConst("rizp", tosa.Int32, []int{1}, tosa.Int32Data([]int32{0}))
+	roz := bd.AddConst("rozp", tosa.Int8, []int{1}, tosa.Int8Data([]int8{-128}))
+	y := bd.AddOp(tosa.OpRescale, tosa.Attr{Scale32: true, PerChannel: true, RoundingMode: tosa.DoubleRound}, []string{x, m, s, riz, roz}, "y", tosa.Int8)
+	bd.Output(y)
+	g, err := bd.Build()
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := make([]int32, H*H*C)
+	for i := range in {
+		in[i] = int32(r.IntN(1<<24) - 1<<23)
+	}
+	inputs := map[string]*tosa.Tensor{x: {Name: x, Shape: []int{1, H, H, C}, Type: tosa.Int32, Data: tosa.Int32Data(in)}}
+	for _, pth := range []struct {
+		name string
+		vec  bool
+	}{{"avx512", true}, {"scalar", false}} {
+		b.Run(pth.name, func(b *testing.B) {
+			saved := useVNNI
+			defer func() { useVNNI = saved }()
+			if pth.vec && !saved {
+				b.Skip("no AVX-512")
+			}
+			useVNNI = pth.vec
+			p, err := Compile(g)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cpu0 := processCPUTime()
+			for b.Loop() {
+				if _, err := p.Run(inputs); err != nil {
+					b.Fatal(err)
+				}
+			}
+			n := float64(H*H*C) * float64(b.N)
+			b.ReportMetric(n/b.Elapsed().Seconds()/1e9, "Gelem/s")
+			if cpu := processCPUTime() - cpu0; cpu > 0 {
+				b.ReportMetric(n/cpu.Seconds()/1e9, "cpuGelem/s")
+			}
+		})
 	}
 }
 

@@ -39,3 +39,7 @@ func dotSDOT(rows, nb int, a []byte, aOff, lda, segs, segStride, nq int, w []int
 func dotSDOTOC4(rows int, a []byte, aOff, lda, segs, segStride, nq int, w []int8, c []int32, ldc int) {
 	dotSDOTOC4Go(rows, a, aOff, lda, segs, segStride, nq, w, c, ldc)
 }
+
+func dwAcc8(acc []int32, x []int8, w []int32, izp int32) { dwAcc8Go(acc, x, w, izp) }
+
+func dwAcc32(acc, x, w []int32) { dwAcc32Go(acc, x, w) }
