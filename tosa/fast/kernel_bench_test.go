@@ -30,6 +30,39 @@ func reportGOPS(b *testing.B, macsPerOp float64, cpu0 time.Duration) {
 	}
 }
 
+// benchStep times the compiled kernel of the graph's (only) operator op alone, on a state whose
+// single input holds in (int8 or int32 values), without Run's conversions of inputs and
+// outputs; it fails if op has no fast kernel.
+func benchStep(b *testing.B, p *Program, op tosa.Op, in8 []int8, in32 []int32, macs float64, unit string) {
+	st := p.newState()
+	for i := range st.scr {
+		st.scr[i].workers = workers()
+	}
+	st.bufs[p.inputs[0]] = buf{i8: in8, i32: in32}
+	var run kernel
+	for _, s := range p.steps {
+		if s.op.Op == op {
+			run = s.run
+		}
+	}
+	if run == nil {
+		b.Fatalf("no fast kernel for %v", op)
+	}
+	cpu0 := processCPUTime()
+	for b.Loop() {
+		run(st)
+	}
+	if unit == "GOP/s" {
+		reportGOPS(b, macs, cpu0)
+		return
+	}
+	n := macs * float64(b.N)
+	b.ReportMetric(n/b.Elapsed().Seconds()/1e9, unit)
+	if cpu := processCPUTime() - cpu0; cpu > 0 {
+		b.ReportMetric(n/cpu.Seconds()/1e9, "cpu"+unit)
+	}
+}
+
 // BenchmarkVNNIKernel: the micro-kernels alone on L1-resident data, K = 288 (the upscaler's
 // 32-channel 3x3 layer). Peak of one Zen 4 core: one 512-bit VPDPBUSD per cycle = 64 MACs =
 // 128 OP per cycle.
@@ -166,8 +199,9 @@ func BenchmarkConvInt8(b *testing.B) {
 	}
 }
 
-// BenchmarkDepthwiseInt8: DEPTHWISE_CONV2D 3x3 (pad 1, multiplier 1) on 32x32x32, int32 out.
-// GOP/s counts 2 per multiply-accumulate (OH·OW·C·9).
+// BenchmarkDepthwiseInt8: DEPTHWISE_CONV2D 3x3 (pad 1, multiplier 1) on 32x32x32, int32 out,
+// the kernel alone (benchStep), with AVX2 and in Go. GOP/s counts 2 per multiply-accumulate
+// (OH·OW·C·9).
 func BenchmarkDepthwiseInt8(b *testing.B) {
 	const H, C = 32, 32
 	r := rand.New(rand.NewPCG(5, 6))
@@ -192,23 +226,29 @@ func BenchmarkDepthwiseInt8(b *testing.B) {
 	for i := range in {
 		in[i] = int8(i * 7)
 	}
-	inputs := map[string]*tosa.Tensor{x: i8in(x, []int{1, H, H, C}, in)}
-	p, err := Compile(g)
-	if err != nil {
-		b.Fatal(err)
+	for _, pth := range []struct {
+		name string
+		avx2 bool
+	}{{"avx2", true}, {"go", false}} {
+		b.Run(pth.name, func(b *testing.B) {
+			saved := useAVX2
+			defer func() { useAVX2 = saved }()
+			if pth.avx2 && !saved {
+				b.Skip("no AVX2")
+			}
+			useAVX2 = pth.avx2
+			p, err := Compile(g)
+			if err != nil {
+				b.Fatal(err)
+			}
+			benchStep(b, p, tosa.OpDepthwiseConv2D, in, nil, H*H*C*9, "GOP/s")
+		})
 	}
-	cpu0 := processCPUTime()
-	for b.Loop() {
-		if _, err := p.Run(inputs); err != nil {
-			b.Fatal(err)
-		}
-	}
-	reportGOPS(b, H*H*C*9, cpu0)
 }
 
 // BenchmarkRescaleInt8: a standalone per-channel RESCALE int32 → int8 (scale32, double round)
 // of 32x32x32 values, with the AVX-512 kernel (when proven safe and available) and the checked
-// scalar code. Gelem/s: values rescaled per second.
+// scalar code, the kernel alone (benchStep). Gelem/s: values rescaled per second.
 func BenchmarkRescaleInt8(b *testing.B) {
 	const H, C = 32, 32
 	r := rand.New(rand.NewPCG(7, 8))
@@ -232,7 +272,6 @@ func BenchmarkRescaleInt8(b *testing.B) {
 	for i := range in {
 		in[i] = int32(r.IntN(1<<24) - 1<<23)
 	}
-	inputs := map[string]*tosa.Tensor{x: {Name: x, Shape: []int{1, H, H, C}, Type: tosa.Int32, Data: tosa.Int32Data(in)}}
 	for _, pth := range []struct {
 		name string
 		vec  bool
@@ -248,24 +287,14 @@ func BenchmarkRescaleInt8(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			cpu0 := processCPUTime()
-			for b.Loop() {
-				if _, err := p.Run(inputs); err != nil {
-					b.Fatal(err)
-				}
-			}
-			n := float64(H*H*C) * float64(b.N)
-			b.ReportMetric(n/b.Elapsed().Seconds()/1e9, "Gelem/s")
-			if cpu := processCPUTime() - cpu0; cpu > 0 {
-				b.ReportMetric(n/cpu.Seconds()/1e9, "cpuGelem/s")
-			}
+			benchStep(b, p, tosa.OpRescale, nil, in, H*H*C, "Gelem/s")
 		})
 	}
 }
 
 // BenchmarkTransposeConvInt8: TRANSPOSE_CONV2D 16x16x32 → 32x32x32, kernel 4x4, stride 2
 // (out_pad -1), on the VNNI path (a CONV2D over the zero-inserted input: 4x the useful MACs,
-// which GOP/s does not count) and on the scalar scatter.
+// which GOP/s does not count) and on the scalar scatter, the kernel alone (benchStep).
 func BenchmarkTransposeConvInt8(b *testing.B) {
 	r := rand.New(rand.NewPCG(3, 4))
 	const IH, IC, OC, K = 16, 32, 32, 4
@@ -290,7 +319,6 @@ func BenchmarkTransposeConvInt8(b *testing.B) {
 	for i := range in {
 		in[i] = int8(i * 7)
 	}
-	inputs := map[string]*tosa.Tensor{x: i8in(x, []int{1, IH, IH, IC}, in)}
 	macs := float64(IH * IH * K * K * IC * OC) // useful multiply-accumulates
 	for _, pth := range []struct {
 		name string
@@ -307,13 +335,7 @@ func BenchmarkTransposeConvInt8(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			cpu0 := processCPUTime()
-			for b.Loop() {
-				if _, err := p.Run(inputs); err != nil {
-					b.Fatal(err)
-				}
-			}
-			reportGOPS(b, macs, cpu0)
+			benchStep(b, p, tosa.OpTransposeConv2D, in, nil, macs, "GOP/s")
 		})
 	}
 }
