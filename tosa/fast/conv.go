@@ -296,6 +296,7 @@ type dwPlan struct {
 	w                               []int32 // [KH·KW][C·M], weight_zp subtracted
 	bias                            []int32 // [C·M]
 	scr                             int
+	offs                            []int // per tap ky·KW + kx: (ky·dy·IW + kx·dx)·C, the tap's input offset
 }
 
 func (p *Program) compileDepthwise(s *step) kernel {
@@ -349,6 +350,12 @@ func (p *Program) compileDepthwise(s *step) kernel {
 			return nil
 		}
 	}
+	d.offs = make([]int, d.KH*d.KW)
+	for ky := range d.KH {
+		for kx := range d.KW {
+			d.offs[ky*d.KW+kx] = (ky*d.dy*d.IW + kx*d.dx) * d.C
+		}
+	}
 	d.scr = p.newScratch()
 	si, so := s.in[0], s.out
 	return func(st *state) bool {
@@ -366,6 +373,10 @@ func (d *dwPlan) run(in []int8, out []int32, scr *scratch) {
 				acc := out[((n*d.OH+oy)*d.OW+ox)*CM : ((n*d.OH+oy)*d.OW+ox+1)*CM]
 				copy(acc, d.bias)
 				iy, ix := oy*d.sy-d.padT, ox*d.sx-d.padL
+				if d.M == 1 && iy >= 0 && iy+(d.KH-1)*d.dy < d.IH && ix >= 0 && ix+(d.KW-1)*d.dx < d.IW &&
+					dwPixel(acc, in, ((n*d.IH+iy)*d.IW+ix)*d.C, d.offs, d.w, d.izp) {
+					continue // every tap inside the image: one call for the whole pixel
+				}
 				for ky := range d.KH {
 					y := iy + ky*d.dy
 					if y < 0 || y >= d.IH {

@@ -177,3 +177,31 @@ func dwAcc32(acc, x, w []int32) {
 	}
 	dwAcc32Go(acc[n:], x[n:], w[n:])
 }
+
+//go:noescape
+func dwPixelAVX2(acc *int32, x *int8, offs *int, w *int32, ntaps, c8 int, wstride uintptr, izp int32)
+
+// dwPixel does, for an output pixel whose taps are all inside the image (multiplier 1),
+// acc[c] += Σ_t (x[base + offs[t] + c] - izp)·w[t·C + c] for c < C = len(acc) (wrapping int32),
+// with AVX2 for whole groups of 8 channels; it reports false (nothing done) without AVX2 or
+// with fewer than 8 channels.
+func dwPixel(acc []int32, x []int8, base int, offs []int, w []int32, izp int32) bool {
+	C := len(acc)
+	c8 := C &^ 7
+	if !useAVX2 || c8 == 0 || len(offs) == 0 {
+		return false
+	}
+	// bounds the assembly relies on (offs are increasing)
+	_ = x[base+offs[len(offs)-1]+C-1]
+	_ = x[base]
+	_ = w[len(offs)*C-1]
+	dwPixelAVX2(&acc[0], &x[base], &offs[0], &w[0], len(offs), c8, uintptr(C)*4, izp)
+	for c := c8; c < C; c++ {
+		a := acc[c]
+		for t, o := range offs {
+			a += (int32(x[base+o+c]) - izp) * w[t*C+c]
+		}
+		acc[c] = a
+	}
+	return true
+}

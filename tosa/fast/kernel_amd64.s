@@ -116,3 +116,42 @@ dw32loop:
 	JNE dw32loop
 	VZEROUPPER
 	RET
+
+// func dwPixelAVX2(acc *int32, x *int8, offs *int, w *int32, ntaps, c8 int, wstride uintptr, izp int32)
+//
+// For c < c8 (a positive multiple of 8): acc[c] += Σ_{t<ntaps} (x[offs[t] + c] - izp)·w[t·wstride/4 + c],
+// int32 arithmetic that wraps; ntaps >= 1.
+TEXT ·dwPixelAVX2(SB), NOSPLIT, $0-60
+	MOVQ acc+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ offs+16(FP), BX
+	MOVQ w+24(FP), DX
+	MOVQ ntaps+32(FP), R10
+	MOVQ c8+40(FP), R8
+	MOVQ wstride+48(FP), R9
+	MOVL izp+56(FP), AX
+	VMOVD AX, X3
+	VPBROADCASTD X3, Y3
+	XORQ R11, R11
+dwpchan:
+	VMOVDQU (DI)(R11*4), Y0
+	MOVQ R10, CX
+	MOVQ BX, R12
+	LEAQ (DX)(R11*4), R13
+dwptap:
+	MOVQ (R12), AX
+	ADDQ R11, AX
+	VPMOVSXBD (SI)(AX*1), Y1
+	VPSUBD Y3, Y1, Y1
+	VPMULLD (R13), Y1, Y1
+	VPADDD Y1, Y0, Y0
+	ADDQ $8, R12
+	ADDQ R9, R13
+	DECQ CX
+	JNE dwptap
+	VMOVDQU Y0, (DI)(R11*4)
+	ADDQ $8, R11
+	CMPQ R11, R8
+	JLT dwpchan
+	VZEROUPPER
+	RET

@@ -154,6 +154,45 @@ func TestDwAcc(t *testing.T) {
 	}
 }
 
+// TestDwPixel checks the whole-pixel depthwise kernel (AVX2 on amd64) against its definition.
+func TestDwPixel(t *testing.T) {
+	r := newRand(92)
+	done := 0
+	for it := range 300 {
+		C, nt := 1+r.IntN(40), 1+r.IntN(9)
+		offs := make([]int, nt)
+		o := r.IntN(5)
+		for i := range offs {
+			offs[i] = o
+			o += C + r.IntN(3*C)
+		}
+		base := r.IntN(7)
+		x := i8s(r, base+o+C)
+		w := i32s(r, nt*C, 1<<31-1)
+		if it%3 == 0 {
+			w = i32s(r, nt*C, 256)
+		}
+		acc := i32s(r, C, 1<<31-1)
+		izp := int32(randI8(r))
+		got, want := slices.Clone(acc), slices.Clone(acc)
+		if !dwPixel(got, x, base, offs, w, izp) {
+			continue
+		}
+		done++
+		for c := range want {
+			for i, of := range offs {
+				want[c] += (int32(x[base+of+c]) - izp) * w[i*C+c]
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("it %d C %d taps %d: %v, want %v", it, C, nt, got, want)
+		}
+	}
+	if useAVX2 && done < 200 {
+		t.Errorf("only %d cases ran the kernel", done)
+	}
+}
+
 // TestDiffDepthwisePortable runs the DEPTHWISE_CONV2D differential test with the Go loops.
 func TestDiffDepthwisePortable(t *testing.T) {
 	if !useAVX2 {
