@@ -37,10 +37,11 @@ for p in $(go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}:{{.Di
 		fail=1
 		continue
 	fi
+	t0=$(date +%s)
 	if (cd "$dir" && "$QEMU" "$bin" -test.short "$@" >"$bin.log" 2>&1); then
-		echo "ok   $imp"
+		echo "ok   $imp $(($(date +%s) - t0))s"
 	else
-		echo "FAIL $imp"
+		echo "FAIL $imp $(($(date +%s) - t0))s"
 		tail -30 "$bin.log"
 		fail=1
 	fi
