@@ -55,6 +55,7 @@ type vnniPlan struct {
 	corr   []int32 // [OCp]: bias - cz·Σw', wrapped to int32
 	prm    []int64 // fused RESCALE parameters [OCp/16][8][8] (see requantAVX512), or nil
 	single bool    // prm's rounding does not depend on the sign (singleRound)
+	prmN   []int64 // the signed variant's fused RESCALE parameters for requantNEON ([OC/4][14]), or nil
 	ozp    int32
 	// the 4-channel kernel's epilogue: parameters and correction of 4 pixels × 4 lanes, and
 	// the byte shuffle that packs 4 pixels' OC channels
@@ -165,6 +166,18 @@ func (v *vnniPlan) fusePost(c *convPlan) {
 		return
 	}
 	v.prm, v.single, v.ozp = prm, singleRound(prm), int32(r.ozp)
+	if v.signed {
+		// per group of 4 channels: mul as 4 int32, then -shift, rndPos, rndDelta per 2 lanes
+		v.prmN = make([]int64, c.OC/4*14)
+		for oc := range c.OC / 4 * 4 {
+			p := r.chOf(oc)
+			g, l := oc/4, oc%4
+			q := v.prmN[g*14:]
+			q[l/2] |= int64(uint64(uint32(p.mul)) << (32 * (l % 2)))
+			h := 2 * (l / 2) // lanes 0-1, 2-3
+			q[2+h+l%2], q[6+h+l%2], q[10+h+l%2] = -int64(p.shift), p.rndPos, p.rndDelta
+		}
+	}
 	if v.groups[0].nb == 0 {
 		// the 4-channel kernel's rows are 4 int32 apart: 4 pixels per 16 lanes
 		chOf := func(l int) int {
@@ -187,6 +200,28 @@ func (v *vnniPlan) fusePost(c *convPlan) {
 		}
 		for i := 4 * c.OC; i < 16; i++ {
 			v.shuf4[i] = 0x80
+		}
+	}
+}
+
+// chOf returns the parameters of channel c (the only ones when per-tensor).
+func (r *rescalePlan) chOf(c int) *rescaleCh {
+	if len(r.ch) > 1 {
+		return &r.ch[c]
+	}
+	return &r.ch[0]
+}
+
+// requantSafeGo applies a proven-safe RESCALE (input_zp 0, int8 output; fusePost's conditions)
+// to rows × [oc0, oc) accumulators c + corr (int32, wrapping), as rescaleRun's safe path does.
+func requantSafeGo(c []int32, ldc, rows int, corr []int32, r *rescalePlan, oc0, oc int, out []int8, ldo int) {
+	for i := range rows {
+		for ch := oc0; ch < oc; ch++ {
+			p := r.chOf(ch)
+			value := int64(c[i*ldc+ch] + corr[ch])
+			rnd := p.rndPos + (value>>63)&p.rndDelta
+			res := (value*p.mul+rnd)>>(p.shift&63) + r.ozp
+			out[i*ldo+ch] = int8(min(max(res, r.outMin), r.outMax))
 		}
 	}
 }
@@ -404,6 +439,9 @@ tiles:
 			dotVNNI(rows, g.nb, a, aOff, lda, segs, segStride, nq, g.w, C, g.oc0, OCp)
 		}
 		if ldC == OCp && post != nil && v.prm != nil && requantRows(C, OCp, rows, v.corr, v.prm, v.single, OC, v.ozp, post[p0*OC:], OC) {
+			continue
+		}
+		if ldC == OCp && post != nil && v.prmN != nil && requantRowsN(C, OCp, rows, v.corr, v.prmN, c.post, OC, post[p0*OC:], OC) {
 			continue
 		}
 		corr := v.corr[:OC]

@@ -205,3 +205,7 @@ func dwPixel(acc []int32, x []int8, base int, offs []int, w []int32, izp int32) 
 	}
 	return true
 }
+
+func requantRowsN(c []int32, ldc, rows int, corr []int32, prmN []int64, r *rescalePlan, oc int, out []int8, ldo int) bool {
+	return false
+}

@@ -88,3 +88,22 @@ func dwAcc8(acc []int32, x []int8, w []int32, izp int32) { dwAcc8Go(acc, x, w, i
 func dwAcc32(acc, x, w []int32) { dwAcc32Go(acc, x, w) }
 
 func dwPixel(acc []int32, x []int8, base int, offs []int, w []int32, izp int32) bool { return false }
+
+// requantRowsN applies the proven-safe fused RESCALE of the signed (SDOT) layout to rows × oc
+// accumulators c + corr: whole groups of 4 channels with NEON (requantNEON, parameters prmN),
+// the other channels in Go. It reports false when the CPU path is off (tests).
+func requantRowsN(c []int32, ldc, rows int, corr []int32, prmN []int64, r *rescalePlan, oc int, out []int8, ldo int) bool {
+	if !useSDOT || rows == 0 || oc == 0 {
+		return false
+	}
+	ng := oc / 4
+	if ng > 0 {
+		_ = c[(rows-1)*ldc+4*ng-1]
+		_ = corr[4*ng-1]
+		_ = prmN[ng*14-1]
+		_ = out[(rows-1)*ldo+4*ng-1]
+		requantNEON(&c[0], uintptr(ldc)*4, rows, &corr[0], &prmN[0], ng, int32(r.ozp), &out[0], uintptr(ldo))
+	}
+	requantSafeGo(c, ldc, rows, corr, r, 4*ng, oc, out, ldo)
+	return true
+}

@@ -45,3 +45,7 @@ func dwAcc8(acc []int32, x []int8, w []int32, izp int32) { dwAcc8Go(acc, x, w, i
 func dwAcc32(acc, x, w []int32) { dwAcc32Go(acc, x, w) }
 
 func dwPixel(acc []int32, x []int8, base int, offs []int, w []int32, izp int32) bool { return false }
+
+func requantRowsN(c []int32, ldc, rows int, corr []int32, prmN []int64, r *rescalePlan, oc int, out []int8, ldo int) bool {
+	return false
+}

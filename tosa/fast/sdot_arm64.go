@@ -27,3 +27,6 @@ func dotSDOT3xOC4(a *byte, lda uintptr, segs int, segStride uintptr, nq int, w *
 
 //go:noescape
 func dotSDOT4xOC4(a *byte, lda uintptr, segs int, segStride uintptr, nq int, w *int8, c *int32, ldc uintptr)
+
+//go:noescape
+func requantNEON(c *int32, ldc uintptr, rows int, corr *int32, prm *int64, ngroups int, ozp int32, out *int8, ldo uintptr)

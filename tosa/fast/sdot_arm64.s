@@ -669,3 +669,55 @@ quad4:
 	WORD $0x4ebdbf9e // ADDP V30.4S, V28.4S, V29.4S
 	VST1 [V30.S4], (R7)
 	RET
+
+// func requantNEON(c *int32, ldc uintptr, rows int, corr *int32, prm *int64, ngroups int, ozp int32, out *int8, ldo uintptr)
+TEXT ·requantNEON(SB), NOSPLIT, $0-72
+	MOVD c+0(FP), R0
+	MOVD ldc+8(FP), R1
+	MOVD rows+16(FP), R2
+	MOVD corr+24(FP), R3
+	MOVD prm+32(FP), R4
+	MOVD ngroups+40(FP), R5
+	MOVW ozp+48(FP), R6
+	MOVD out+56(FP), R7
+	MOVD ldo+64(FP), R8
+	VDUP R6, V31.S4
+row:
+	MOVD R0, R10
+	MOVD R3, R11
+	MOVD R4, R12
+	MOVD R7, R13
+	MOVD R5, R9
+group:
+	VLD1.P 16(R10), [V0.S4]
+	VLD1.P 16(R11), [V1.S4]
+	VLD1.P 64(R12), [V2.D2, V3.D2, V4.D2, V5.D2]
+	VLD1.P 48(R12), [V6.D2, V7.D2, V8.D2]
+	WORD $0x4ea18400 // ADD V0.4S, V0.4S, V1.4S
+	WORD $0x4ea0a809 // CMLT V9.4S, V0.4S, #0
+	WORD $0x0f20a52a // SXTL V10.2D, V9.2S
+	WORD $0x4f20a52b // SXTL2 V11.2D, V9.4S
+	WORD $0x4e271d4a // AND V10.16B, V10.16B, V7.16B
+	WORD $0x4e281d6b // AND V11.16B, V11.16B, V8.16B
+	WORD $0x4ee5854a // ADD V10.2D, V10.2D, V5.2D
+	WORD $0x4ee6856b // ADD V11.2D, V11.2D, V6.2D
+	WORD $0x0ea2c00c // SMULL V12.2D, V0.2S, V2.2S
+	WORD $0x4ea2c00d // SMULL2 V13.2D, V0.4S, V2.4S
+	WORD $0x4eea858c // ADD V12.2D, V12.2D, V10.2D
+	WORD $0x4eeb85ad // ADD V13.2D, V13.2D, V11.2D
+	WORD $0x4ee3458c // SSHL V12.2D, V12.2D, V3.2D (negative: arithmetic shift right)
+	WORD $0x4ee445ad // SSHL V13.2D, V13.2D, V4.2D
+	WORD $0x0ea1298e // XTN V14.2S, V12.2D
+	WORD $0x4ea129ae // XTN2 V14.4S, V13.2D
+	WORD $0x4ebf85ce // ADD V14.4S, V14.4S, V31.4S
+	WORD $0x0e6149cf // SQXTN V15.4H, V14.4S
+	WORD $0x0e2149ef // SQXTN V15.8B, V15.8H
+	FMOVS F15, (R13)
+	ADD $4, R13
+	SUB $1, R9
+	CBNZ R9, group
+	ADD R1, R0
+	ADD R8, R7
+	SUB $1, R2
+	CBNZ R2, row
+	RET

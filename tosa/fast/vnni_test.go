@@ -313,3 +313,53 @@ func TestDiffConvFewChannels(t *testing.T) {
 func TestDiffTransposeConv2DPaths(t *testing.T) {
 	withPaths(t, TestDiffTransposeConv2D)
 }
+
+// TestRequantNEON checks the NEON fused-RESCALE epilogue of the SDOT layout (arm64) against
+// the scalar code, on random accumulators, corrections and per-channel or per-tensor parameters
+// (shifts of 32-50: every intermediate fits, as fusePost proves for real plans).
+func TestRequantNEON(t *testing.T) {
+	if !useSDOT {
+		t.Skip("no ASIMD dot product on this CPU")
+	}
+	r := newRand(93)
+	for it := range 200 {
+		rows, oc := 1+r.IntN(vnniMR), 1+r.IntN(40)
+		ldc, ldo := oc+r.IntN(9), oc+r.IntN(5)
+		nc := oc
+		if it%3 == 0 {
+			nc = 1
+		}
+		rp := &rescalePlan{ch: make([]rescaleCh, nc), ozp: int64(randI8(r)), outMin: -128, outMax: 127}
+		for i := range rp.ch {
+			sh := uint(32 + r.IntN(19))
+			rp.ch[i] = rescaleCh{mul: int64(1<<30 + r.IntN(1<<30)), shift: sh, rndPos: 1 << (sh - 1)}
+			if r.IntN(2) == 0 { // DOUBLE_ROUND-like constants that depend on the sign
+				rp.ch[i].rndNeg = rp.ch[i].rndPos - 1<<(sh-32)
+				rp.ch[i].rndDelta = rp.ch[i].rndNeg - rp.ch[i].rndPos
+			} else {
+				rp.ch[i].rndNeg = rp.ch[i].rndPos
+			}
+		}
+		c := i32s(r, rows*ldc, 1<<31-1)
+		corr := i32s(r, oc, 1<<20)
+		v := &vnniPlan{signed: true, prmN: make([]int64, oc/4*14)}
+		for ch := range oc / 4 * 4 {
+			p := rp.chOf(ch)
+			g, l := ch/4, ch%4
+			q := v.prmN[g*14:]
+			q[l/2] |= int64(uint64(uint32(p.mul)) << (32 * (l % 2)))
+			h := 2 * (l / 2)
+			q[2+h+l%2], q[6+h+l%2], q[10+h+l%2] = -int64(p.shift), p.rndPos, p.rndDelta
+		}
+		got, want := make([]int8, rows*ldo), make([]int8, rows*ldo)
+		if !requantRowsN(c, ldc, rows, corr, v.prmN, rp, oc, got, ldo) {
+			t.Fatal("requantRowsN unavailable")
+		}
+		requantSafeGo(c, ldc, rows, corr, rp, 0, oc, want, ldo)
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("it %d rows %d oc %d: out[%d] = %d, want %d", it, rows, oc, i, got[i], want[i])
+			}
+		}
+	}
+}
