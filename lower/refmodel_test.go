@@ -5,9 +5,11 @@ import (
 	"flag"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -51,10 +53,64 @@ var refModelCases = []refModelCase{
 	{"espcn_nhwc", "espcn", NHWC},
 }
 
+// refModelCalibFile (in refModelDir) holds the calibration images of every case as rendered on
+// amd64: float32, refModelCalib × 3 × 16 × 16 (flat), the LR images of the first refModelCalib
+// images of the builtin train split. The builtin renderer is deterministic per platform only
+// (Go fuses multiply-adds on arm64 and other architectures, not on amd64; see data.Builtin), so
+// the cases are built from this file everywhere and amd64 checks that the renderer still
+// produces it bit for bit. From the same images, everything else in the pipeline (zoo weights,
+// the float engine's forward pass: the NEON GEMM kernels do the AVX2 kernels' fused
+// multiply-adds in the same order; observers, conversion, lowering) gives the same bytes on
+// amd64 and arm64.
+const refModelCalibFile = "calib_lr.npy"
+
+// renderRefModelCalib renders the calibration images from the builtin dataset.
+func renderRefModelCalib() ([]float32, error) {
+	ds := data.Builtin(data.BuiltinOptions{})
+	loader, err := data.NewLoader(ds.Train, data.LoaderOptions{BatchSize: 1})
+	if err != nil {
+		return nil, err
+	}
+	var all []float32
+	for i := 0; i < refModelCalib; i++ {
+		b, err := loader.Next()
+		if err != nil {
+			return nil, err
+		}
+		if b.H/2 != refModelLRSize || b.W/2 != refModelLRSize || len(b.LR) != data.Channels*refModelLRSize*refModelLRSize {
+			return nil, fmt.Errorf("builtin image %dx%d, want %dx%d HR", b.H, b.W, 2*refModelLRSize, 2*refModelLRSize)
+		}
+		all = append(all, b.LR...)
+	}
+	return all, nil
+}
+
+// readRefModelCalib reads refModelCalibFile.
+func readRefModelCalib() ([]float32, error) {
+	path := filepath.Join(refModelDir, refModelCalibFile)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r, err := npy.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	var v []float32
+	if err := r.Read(&v); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	if len(v) != refModelCalib*data.Channels*refModelLRSize*refModelLRSize {
+		return nil, fmt.Errorf("%s: %d values, want %d", path, len(v), refModelCalib*data.Channels*refModelLRSize*refModelLRSize)
+	}
+	return v, nil
+}
+
 // buildRefModelCase runs the PTQ pipeline of vgfq ptq (cmd/vgfq/ptq.go) on the zoo model with
-// deterministic calibration: the first refModelCalib images of the builtin train split, in
-// index order, batch 1, default (histogram) calibrator.
-func buildRefModelCase(c refModelCase) (*Result, []byte, error) {
+// deterministic calibration: the images calib (refModelCalibFile: the first refModelCalib
+// images of the builtin train split), in index order, batch 1, default (histogram) calibrator.
+func buildRefModelCase(c refModelCase, calib []float32) (*Result, []byte, error) {
 	g, err := zoo.Build(c.model, refModelLRSize, refModelLRSize, refModelSeed)
 	if err != nil {
 		return nil, nil, err
@@ -68,20 +124,10 @@ func buildRefModelCase(c refModelCase) (*Result, []byte, error) {
 		return nil, nil, err
 	}
 	cal := quant.NewCalibrator(plan, quant.Config{})
-	ds := data.Builtin(data.BuiltinOptions{})
-	loader, err := data.NewLoader(ds.Train, data.LoaderOptions{BatchSize: 1})
-	if err != nil {
-		return nil, nil, err
-	}
+	n := data.Channels * refModelLRSize * refModelLRSize
 	for i := 0; i < refModelCalib; i++ {
-		b, err := loader.Next()
-		if err != nil {
-			return nil, nil, err
-		}
-		if b.H/2 != refModelLRSize || b.W/2 != refModelLRSize {
-			return nil, nil, fmt.Errorf("builtin image %dx%d, want %dx%d HR", b.H, b.W, 2*refModelLRSize, 2*refModelLRSize)
-		}
-		if err := cal.Observe(engine.FromData(b.LR, 1, data.Channels, b.H/2, b.W/2)); err != nil {
+		x := slices.Clone(calib[i*n : (i+1)*n])
+		if err := cal.Observe(engine.FromData(x, 1, data.Channels, refModelLRSize, refModelLRSize)); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -178,14 +224,29 @@ func readInt8Npy(path string) ([]int8, []int, error) {
 //
 //	go test ./lower -run TestWriteRefModelCases -args -write-refmodel
 //
-// It writes model.tosa and input_k.npy of every case; refmodel_output_k.npy must then be
-// recomputed with the TOSA reference model (testdata/refmodel/README.md).
+// It writes the calibration images (refModelCalibFile, amd64 only), and model.tosa and
+// input_k.npy of every case; refmodel_output_k.npy must then be recomputed with the TOSA
+// reference model (testdata/refmodel/README.md).
 func TestWriteRefModelCases(t *testing.T) {
 	if !*writeRefModel {
 		t.Skip("generator; run with -args -write-refmodel")
 	}
+	if runtime.GOARCH != "amd64" {
+		t.Fatal("regenerate on amd64: the builtin renderer's images are amd64's (see refModelCalibFile)")
+	}
+	calib, err := renderRefModelCalib()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cb bytes.Buffer
+	if err := npy.Write(&cb, calib); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(refModelDir, refModelCalibFile), cb.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range refModelCases {
-		res, buf, err := buildRefModelCase(c)
+		res, buf, err := buildRefModelCase(c, calib)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
@@ -285,6 +346,24 @@ func checkRefModelVectors(t *testing.T, dir string, n int, regen string) {
 // TestRefModelCasesReproducible rebuilds every case with today's pipeline and checks that
 // model.tosa and the inputs come out byte-identical to the committed ones.
 func TestRefModelCasesReproducible(t *testing.T) {
+	calib, err := readRefModelCalib()
+	if err != nil {
+		t.Fatalf("%v (regenerate: %s)", err, refModelRegenCmd)
+	}
+	if runtime.GOARCH == "amd64" {
+		r, err := renderRefModelCalib()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range r {
+			if math.Float32bits(r[i]) != math.Float32bits(calib[i]) {
+				t.Fatalf("the builtin renderer's calibration images differ from %s at value %d (%v, committed %v); regenerate: %s",
+					refModelCalibFile, i, r[i], calib[i], refModelRegenCmd)
+			}
+		}
+	} else {
+		t.Logf("%s: the builtin renderer is checked against it on amd64 only (platform-dependent float rendering)", refModelCalibFile)
+	}
 	for _, c := range refModelCases {
 		t.Run(c.name, func(t *testing.T) {
 			dir := filepath.Join(refModelDir, c.name)
@@ -292,7 +371,7 @@ func TestRefModelCasesReproducible(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v (regenerate: %s)", err, refModelRegenCmd)
 			}
-			res, buf, err := buildRefModelCase(c)
+			res, buf, err := buildRefModelCase(c, calib)
 			if err != nil {
 				t.Fatal(err)
 			}

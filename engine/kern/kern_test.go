@@ -518,3 +518,54 @@ func TestReLUInPlace(t *testing.T) {
 		}
 	}
 }
+
+// TestMicroKernel checks the assembly micro-kernels (AVX2+FMA on amd64, NEON FMLA on arm64) for
+// every row count, odd and even k, with and without bias and accumulation, against a float64
+// evaluation of c (+)= bias + Σ a·b, and that they write only their rows and columns.
+func TestMicroKernel(t *testing.T) {
+	if !hasAsmKernel {
+		t.Skip("no assembly micro-kernel on this CPU")
+	}
+	r := rand.New(rand.NewSource(9))
+	for it := 0; it < 300; it++ {
+		mr := 1 + it%gemmMR
+		k := []int{1, 2, 3, 4, 5, 8, 17, 64, 255, 256}[r.Intn(10)]
+		ldc := gemmNR + r.Intn(9)
+		accum := r.Intn(2) == 0
+		a, b := randSlice(r, k*gemmMR), randSlice(r, k*gemmNR)
+		var bias *float32
+		bv := randSlice(r, gemmMR)
+		if r.Intn(2) == 0 {
+			bias = &bv[0]
+		}
+		c := randSlice(r, gemmMR*ldc)
+		got := append([]float32(nil), c...)
+		asmKernelRows(mr, k, a, b, got[:(mr-1)*ldc+gemmNR], ldc, accum, bias)
+		want := append([]float32(nil), c...)
+		for i := 0; i < mr; i++ {
+			for j := 0; j < gemmNR; j++ {
+				s := 0.0
+				if bias != nil {
+					s = float64(bv[i])
+				}
+				for l := 0; l < k; l++ {
+					s += float64(a[l*gemmMR+i]) * float64(b[l*gemmNR+j])
+				}
+				if accum {
+					s += float64(c[i*ldc+j])
+				}
+				want[i*ldc+j] = float32(s)
+			}
+		}
+		if e := relErr(got, want); e > tol {
+			t.Fatalf("it %d mr %d k %d accum %v bias %v: rel err %g", it, mr, k, accum, bias != nil, e)
+		}
+		for i := range got {
+			if i/ldc >= mr || i%ldc >= gemmNR {
+				if got[i] != c[i] {
+					t.Fatalf("it %d mr %d: wrote c[%d] outside the tile", it, mr, i)
+				}
+			}
+		}
+	}
+}

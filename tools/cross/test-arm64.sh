@@ -1,8 +1,11 @@
 #!/bin/sh
 # Runs the test suite for linux/arm64 under qemu-user: each package's tests are cross-compiled
 # (GOARCH=arm64 go test -c) and the binary runs under qemu-aarch64 in the package directory, so
-# the portable (non-amd64) kernels are exercised: tosa/fast's Go micro-kernels (int16 and the
-# VNNI layout's Go kernel), engine/kern's generic GEMM, every package without assembly.
+# the arm64 kernels are exercised: tosa/fast's NEON SDOT micro-kernels (qemu's default CPU has
+# the dot product extension) and its Go micro-kernels (int16, VNNI layout, SDOT layout: the
+# tests force each path), engine/kern's NEON FMLA GEMM and its Go fallback (forced by the
+# tests), and every package without assembly. QEMU_CPU=cortex-a53 (no dot product) runs the
+# CPU-feature fallback: QEMU_CPU=cortex-a53 tools/cross/test-arm64.sh ./tosa/fast
 #
 # Needs Debian's qemu-user-static (or qemu-user): apt-get install qemu-user-static
 # Usage, from the repository root:
@@ -34,10 +37,11 @@ for p in $(go list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}:{{.Di
 		fail=1
 		continue
 	fi
+	t0=$(date +%s)
 	if (cd "$dir" && "$QEMU" "$bin" -test.short "$@" >"$bin.log" 2>&1); then
-		echo "ok   $imp"
+		echo "ok   $imp $(($(date +%s) - t0))s"
 	else
-		echo "FAIL $imp"
+		echo "FAIL $imp $(($(date +%s) - t0))s"
 		tail -30 "$bin.log"
 		fail=1
 	fi

@@ -45,6 +45,16 @@ type convPlan struct {
 // Go micro-kernel), so that tests cover it everywhere.
 var vnniGo = false
 
+// sdotGo likewise makes compileConv2D take the signed (SDOT) variant of the layout with the Go
+// micro-kernel when neither VNNI (or vnniGo) nor SDOT is on.
+var sdotGo = false
+
+// dot4Layout reports whether CONV2D uses the dot-product-of-four layout (conv_vnni.go).
+func dot4Layout() bool { return useVNNI || vnniGo || useSDOT || sdotGo }
+
+// dot4Signed reports whether that layout is the signed (SDOT) variant.
+func dot4Signed() bool { return !useVNNI && !vnniGo }
+
 func (p *Program) compileConv2D(s *step) kernel {
 	a := &s.op.Attr
 	in, w, b, izpS, wzpS := &p.slots[s.in[0]], &p.slots[s.in[1]], &p.slots[s.in[2]], &p.slots[s.in[3]], &p.slots[s.in[4]]
@@ -97,12 +107,12 @@ func (p *Program) compileConv2D(s *step) kernel {
 			return nil
 		}
 	}
-	if useVNNI || vnniGo {
+	if dot4Layout() {
 		wq := make([]int64, len(w.c.i8))
 		for i, x := range w.c.i8 {
 			wq[i] = int64(x) - wzp
 		}
-		c.v = newVNNIPlan(c, wq)
+		c.v = newVNNIPlan(c, wq, dot4Signed())
 	}
 	c.wp = make([]int16, c.OCp/nr*c.Kp*2*nr)
 	for oc := range c.OC {
@@ -286,6 +296,7 @@ type dwPlan struct {
 	w                               []int32 // [KH·KW][C·M], weight_zp subtracted
 	bias                            []int32 // [C·M]
 	scr                             int
+	offs                            []int // per tap ky·KW + kx: (ky·dy·IW + kx·dx)·C, the tap's input offset
 }
 
 func (p *Program) compileDepthwise(s *step) kernel {
@@ -339,6 +350,12 @@ func (p *Program) compileDepthwise(s *step) kernel {
 			return nil
 		}
 	}
+	d.offs = make([]int, d.KH*d.KW)
+	for ky := range d.KH {
+		for kx := range d.KW {
+			d.offs[ky*d.KW+kx] = (ky*d.dy*d.IW + kx*d.dx) * d.C
+		}
+	}
 	d.scr = p.newScratch()
 	si, so := s.in[0], s.out
 	return func(st *state) bool {
@@ -356,6 +373,10 @@ func (d *dwPlan) run(in []int8, out []int32, scr *scratch) {
 				acc := out[((n*d.OH+oy)*d.OW+ox)*CM : ((n*d.OH+oy)*d.OW+ox+1)*CM]
 				copy(acc, d.bias)
 				iy, ix := oy*d.sy-d.padT, ox*d.sx-d.padL
+				if d.M == 1 && iy >= 0 && iy+(d.KH-1)*d.dy < d.IH && ix >= 0 && ix+(d.KW-1)*d.dx < d.IW &&
+					dwPixel(acc, in, ((n*d.IH+iy)*d.IW+ix)*d.C, d.offs, d.w, d.izp) {
+					continue // every tap inside the image: one call for the whole pixel
+				}
 				for ky := range d.KH {
 					y := iy + ky*d.dy
 					if y < 0 || y >= d.IH {
@@ -369,9 +390,7 @@ func (d *dwPlan) run(in []int8, out []int32, scr *scratch) {
 						src := in[((n*d.IH+y)*d.IW+x)*d.C : ((n*d.IH+y)*d.IW+x+1)*d.C]
 						wt := d.w[(ky*d.KW+kx)*CM : (ky*d.KW+kx+1)*CM]
 						if d.M == 1 {
-							for c, v := range src {
-								acc[c] += (int32(v) - d.izp) * wt[c]
-							}
+							dwAcc8(acc, src, wt, d.izp)
 							continue
 						}
 						for c, v := range src {
@@ -380,12 +399,27 @@ func (d *dwPlan) run(in []int8, out []int32, scr *scratch) {
 								xin[c*d.M+m] = xv
 							}
 						}
-						for i, wv := range wt {
-							acc[i] += xin[i] * wv
-						}
+						dwAcc32(acc, xin, wt)
 					}
 				}
 			}
 		}
+	}
+}
+
+// dwAcc8Go does acc[i] += (x[i] - izp)·w[i] in wrapping int32 arithmetic (the compile-time
+// bound of compileDepthwise makes it exact).
+func dwAcc8Go(acc []int32, x []int8, w []int32, izp int32) {
+	x, w = x[:len(acc)], w[:len(acc)]
+	for c, v := range x {
+		acc[c] += (int32(v) - izp) * w[c]
+	}
+}
+
+// dwAcc32Go does acc[i] += x[i]·w[i] in wrapping int32 arithmetic.
+func dwAcc32Go(acc, x, w []int32) {
+	x, w = x[:len(acc)], w[:len(acc)]
+	for i, wv := range w {
+		acc[i] += x[i] * wv
 	}
 }

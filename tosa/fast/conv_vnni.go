@@ -9,7 +9,8 @@ import (
 )
 
 // INT8 CONV2D with unsigned × signed byte dot products of four (AVX-512 VNNI VPDPBUSD on amd64;
-// dotVNNIGo is the same computation in Go).
+// dotVNNIGo is the same computation in Go), or, in the signed variant of the same layout, signed
+// × signed (NEON SDOT on arm64; dotSDOTGo in Go).
 //
 // With xu = x + 128 (x XOR 0x80, a uint8) and cz = input_zp + 128 ∈ [0, 255]:
 //
@@ -23,6 +24,11 @@ import (
 // accumulation wraps modulo 2^32, as does adding corr; the compile-time bound of compileConv2D
 // proves that the specification's sum (every partial sum) fits int32, so the wrapped result
 // equals it bit for bit.
+//
+// Signed variant (SDOT multiplies signed by signed bytes): the image holds x itself and the
+// padding holds input_zp, and corr[oc] = bias[oc] - input_zp·Σ_k w'[oc][k] by the same
+// argument; products (|x·w'| ≤ 128·128) and sums of four are exact in int32, the accumulation
+// wraps, and the same compile-time bound makes the wrapped result exact.
 //
 // Layout: when dilation_x = 1 and KW·IC is a multiple of 4 the micro-kernel reads the padded
 // image directly (per kernel row ky one contiguous run of KW·IC bytes per output pixel, tiles of
@@ -39,7 +45,8 @@ type vnniGroup struct {
 }
 
 type vnniPlan struct {
-	cz     uint8 // input_zp + 128: the padding value of the uint8 image
+	signed bool  // the signed variant (SDOT): the image holds x, not x + 128
+	cz     uint8 // the padding value of the image: input_zp + 128, or input_zp as a byte when signed
 	direct bool  // read the padded image directly (no im2col)
 	Hp, Wp int   // padded image size
 	ICp    int   // channels per pixel of the padded image (IC, or IC rounded up to 4 for direct reads)
@@ -48,6 +55,7 @@ type vnniPlan struct {
 	corr   []int32 // [OCp]: bias - cz·Σw', wrapped to int32
 	prm    []int64 // fused RESCALE parameters [OCp/16][8][8] (see requantAVX512), or nil
 	single bool    // prm's rounding does not depend on the sign (singleRound)
+	prmN   []int64 // the signed variant's fused RESCALE parameters for requantNEON ([OC/4][14]), or nil
 	ozp    int32
 	// the 4-channel kernel's epilogue: parameters and correction of 4 pixels × 4 lanes, and
 	// the byte shuffle that packs 4 pixels' OC channels
@@ -56,15 +64,19 @@ type vnniPlan struct {
 	shuf4 [16]byte
 }
 
-// newVNNIPlan prepares the VNNI path; wq holds w' = weight - weight_zp as [OC][K]. It returns
-// nil when some w' does not fit int8.
-func newVNNIPlan(c *convPlan, wq []int64) *vnniPlan {
+// newVNNIPlan prepares the VNNI path (signed: its SDOT variant); wq holds
+// w' = weight - weight_zp as [OC][K]. It returns nil when some w' does not fit int8.
+func newVNNIPlan(c *convPlan, wq []int64, signed bool) *vnniPlan {
 	for _, x := range wq {
 		if x < -128 || x > 127 {
 			return nil
 		}
 	}
-	v := &vnniPlan{cz: uint8(int(c.izp) + 128), Kq: (c.K + 3) / 4, ICp: c.IC}
+	v := &vnniPlan{signed: signed, cz: uint8(int(c.izp) + 128), Kq: (c.K + 3) / 4, ICp: c.IC}
+	zc := int64(c.izp) + 128 // the zero point in the image's encoding
+	if signed {
+		v.cz, zc = uint8(int8(c.izp)), int64(c.izp)
+	}
 	v.direct = c.dx == 1
 	if v.direct && (c.KW*c.IC)%4 != 0 {
 		// extra channels (weights 0) make each kernel row's run a whole number of quads
@@ -95,7 +107,7 @@ func newVNNIPlan(c *convPlan, wq []int64) *vnniPlan {
 		for _, x := range wq[oc*c.K : (oc+1)*c.K] {
 			s += x
 		}
-		v.corr[oc] = int32(int64(c.bias[oc]) - int64(v.cz)*s)
+		v.corr[oc] = int32(int64(c.bias[oc]) - zc*s)
 	}
 	if v.direct && c.OC <= 4 && (c.KW*v.ICp/4)%4 == 0 {
 		// few output channels: 4 channels × 4 quads per vector instead of 16 channels
@@ -154,6 +166,18 @@ func (v *vnniPlan) fusePost(c *convPlan) {
 		return
 	}
 	v.prm, v.single, v.ozp = prm, singleRound(prm), int32(r.ozp)
+	if v.signed {
+		// per group of 4 channels: mul as 4 int32, then -shift, rndPos, rndDelta per 2 lanes
+		v.prmN = make([]int64, c.OC/4*14)
+		for oc := range c.OC / 4 * 4 {
+			p := r.chOf(oc)
+			g, l := oc/4, oc%4
+			q := v.prmN[g*14:]
+			q[l/2] |= int64(uint64(uint32(p.mul)) << (32 * (l % 2)))
+			h := 2 * (l / 2) // lanes 0-1, 2-3
+			q[2+h+l%2], q[6+h+l%2], q[10+h+l%2] = -int64(p.shift), p.rndPos, p.rndDelta
+		}
+	}
 	if v.groups[0].nb == 0 {
 		// the 4-channel kernel's rows are 4 int32 apart: 4 pixels per 16 lanes
 		chOf := func(l int) int {
@@ -176,6 +200,28 @@ func (v *vnniPlan) fusePost(c *convPlan) {
 		}
 		for i := 4 * c.OC; i < 16; i++ {
 			v.shuf4[i] = 0x80
+		}
+	}
+}
+
+// chOf returns the parameters of channel c (the only ones when per-tensor).
+func (r *rescalePlan) chOf(c int) *rescaleCh {
+	if len(r.ch) > 1 {
+		return &r.ch[c]
+	}
+	return &r.ch[0]
+}
+
+// requantSafeGo applies a proven-safe RESCALE (input_zp 0, int8 output; fusePost's conditions)
+// to rows × [oc0, oc) accumulators c + corr (int32, wrapping), as rescaleRun's safe path does.
+func requantSafeGo(c []int32, ldc, rows int, corr []int32, r *rescalePlan, oc0, oc int, out []int8, ldo int) {
+	for i := range rows {
+		for ch := oc0; ch < oc; ch++ {
+			p := r.chOf(ch)
+			value := int64(c[i*ldc+ch] + corr[ch])
+			rnd := p.rndPos + (value>>63)&p.rndDelta
+			res := (value*p.mul+rnd)>>(p.shift&63) + r.ozp
+			out[i*ldo+ch] = int8(min(max(res, r.outMin), r.outMax))
 		}
 	}
 }
@@ -289,19 +335,27 @@ func (c *convPlan) runVNNI(in []int8, out []int32, post []int8, scr *scratch) bo
 		scr.u8ok = true
 	}
 	uy, ux := max(c.upY, 1), max(c.upX, 1)
+	flip := byte(0x80) // x + 128 = x XOR 0x80; the signed variant stores x
+	if v.signed {
+		flip = 0
+	}
 	for n := range c.N {
 		for iy := range c.IH {
 			src := in[(n*c.IH+iy)*c.IW*IC : (n*c.IH+iy+1)*c.IW*IC]
 			y := c.padT + iy*uy
 			dst := xp[((n*v.Hp+y)*v.Wp+c.padL)*ICp : ((n*v.Hp+y)*v.Wp+c.padL+upsized(c.IW, ux))*ICp]
 			if ICp == IC && ux == 1 {
-				xor80(dst, src)
+				if v.signed {
+					copy(dst, unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(src))), len(src)))
+				} else {
+					xor80(dst, src)
+				}
 				continue
 			}
 			for ix := range c.IW {
 				d, s := dst[ix*ux*ICp:ix*ux*ICp+IC], src[ix*IC:ix*IC+IC]
 				for i, x := range s {
-					d[i] = byte(x) ^ 0x80
+					d[i] = byte(x) ^ flip
 				}
 			}
 		}
@@ -368,15 +422,26 @@ tiles:
 		for _, g := range v.groups {
 			if g.nb == 0 {
 				ldC = 4
+				if v.signed {
+					dotSDOTOC4(rows, a, aOff, lda, segs, segStride, nq, g.w, C, ldC)
+					continue
+				}
 				dotOC4(rows, a, aOff, lda, segs, segStride, nq, g.w, C, ldC)
 				if post != nil && v.prm4 != nil && requantOC4(C, rows, v.corr4, v.prm4, &v.shuf4, OC, v.ozp, post[p0*OC:]) {
 					continue tiles
 				}
 				continue
 			}
+			if v.signed {
+				dotSDOT(rows, g.nb, a, aOff, lda, segs, segStride, nq, g.w, C, g.oc0, OCp)
+				continue
+			}
 			dotVNNI(rows, g.nb, a, aOff, lda, segs, segStride, nq, g.w, C, g.oc0, OCp)
 		}
 		if ldC == OCp && post != nil && v.prm != nil && requantRows(C, OCp, rows, v.corr, v.prm, v.single, OC, v.ozp, post[p0*OC:], OC) {
+			continue
+		}
+		if ldC == OCp && post != nil && v.prmN != nil && requantRowsN(C, OCp, rows, v.corr, v.prmN, c.post, OC, post[p0*OC:], OC) {
 			continue
 		}
 		corr := v.corr[:OC]
@@ -403,6 +468,16 @@ tiles:
 //
 // in wrapping int32 arithmetic, like VPDPBUSD.
 func dotVNNIGo(rows, nb int, a []byte, aOff, lda, segs, segStride, nq int, w []int8, c []int32, cOff, ldc int) {
+	dot4Go[uint8](rows, nb, a, aOff, lda, segs, segStride, nq, w, c, cOff, ldc)
+}
+
+// dotSDOTGo is dotVNNIGo with a read as int8 (signed × signed, like SDOT).
+func dotSDOTGo(rows, nb int, a []byte, aOff, lda, segs, segStride, nq int, w []int8, c []int32, cOff, ldc int) {
+	dot4Go[int8](rows, nb, a, aOff, lda, segs, segStride, nq, w, c, cOff, ldc)
+}
+
+// dot4Go is dotVNNIGo (T = uint8) and dotSDOTGo (T = int8): the bytes of a are read as T.
+func dot4Go[T uint8 | int8](rows, nb int, a []byte, aOff, lda, segs, segStride, nq int, w []int8, c []int32, cOff, ldc int) {
 	for i := range rows {
 		var acc [32]int32
 		for s := range segs {
@@ -410,9 +485,10 @@ func dotVNNIGo(rows, nb int, a []byte, aOff, lda, segs, segStride, nq int, w []i
 			ws := w[s*nq*nb*64 : (s+1)*nq*nb*64]
 			for q := range nq {
 				x := row[4*q : 4*q+4]
+				x0, x1, x2, x3 := int32(T(x[0])), int32(T(x[1])), int32(T(x[2])), int32(T(x[3]))
 				for ch := range 16 * nb {
 					wv := ws[(q*nb+ch/16)*64+(ch%16)*4:]
-					acc[ch] += int32(x[0])*int32(wv[0]) + int32(x[1])*int32(wv[1]) + int32(x[2])*int32(wv[2]) + int32(x[3])*int32(wv[3])
+					acc[ch] += x0*int32(wv[0]) + x1*int32(wv[1]) + x2*int32(wv[2]) + x3*int32(wv[3])
 				}
 			}
 		}
@@ -424,6 +500,15 @@ func dotVNNIGo(rows, nb int, a []byte, aOff, lda, segs, segStride, nq int, w []i
 // j < 4, c[i·ldc + j] = Σ_{s,q,e} uint8(a[aOff + s·segStride + i·lda + 4q + e]) ·
 // w[((s·nq + q)/4)·64 + j·16 + (q%4)·4 + e] (nq a multiple of 4), in wrapping int32 arithmetic.
 func dotOC4Go(rows int, a []byte, aOff, lda, segs, segStride, nq int, w []int8, c []int32, ldc int) {
+	dotOC4GoT[uint8](rows, a, aOff, lda, segs, segStride, nq, w, c, ldc)
+}
+
+// dotSDOTOC4Go is dotOC4Go with a read as int8.
+func dotSDOTOC4Go(rows int, a []byte, aOff, lda, segs, segStride, nq int, w []int8, c []int32, ldc int) {
+	dotOC4GoT[int8](rows, a, aOff, lda, segs, segStride, nq, w, c, ldc)
+}
+
+func dotOC4GoT[T uint8 | int8](rows int, a []byte, aOff, lda, segs, segStride, nq int, w []int8, c []int32, ldc int) {
 	for i := range rows {
 		var acc [4]int32
 		for s := range segs {
@@ -432,9 +517,10 @@ func dotOC4Go(rows int, a []byte, aOff, lda, segs, segStride, nq int, w []int8, 
 				g := s*nq + q
 				ws := w[(g/4)*64+(g%4)*4:]
 				x := row[4*q : 4*q+4]
+				x0, x1, x2, x3 := int32(T(x[0])), int32(T(x[1])), int32(T(x[2])), int32(T(x[3]))
 				for j := range acc {
 					wj := ws[j*16 : j*16+4]
-					acc[j] += int32(x[0])*int32(wj[0]) + int32(x[1])*int32(wj[1]) + int32(x[2])*int32(wj[2]) + int32(x[3])*int32(wj[3])
+					acc[j] += x0*int32(wj[0]) + x1*int32(wj[1]) + x2*int32(wj[2]) + x3*int32(wj[3])
 				}
 			}
 		}

@@ -80,7 +80,7 @@ func opsOf(g *tosa.Graph) []string {
 
 func (st *diffStats) report(t *testing.T, minFast int) {
 	t.Logf("%d graphs, %d with the fast kernel, %d errors (same as ref); %d CONV2D on the VNNI layout, %d with the vectorized RESCALE", st.graphs, st.fast, st.errs, st.vnni, st.vecPost)
-	if (useVNNI || vnniGo) && (strings.HasPrefix(t.Name(), "TestDiffConv") || strings.HasPrefix(t.Name(), "TestDiffTransposeConv")) && st.vnni < minFast/2 {
+	if dot4Layout() && (strings.HasPrefix(t.Name(), "TestDiffConv") || strings.HasPrefix(t.Name(), "TestDiffTransposeConv")) && st.vnni < minFast/2 {
 		t.Errorf("only %d graphs used the VNNI layout", st.vnni)
 	}
 	if st.fast < minFast {

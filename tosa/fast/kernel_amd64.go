@@ -132,3 +132,80 @@ func requantOC4(c []int32, rows int, corr []int32, prm []int64, shuf *[16]byte, 
 	}
 	return true
 }
+
+// useSDOT: see kernel_arm64.go; there is no SDOT kernel on this architecture.
+var useSDOT = false
+
+func dotSDOT(rows, nb int, a []byte, aOff, lda, segs, segStride, nq int, w []int8, c []int32, cOff, ldc int) {
+	dotSDOTGo(rows, nb, a, aOff, lda, segs, segStride, nq, w, c, cOff, ldc)
+}
+
+func dotSDOTOC4(rows int, a []byte, aOff, lda, segs, segStride, nq int, w []int8, c []int32, ldc int) {
+	dotSDOTOC4Go(rows, a, aOff, lda, segs, segStride, nq, w, c, ldc)
+}
+
+//go:noescape
+func dwAcc8AVX2(acc *int32, x *int8, w *int32, izp int32, n int)
+
+//go:noescape
+func dwAcc32AVX2(acc, x, w *int32, n int)
+
+// dwAcc8 does acc[i] += (x[i] - izp)·w[i] (int32, wrapping) for i < len(acc), with AVX2 for
+// whole groups of 8.
+func dwAcc8(acc []int32, x []int8, w []int32, izp int32) {
+	n := 0
+	if useAVX2 {
+		n = len(acc) &^ 7
+	}
+	if n > 0 {
+		_, _ = x[n-1], w[n-1]
+		dwAcc8AVX2(&acc[0], &x[0], &w[0], izp, n)
+	}
+	dwAcc8Go(acc[n:], x[n:], w[n:], izp)
+}
+
+// dwAcc32 does acc[i] += x[i]·w[i] (int32, wrapping) for i < len(acc), with AVX2 for whole
+// groups of 8.
+func dwAcc32(acc, x, w []int32) {
+	n := 0
+	if useAVX2 {
+		n = len(acc) &^ 7
+	}
+	if n > 0 {
+		_, _ = x[n-1], w[n-1]
+		dwAcc32AVX2(&acc[0], &x[0], &w[0], n)
+	}
+	dwAcc32Go(acc[n:], x[n:], w[n:])
+}
+
+//go:noescape
+func dwPixelAVX2(acc *int32, x *int8, offs *int, w *int32, ntaps, c8 int, wstride uintptr, izp int32)
+
+// dwPixel does, for an output pixel whose taps are all inside the image (multiplier 1),
+// acc[c] += Σ_t (x[base + offs[t] + c] - izp)·w[t·C + c] for c < C = len(acc) (wrapping int32),
+// with AVX2 for whole groups of 8 channels; it reports false (nothing done) without AVX2 or
+// with fewer than 8 channels.
+func dwPixel(acc []int32, x []int8, base int, offs []int, w []int32, izp int32) bool {
+	C := len(acc)
+	c8 := C &^ 7
+	if !useAVX2 || c8 == 0 || len(offs) == 0 {
+		return false
+	}
+	// bounds the assembly relies on (offs are increasing)
+	_ = x[base+offs[len(offs)-1]+C-1]
+	_ = x[base]
+	_ = w[len(offs)*C-1]
+	dwPixelAVX2(&acc[0], &x[base], &offs[0], &w[0], len(offs), c8, uintptr(C)*4, izp)
+	for c := c8; c < C; c++ {
+		a := acc[c]
+		for t, o := range offs {
+			a += (int32(x[base+o+c]) - izp) * w[t*C+c]
+		}
+		acc[c] = a
+	}
+	return true
+}
+
+func requantRowsN(c []int32, ldc, rows int, corr []int32, prmN []int64, r *rescalePlan, oc int, out []int8, ldo int) bool {
+	return false
+}

@@ -69,3 +69,89 @@ loop:
 	VMOVDQU Y11, 32(DX)
 	VZEROUPPER
 	RET
+
+// func dwAcc8AVX2(acc *int32, x *int8, w *int32, izp int32, n int)
+//
+// acc[i] += (int32(x[i]) - izp) * w[i] for i < n (n a positive multiple of 8), int32
+// arithmetic that wraps (VPMOVSXBD, VPSUBD, VPMULLD, VPADDD).
+TEXT ·dwAcc8AVX2(SB), NOSPLIT, $0-40
+	MOVQ acc+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ w+16(FP), DX
+	MOVL izp+24(FP), AX
+	VMOVD AX, X3
+	VPBROADCASTD X3, Y3
+	MOVQ n+32(FP), CX
+dw8loop:
+	VPMOVSXBD (SI), Y0
+	VPSUBD Y3, Y0, Y0
+	VPMULLD (DX), Y0, Y0
+	VPADDD (DI), Y0, Y0
+	VMOVDQU Y0, (DI)
+	ADDQ $8, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNE dw8loop
+	VZEROUPPER
+	RET
+
+// func dwAcc32AVX2(acc, x, w *int32, n int)
+//
+// acc[i] += x[i] * w[i] for i < n (n a positive multiple of 8), int32 arithmetic that wraps.
+TEXT ·dwAcc32AVX2(SB), NOSPLIT, $0-32
+	MOVQ acc+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ w+16(FP), DX
+	MOVQ n+24(FP), CX
+dw32loop:
+	VMOVDQU (SI), Y0
+	VPMULLD (DX), Y0, Y0
+	VPADDD (DI), Y0, Y0
+	VMOVDQU Y0, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JNE dw32loop
+	VZEROUPPER
+	RET
+
+// func dwPixelAVX2(acc *int32, x *int8, offs *int, w *int32, ntaps, c8 int, wstride uintptr, izp int32)
+//
+// For c < c8 (a positive multiple of 8): acc[c] += Σ_{t<ntaps} (x[offs[t] + c] - izp)·w[t·wstride/4 + c],
+// int32 arithmetic that wraps; ntaps >= 1.
+TEXT ·dwPixelAVX2(SB), NOSPLIT, $0-60
+	MOVQ acc+0(FP), DI
+	MOVQ x+8(FP), SI
+	MOVQ offs+16(FP), BX
+	MOVQ w+24(FP), DX
+	MOVQ ntaps+32(FP), R10
+	MOVQ c8+40(FP), R8
+	MOVQ wstride+48(FP), R9
+	MOVL izp+56(FP), AX
+	VMOVD AX, X3
+	VPBROADCASTD X3, Y3
+	XORQ R11, R11
+dwpchan:
+	VMOVDQU (DI)(R11*4), Y0
+	MOVQ R10, CX
+	MOVQ BX, R12
+	LEAQ (DX)(R11*4), R13
+dwptap:
+	MOVQ (R12), AX
+	ADDQ R11, AX
+	VPMOVSXBD (SI)(AX*1), Y1
+	VPSUBD Y3, Y1, Y1
+	VPMULLD (R13), Y1, Y1
+	VPADDD Y1, Y0, Y0
+	ADDQ $8, R12
+	ADDQ R9, R13
+	DECQ CX
+	JNE dwptap
+	VMOVDQU Y0, (DI)(R11*4)
+	ADDQ $8, R11
+	CMPQ R11, R8
+	JLT dwpchan
+	VZEROUPPER
+	RET

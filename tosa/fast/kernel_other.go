@@ -1,4 +1,4 @@
-//go:build !amd64
+//go:build !amd64 && !arm64
 
 package fast
 
@@ -26,5 +26,26 @@ func dotOC4(rows int, a []byte, aOff, lda, segs, segStride, nq int, w []int8, c 
 }
 
 func requantOC4(c []int32, rows int, corr []int32, prm []int64, shuf *[16]byte, oc int, ozp int32, out []int8) bool {
+	return false
+}
+
+// useSDOT: see kernel_arm64.go; there is no SDOT kernel on this architecture.
+var useSDOT = false
+
+func dotSDOT(rows, nb int, a []byte, aOff, lda, segs, segStride, nq int, w []int8, c []int32, cOff, ldc int) {
+	dotSDOTGo(rows, nb, a, aOff, lda, segs, segStride, nq, w, c, cOff, ldc)
+}
+
+func dotSDOTOC4(rows int, a []byte, aOff, lda, segs, segStride, nq int, w []int8, c []int32, ldc int) {
+	dotSDOTOC4Go(rows, a, aOff, lda, segs, segStride, nq, w, c, ldc)
+}
+
+func dwAcc8(acc []int32, x []int8, w []int32, izp int32) { dwAcc8Go(acc, x, w, izp) }
+
+func dwAcc32(acc, x, w []int32) { dwAcc32Go(acc, x, w) }
+
+func dwPixel(acc []int32, x []int8, base int, offs []int, w []int32, izp int32) bool { return false }
+
+func requantRowsN(c []int32, ldc, rows int, corr []int32, prmN []int64, r *rescalePlan, oc int, out []int8, ldo int) bool {
 	return false
 }

@@ -264,7 +264,7 @@ func (p *Program) compileTransposeConv2D(s *step) kernel {
 // Σ_t Z[oy + t - (KH-1+out_pad_top)]·w[KH-1-t]. The zero-inserted terms contribute exactly 0,
 // and the compile-time bound of compileTransposeConv2D covers every partial sum.
 func (c *tconvPlan) asConv(w []int8, wzp int64) *convPlan {
-	if !useVNNI && !vnniGo {
+	if !dot4Layout() {
 		return nil
 	}
 	cp := &convPlan{N: c.N, IH: c.IH, IW: c.IW, IC: c.IC, OC: c.OC, KH: c.KH, KW: c.KW, OH: c.OH, OW: c.OW,
@@ -283,7 +283,7 @@ func (c *tconvPlan) asConv(w []int8, wzp int64) *convPlan {
 			}
 		}
 	}
-	cp.v = newVNNIPlan(cp, wq)
+	cp.v = newVNNIPlan(cp, wq, dot4Signed())
 	if cp.v == nil {
 		return nil
 	}

@@ -2,6 +2,7 @@ package fast
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/vgfq/vgfq/tosa"
@@ -123,4 +124,81 @@ func TestDiffTransposeConv2D(t *testing.T) {
 		check(t, g, map[string]*tosa.Tensor{x: i8in(x, []int{N, IH, IW, IC}, i8s(r, N*IH*IW*IC))}, tosa.OpTransposeConv2D, &st)
 	}
 	st.report(t, iters/2)
+}
+
+// TestDwAcc checks the depthwise accumulation kernels (AVX2 on amd64) against their Go versions
+// on random lengths and values, including the int8 and zero-point extremes and int32 wrapping.
+func TestDwAcc(t *testing.T) {
+	r := newRand(91)
+	for it := range 300 {
+		n := r.IntN(70)
+		x8 := i8s(r, n)
+		x32, w := i32s(r, n, 1<<31-1), i32s(r, n, 1<<31-1)
+		if it%3 == 0 {
+			w = i32s(r, n, 256)
+		}
+		acc := i32s(r, n, 1<<31-1)
+		izp := int32(randI8(r))
+		got, want := slices.Clone(acc), slices.Clone(acc)
+		dwAcc8(got, x8, w, izp)
+		dwAcc8Go(want, x8, w, izp)
+		if !slices.Equal(got, want) {
+			t.Fatalf("dwAcc8 n %d: %v, want %v", n, got, want)
+		}
+		got, want = slices.Clone(acc), slices.Clone(acc)
+		dwAcc32(got, x32, w)
+		dwAcc32Go(want, x32, w)
+		if !slices.Equal(got, want) {
+			t.Fatalf("dwAcc32 n %d: %v, want %v", n, got, want)
+		}
+	}
+}
+
+// TestDwPixel checks the whole-pixel depthwise kernel (AVX2 on amd64) against its definition.
+func TestDwPixel(t *testing.T) {
+	r := newRand(92)
+	done := 0
+	for it := range 300 {
+		C, nt := 1+r.IntN(40), 1+r.IntN(9)
+		offs := make([]int, nt)
+		o := r.IntN(5)
+		for i := range offs {
+			offs[i] = o
+			o += C + r.IntN(3*C)
+		}
+		base := r.IntN(7)
+		x := i8s(r, base+o+C)
+		w := i32s(r, nt*C, 1<<31-1)
+		if it%3 == 0 {
+			w = i32s(r, nt*C, 256)
+		}
+		acc := i32s(r, C, 1<<31-1)
+		izp := int32(randI8(r))
+		got, want := slices.Clone(acc), slices.Clone(acc)
+		if !dwPixel(got, x, base, offs, w, izp) {
+			continue
+		}
+		done++
+		for c := range want {
+			for i, of := range offs {
+				want[c] += (int32(x[base+of+c]) - izp) * w[i*C+c]
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("it %d C %d taps %d: %v, want %v", it, C, nt, got, want)
+		}
+	}
+	if useAVX2 && done < 200 {
+		t.Errorf("only %d cases ran the kernel", done)
+	}
+}
+
+// TestDiffDepthwisePortable runs the DEPTHWISE_CONV2D differential test with the Go loops.
+func TestDiffDepthwisePortable(t *testing.T) {
+	if !useAVX2 {
+		t.Skip("the Go loops are the only ones here")
+	}
+	useAVX2 = false
+	defer func() { useAVX2 = true }()
+	TestDiffDepthwise(t)
 }

@@ -12,6 +12,52 @@ func TestVNNIKernel(t *testing.T) {
 	if !useVNNI {
 		t.Skip("no AVX-512 VNNI on this CPU")
 	}
+	testDotKernel(t, dotVNNI, dotVNNIGo)
+}
+
+// TestSDOTKernel checks the NEON SDOT micro-kernels (arm64) against dotSDOTGo, as
+// TestVNNIKernel does for VNNI.
+func TestSDOTKernel(t *testing.T) {
+	if !useSDOT {
+		t.Skip("no ASIMD dot product on this CPU")
+	}
+	testDotKernel(t, dotSDOT, dotSDOTGo)
+}
+
+// TestDotGoKernels checks the Go micro-kernels (unsigned and signed bytes) against a direct
+// evaluation of their definition in int64, reduced modulo 2^32.
+func TestDotGoKernels(t *testing.T) {
+	for _, signed := range []bool{false, true} {
+		f := dotVNNIGo
+		if signed {
+			f = dotSDOTGo
+		}
+		testDotKernel(t, f, func(rows, nb int, a []byte, aOff, lda, segs, segStride, nq int, w []int8, c []int32, cOff, ldc int) {
+			for i := range rows {
+				for ch := range 16 * nb {
+					s := int64(0)
+					for sg := range segs {
+						for q := range nq {
+							for e := range 4 {
+								x := int64(a[aOff+sg*segStride+i*lda+4*q+e])
+								if signed {
+									x = int64(int8(a[aOff+sg*segStride+i*lda+4*q+e]))
+								}
+								s += x * int64(w[((sg*nq+q)*nb+ch/16)*64+(ch%16)*4+e])
+							}
+						}
+					}
+					c[cOff+i*ldc+ch] = int32(s)
+				}
+			}
+		})
+	}
+}
+
+type dotKernel func(rows, nb int, a []byte, aOff, lda, segs, segStride, nq int, w []int8, c []int32, cOff, ldc int)
+
+// testDotKernel compares kernel against want on random tiles of 1-12 rows × 16/32 channels.
+func testDotKernel(t *testing.T, kernel, wantKernel dotKernel) {
 	r := newRand(77)
 	for it := range 200 {
 		rows, nb := 1+it%vnniMR, 1+(it/vnniMR)%2
@@ -24,7 +70,7 @@ func TestVNNIKernel(t *testing.T) {
 		for i := range a {
 			a[i] = byte(r.IntN(256))
 			if it%7 == 0 {
-				a[i] = 255
+				a[i] = []byte{255, 128}[it%2]
 			}
 		}
 		for i := range w {
@@ -37,8 +83,8 @@ func TestVNNIKernel(t *testing.T) {
 		cOff := r.IntN(7)
 		got := make([]int32, cOff+rows*ldc+32)
 		want := make([]int32, len(got))
-		dotVNNI(rows, nb, a, aOff, lda, segs, segStride, nq, w, got, cOff, ldc)
-		dotVNNIGo(rows, nb, a, aOff, lda, segs, segStride, nq, w, want, cOff, ldc)
+		kernel(rows, nb, a, aOff, lda, segs, segStride, nq, w, got, cOff, ldc)
+		wantKernel(rows, nb, a, aOff, lda, segs, segStride, nq, w, want, cOff, ldc)
 		for i := range got {
 			if got[i] != want[i] {
 				t.Fatalf("it %d rows %d nb %d segs %d nq %d: c[%d] = %d, want %d", it, rows, nb, segs, nq, i, got[i], want[i])
@@ -48,17 +94,24 @@ func TestVNNIKernel(t *testing.T) {
 }
 
 // withPaths runs f with each CONV2D path this machine has: the VNNI layout with the assembly
-// kernels, the VNNI layout with the Go micro-kernel and scalar epilogue, and the int16 path
-// (AVX2 or Go).
+// kernels (amd64) or its signed variant with the SDOT kernels (arm64), the VNNI layout with the
+// Go micro-kernel and scalar epilogue, the signed variant with the Go micro-kernel, and the int16
+// path (AVX2 or Go).
 func withPaths(t *testing.T, f func(t *testing.T)) {
-	saved := useVNNI
-	defer func() { useVNNI, vnniGo = saved, false }()
+	saved, savedSDOT := useVNNI, useSDOT
+	defer func() { useVNNI, useSDOT, vnniGo, sdotGo = saved, savedSDOT, false, false }()
 	if saved {
 		t.Run("vnni", f)
 	}
-	useVNNI, vnniGo = false, true
+	useVNNI = false
+	if savedSDOT {
+		t.Run("sdot", f)
+	}
+	useSDOT, vnniGo = false, true
 	t.Run("vnniGo", f)
-	vnniGo = false
+	vnniGo, sdotGo = false, true
+	t.Run("sdotGo", f)
+	sdotGo = false
 	t.Run("int16", f)
 }
 
@@ -124,6 +177,50 @@ func TestOC4Kernel(t *testing.T) {
 	if !useVNNI {
 		t.Skip("no AVX-512 VNNI on this CPU")
 	}
+	testOC4Kernel(t, dotOC4, dotOC4Go)
+}
+
+// TestSDOTOC4Kernel checks the NEON SDOT kernels for at most 4 channels against dotSDOTOC4Go.
+func TestSDOTOC4Kernel(t *testing.T) {
+	if !useSDOT {
+		t.Skip("no ASIMD dot product on this CPU")
+	}
+	testOC4Kernel(t, dotSDOTOC4, dotSDOTOC4Go)
+}
+
+// TestOC4GoKernels checks the Go 4-channel kernels against their definition evaluated in int64.
+func TestOC4GoKernels(t *testing.T) {
+	for _, signed := range []bool{false, true} {
+		f := dotOC4Go
+		if signed {
+			f = dotSDOTOC4Go
+		}
+		testOC4Kernel(t, f, func(rows int, a []byte, aOff, lda, segs, segStride, nq int, w []int8, c []int32, ldc int) {
+			for i := range rows {
+				for j := range 4 {
+					s := int64(0)
+					for sg := range segs {
+						for q := range nq {
+							g := sg*nq + q
+							for e := range 4 {
+								x := int64(a[aOff+sg*segStride+i*lda+4*q+e])
+								if signed {
+									x = int64(int8(a[aOff+sg*segStride+i*lda+4*q+e]))
+								}
+								s += x * int64(w[(g/4)*64+j*16+(g%4)*4+e])
+							}
+						}
+					}
+					c[i*ldc+j] = int32(s)
+				}
+			}
+		})
+	}
+}
+
+type oc4Kernel func(rows int, a []byte, aOff, lda, segs, segStride, nq int, w []int8, c []int32, ldc int)
+
+func testOC4Kernel(t *testing.T, kernel, wantKernel oc4Kernel) {
 	r := newRand(78)
 	for it := range 120 {
 		rows := 1 + it%vnniMR
@@ -136,7 +233,7 @@ func TestOC4Kernel(t *testing.T) {
 		for i := range a {
 			a[i] = byte(r.IntN(256))
 			if it%7 == 0 {
-				a[i] = 255
+				a[i] = []byte{255, 128}[it%2]
 			}
 		}
 		for i := range w {
@@ -148,8 +245,8 @@ func TestOC4Kernel(t *testing.T) {
 		ldc := 4 + r.IntN(20)
 		got := make([]int32, rows*ldc+4)
 		want := make([]int32, len(got))
-		dotOC4(rows, a, aOff, lda, segs, segStride, nq, w, got, ldc)
-		dotOC4Go(rows, a, aOff, lda, segs, segStride, nq, w, want, ldc)
+		kernel(rows, a, aOff, lda, segs, segStride, nq, w, got, ldc)
+		wantKernel(rows, a, aOff, lda, segs, segStride, nq, w, want, ldc)
 		for i := range got {
 			if got[i] != want[i] {
 				t.Fatalf("it %d rows %d segs %d nq %d: c[%d] = %d, want %d", it, rows, segs, nq, i, got[i], want[i])
@@ -205,7 +302,7 @@ func TestDiffConvFewChannels(t *testing.T) {
 			}
 		}
 		t.Logf("%d graphs, %d with the 4-channel kernel", st.graphs, oc4)
-		if (useVNNI || vnniGo) && oc4 < 10 {
+		if dot4Layout() && oc4 < 10 {
 			t.Errorf("only %d graphs used the 4-channel kernel", oc4)
 		}
 	})
@@ -215,4 +312,54 @@ func TestDiffConvFewChannels(t *testing.T) {
 // zero-inserted input), its Go kernel, and the scalar scatter.
 func TestDiffTransposeConv2DPaths(t *testing.T) {
 	withPaths(t, TestDiffTransposeConv2D)
+}
+
+// TestRequantNEON checks the NEON fused-RESCALE epilogue of the SDOT layout (arm64) against
+// the scalar code, on random accumulators, corrections and per-channel or per-tensor parameters
+// (shifts of 32-50: every intermediate fits, as fusePost proves for real plans).
+func TestRequantNEON(t *testing.T) {
+	if !useSDOT {
+		t.Skip("no ASIMD dot product on this CPU")
+	}
+	r := newRand(93)
+	for it := range 200 {
+		rows, oc := 1+r.IntN(vnniMR), 1+r.IntN(40)
+		ldc, ldo := oc+r.IntN(9), oc+r.IntN(5)
+		nc := oc
+		if it%3 == 0 {
+			nc = 1
+		}
+		rp := &rescalePlan{ch: make([]rescaleCh, nc), ozp: int64(randI8(r)), outMin: -128, outMax: 127}
+		for i := range rp.ch {
+			sh := uint(32 + r.IntN(19))
+			rp.ch[i] = rescaleCh{mul: int64(1<<30 + r.IntN(1<<30)), shift: sh, rndPos: 1 << (sh - 1)}
+			if r.IntN(2) == 0 { // DOUBLE_ROUND-like constants that depend on the sign
+				rp.ch[i].rndNeg = rp.ch[i].rndPos - 1<<(sh-32)
+				rp.ch[i].rndDelta = rp.ch[i].rndNeg - rp.ch[i].rndPos
+			} else {
+				rp.ch[i].rndNeg = rp.ch[i].rndPos
+			}
+		}
+		c := i32s(r, rows*ldc, 1<<31-1)
+		corr := i32s(r, oc, 1<<20)
+		v := &vnniPlan{signed: true, prmN: make([]int64, oc/4*14)}
+		for ch := range oc / 4 * 4 {
+			p := rp.chOf(ch)
+			g, l := ch/4, ch%4
+			q := v.prmN[g*14:]
+			q[l/2] |= int64(uint64(uint32(p.mul)) << (32 * (l % 2)))
+			h := 2 * (l / 2)
+			q[2+h+l%2], q[6+h+l%2], q[10+h+l%2] = -int64(p.shift), p.rndPos, p.rndDelta
+		}
+		got, want := make([]int8, rows*ldo), make([]int8, rows*ldo)
+		if !requantRowsN(c, ldc, rows, corr, v.prmN, rp, oc, got, ldo) {
+			t.Fatal("requantRowsN unavailable")
+		}
+		requantSafeGo(c, ldc, rows, corr, rp, 0, oc, want, ldo)
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("it %d rows %d oc %d: out[%d] = %d, want %d", it, rows, oc, i, got[i], want[i])
+			}
+		}
+	}
 }

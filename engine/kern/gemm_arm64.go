@@ -1,0 +1,72 @@
+//go:build arm64
+
+package kern
+
+//go:generate go run mkneon.go
+
+import (
+	"sync"
+
+	"golang.org/x/sys/cpu"
+)
+
+// hasAsmKernel: the NEON FMLA micro-kernels (gemm_arm64.s) need only Advanced SIMD, which every
+// arm64 Linux CPU has.
+var hasAsmKernel = cpu.ARM64.HasASIMD
+
+// asmKernelRows runs the NEON micro-kernel for the first mr (1..6) rows of a tile (bias, if not
+// nil, points at mr row biases): c[i*ldc+j] (+)= bias[i] + sum_l a[l*6+i]*b[l*16+j].
+func asmKernelRows(mr, k int, a, b, c []float32, ldc int, accum bool, bias *float32) {
+	acc := 0
+	if accum {
+		acc = 1
+	}
+	_ = c[(mr-1)*ldc+gemmNR-1]
+	_ = a[k*gemmMR-1]
+	_ = b[k*gemmNR-1]
+	pa, pb, pc := &a[0], &b[0], &c[0]
+	switch mr {
+	case 1:
+		sgemmNeon1x16(k, pa, pb, pc, ldc, acc, bias)
+	case 2:
+		sgemmNeon2x16(k, pa, pb, pc, ldc, acc, bias)
+	case 3:
+		sgemmNeon3x16(k, pa, pb, pc, ldc, acc, bias)
+	case 4:
+		sgemmNeon4x16(k, pa, pb, pc, ldc, acc, bias)
+	case 5:
+		sgemmNeon5x16(k, pa, pb, pc, ldc, acc, bias)
+	default:
+		sgemmNeon6x16(k, pa, pb, pc, ldc, acc, bias)
+	}
+}
+
+func copyRows16(dst, src []float32, offs []int, off1 int) {
+	copyRows16Generic(dst, src, offs, off1)
+}
+
+func transposeRows16(dst, src []float32, offs *[16]int, n int) {
+	transposeRows16Generic(dst, src, offs, n)
+}
+
+// hasIndKernel: on arm64 the "indirect" kernel packs the 16-wide B tile of the whole k (from
+// the image, as the amd64 kernels read it) and runs the packed NEON kernel on it. That is the
+// same arithmetic as the amd64 indirect kernels (one pass over all of k, no KC blocking), so a
+// convolution with at most 6 outputs per group computes the same float32 values on both.
+const hasIndKernel = true
+
+var indPool = sync.Pool{New: func() any { return new([]float32) }}
+
+// indKernelRows computes, for the first mr rows of the packed A panel a (k x 6),
+// c[i*ldc+j] (+)= bias[i] + sum_l a[l*6+i] * src[off0+offs[l]+j] (j < 8) or
+// src[off1+offs[l]+j-8] (8 <= j < 16).
+func indKernelRows(mr, k int, a, src []float32, off0, off1 int, offs []int, c []float32, ldc int, accum bool, bias *float32) {
+	p := indPool.Get().(*[]float32)
+	if cap(*p) < k*gemmNR {
+		*p = make([]float32, k*gemmNR)
+	}
+	b := (*p)[:k*gemmNR]
+	copyRows16(b, src[off0:], offs[:k], off1-off0)
+	asmKernelRows(mr, k, a, b, c, ldc, accum, bias)
+	indPool.Put(p)
+}
