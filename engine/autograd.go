@@ -44,7 +44,7 @@ func needsGrad(p *Var) bool { return p != nil && p.RequiresGrad }
 
 func gradOf(p *Var) *Tensor {
 	if p.Grad == nil {
-		p.Grad = New(p.Val.Shape...)
+		p.Grad = &Tensor{Shape: append([]int(nil), p.Val.Shape...), Data: getBuf(NumElems(p.Val.Shape))}
 	}
 	return p.Grad
 }
@@ -94,14 +94,23 @@ func (v *Var) Backward(seed ...*Tensor) {
 			n.backward(n)
 		}
 	}
-	// Free interior gradients and graph links so memory is released; leaves keep Grad.
+	// Free interior gradients and graph links so memory is released; leaves keep Grad. The
+	// interior gradients were allocated by gradOf and are held by nothing else, so their
+	// buffers go back to the pool for the next step.
+	var free [][]float32
+	seenBuf := map[*float32]bool{}
 	for _, n := range order {
 		if n.backward != nil {
+			if n.Grad != nil && len(n.Grad.Data) > 0 && !seenBuf[&n.Grad.Data[0]] {
+				seenBuf[&n.Grad.Data[0]] = true
+				free = append(free, n.Grad.Data)
+			}
 			n.Grad = nil
 			n.parents = nil
 			n.backward = nil
 		}
 	}
+	putBufs(free)
 }
 
 // ZeroGrad clears the gradients of params.
