@@ -1,5 +1,11 @@
 package engine
 
+import (
+	"cmp"
+	"slices"
+	"unsafe"
+)
+
 // Var is a tensor in an autograd graph. Grad is allocated by Backward for every Var that
 // requires a gradient. Operators build new Vars whose backward closure adds the gradient of
 // the output into the gradients of their operands.
@@ -52,7 +58,18 @@ func gradOf(p *Var) *Tensor {
 // Backward computes gradients of v with respect to every Var it depends on that requires a
 // gradient. v must be a scalar (one element) unless seed is given: then seed is dL/dv.
 // Gradients accumulate into existing Grad tensors (call ZeroGrad between steps).
-func (v *Var) Backward(seed ...*Tensor) {
+func (v *Var) Backward(seed ...*Tensor) { v.backwardPass(false, seed) }
+
+// BackwardFree is Backward for a training step that owns its whole graph: after the gradients
+// of the leaves are computed, the value buffers of every interior Var (every Var an operator
+// produced, except v itself) go back to the engine's buffer pool, to be reused by the next
+// step's operators. Afterwards only v and the leaves (parameters, constants) may be used; a
+// caller or a hook that kept another Var of the graph (a prediction, an activation) must use
+// Backward instead. Buffers that share memory with a leaf or with each other are never
+// recycled.
+func (v *Var) BackwardFree() { v.backwardPass(true, nil) }
+
+func (v *Var) backwardPass(freeVals bool, seed []*Tensor) {
 	if !v.RequiresGrad {
 		return
 	}
@@ -99,6 +116,12 @@ func (v *Var) Backward(seed ...*Tensor) {
 	// buffers go back to the pool for the next step.
 	var free [][]float32
 	seenBuf := map[*float32]bool{}
+	if freeVals {
+		free = interiorValues(v, order)
+		for _, b := range free {
+			seenBuf[&b[0]] = true
+		}
+	}
 	for _, n := range order {
 		if n.backward != nil {
 			if n.Grad != nil && len(n.Grad.Data) > 0 && !seenBuf[&n.Grad.Data[0]] {
@@ -120,4 +143,68 @@ func ZeroGrad(params []*Var) {
 			p.Grad.Zero()
 		}
 	}
+}
+
+// interiorValues returns the value buffers of the interior Vars of order (those with a
+// backward function) other than root that can be recycled: none that overlaps the value or
+// gradient of a leaf (any parent without a backward function: parameters, constants, inputs)
+// or of root, and none that overlaps another interior buffer unless it is the same buffer
+// (in-place operators and views share their operand's buffer; it is returned once).
+func interiorValues(root *Var, order []*Var) [][]float32 {
+	type span struct{ lo, hi uintptr }
+	spanOf := func(b []float32) span {
+		lo := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+		return span{lo, lo + uintptr(len(b))*4}
+	}
+	var keep []span // memory that must survive
+	addKeep := func(t *Tensor) {
+		if t != nil && len(t.Data) > 0 {
+			keep = append(keep, spanOf(t.Data))
+		}
+	}
+	addKeep(root.Val)
+	interior := map[span][]float32{}
+	for _, n := range order {
+		if n.backward == nil {
+			addKeep(n.Val)
+			addKeep(n.Grad)
+			continue
+		}
+		for _, p := range n.parents {
+			if p != nil && p.backward == nil {
+				addKeep(p.Val)
+				addKeep(p.Grad)
+			}
+		}
+		if n != root && n.Val != nil && len(n.Val.Data) > 0 {
+			interior[spanOf(n.Val.Data)] = n.Val.Data
+		}
+	}
+	spans := make([]span, 0, len(interior))
+	for s := range interior {
+		spans = append(spans, s)
+	}
+	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.lo, b.lo) })
+	slices.SortFunc(keep, func(a, b span) int { return cmp.Compare(a.lo, b.lo) })
+	overlapsKeep := func(s span) bool {
+		// keep is sorted by lo; any keep span with lo < s.hi and hi > s.lo overlaps.
+		i, _ := slices.BinarySearchFunc(keep, s.hi, func(k span, hi uintptr) int { return cmp.Compare(k.lo, hi) })
+		for j := 0; j < i; j++ {
+			if keep[j].hi > s.lo {
+				return true
+			}
+		}
+		return false
+	}
+	var out [][]float32
+	for i, s := range spans {
+		if (i > 0 && spans[i-1].hi > s.lo) || (i+1 < len(spans) && spans[i+1].lo < s.hi) {
+			continue // shares memory with another interior buffer of another extent
+		}
+		if overlapsKeep(s) {
+			continue
+		}
+		out = append(out, interior[s])
+	}
+	return out
 }

@@ -3,46 +3,55 @@ package engine
 import "sync"
 
 // bufPool recycles float32 buffers that the engine alone holds, so that a training loop does
-// not allocate its gradients anew at every step: Backward returns the gradients of interior
-// Vars (which it frees anyway) and gradOf takes buffers of the same length back, zeroed. The
-// pool keeps at most poolCap bytes; buffers beyond that are left to the garbage collector.
+// not allocate its tensors anew at every step: Backward returns the gradients of interior Vars
+// (which it frees anyway), BackwardFree also their values, operators their scratch buffers,
+// and New and gradOf take buffers of the same length back, zeroed. There is one sync.Pool per
+// buffer length, so the garbage collector may still drop buffers that stay unused (after
+// training, say) instead of the pool holding them for good.
 var bufPool struct {
 	sync.Mutex
-	free  map[int][][]float32
-	bytes int
+	bySize map[int]*sync.Pool
 }
 
-const poolCap = 512 << 20
+// minPooled is the smallest buffer worth recycling (4 KiB); smaller ones are left to the
+// allocator.
+const minPooled = 1024
+
+func poolFor(n int, create bool) *sync.Pool {
+	bufPool.Lock()
+	defer bufPool.Unlock()
+	p := bufPool.bySize[n]
+	if p == nil && create {
+		if bufPool.bySize == nil {
+			bufPool.bySize = map[int]*sync.Pool{}
+		}
+		p = &sync.Pool{}
+		bufPool.bySize[n] = p
+	}
+	return p
+}
 
 // getBuf returns a zeroed buffer of n elements, recycled when one is free.
 func getBuf(n int) []float32 {
-	bufPool.Lock()
-	l := bufPool.free[n]
-	if len(l) == 0 {
-		bufPool.Unlock()
-		return make([]float32, n)
+	if n >= minPooled {
+		if p := poolFor(n, false); p != nil {
+			if b, ok := p.Get().(*[]float32); ok {
+				clear(*b)
+				return *b
+			}
+		}
 	}
-	b := l[len(l)-1]
-	bufPool.free[n] = l[:len(l)-1]
-	bufPool.bytes -= 4 * n
-	bufPool.Unlock()
-	clear(b)
-	return b
+	return make([]float32, n)
 }
 
 // putBufs hands buffers back; the caller guarantees that nothing else refers to them and that
 // no two of them share memory.
 func putBufs(bufs [][]float32) {
-	bufPool.Lock()
-	defer bufPool.Unlock()
-	if bufPool.free == nil {
-		bufPool.free = map[int][][]float32{}
-	}
 	for _, b := range bufs {
-		if len(b) < 1024 || bufPool.bytes+4*len(b) > poolCap {
+		if len(b) < minPooled {
 			continue
 		}
-		bufPool.free[len(b)] = append(bufPool.free[len(b)], b[:len(b):len(b)])
-		bufPool.bytes += 4 * len(b)
+		b = b[:len(b):len(b)]
+		poolFor(len(b), true).Put(&b)
 	}
 }

@@ -1,6 +1,9 @@
 package engine
 
-import "testing"
+import (
+	"math"
+	"testing"
+)
 
 // A recycled gradient buffer comes back zeroed, and steps that reuse buffers compute the same
 // gradients as the first step (which allocated fresh ones).
@@ -41,6 +44,54 @@ func TestBufPoolRecycledGradients(t *testing.T) {
 			if w.Grad.Data[i] != first[i] {
 				t.Fatalf("step %d: grad[%d] = %v, first step %v", step, i, w.Grad.Data[i], first[i])
 			}
+		}
+	}
+}
+
+// BackwardFree recycles interior values but never a buffer shared with a leaf or the root, and counts a buffer shared by an in-place operator
+// once: several steps with BackwardFree give bit-identical parameters to steps with Backward,
+// with the pool handing the recycled buffers to the next step's operators.
+func TestBackwardFreeMatchesBackward(t *testing.T) {
+	run := func(free bool) []float32 {
+		// sizes above the pool's 1024-element floor, so that every buffer can be recycled
+		w := Param(New(32, 4, 3, 3))
+		for i := range w.Val.Data {
+			w.Val.Data[i] = float32(i%7)*0.1 - 0.3
+		}
+		scale := Param(New(32 * 4 * 3 * 3))
+		for i := range scale.Val.Data {
+			scale.Val.Data[i] = 1
+		}
+		x := Const(New(2, 4, 16, 16))
+		for i := range x.Val.Data {
+			x.Val.Data[i] = float32(i%11)*0.05 - 0.2
+		}
+		target := Const(New(2, 32, 16, 16))
+		for i := range target.Val.Data {
+			target.Val.Data[i] = float32(i%5) * 0.1
+		}
+		opt := NewAdamW([]*Var{w, scale}, 1e-2)
+		for range 4 {
+			// ReLUOver of a positive parameter is an interior Var sharing the parameter's
+			// buffer: it must not be recycled
+			wv := Reshape(Mul(Reshape(w, -1), ReLUOver(scale)), 32, 4, 3, 3)
+			y := ReLUOver(Conv2d(x, wv, nil, ConvOpts{Padding: [2]int{1, 1}}))
+			loss := MSELoss(Add(y, y), target)
+			opt.ZeroGrad()
+			if free {
+				loss.BackwardFree()
+			} else {
+				loss.Backward()
+			}
+			opt.Step()
+		}
+		return append(append([]float32(nil), w.Val.Data...), scale.Val.Data...)
+	}
+	want := run(false)
+	got := run(true)
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("parameter %d after 4 steps: %v with BackwardFree, %v with Backward", i, got[i], want[i])
 		}
 	}
 }

@@ -103,8 +103,9 @@ func conv2d(x, w, b *Var, o ConvOpts, relu bool) *Var {
 		dy := out.Grad.Data
 		if relu {
 			g := dy
-			dy = make([]float32, len(g))
+			dy = getBuf(len(g)) // zeroed: reluBackward accumulates into it
 			parallelElems(len(g), func(lo, hi int) { reluBackward(y.Data[lo:hi], g[lo:hi], dy[lo:hi]) })
+			defer putBufs([][]float32{dy})
 		}
 		kern.Conv2dBackward(p, x.Val.Data, w.Val.Data, dy, dx, dw, db)
 	}, x, w, b)

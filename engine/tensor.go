@@ -30,7 +30,7 @@ func NumElems(shape []int) int {
 
 // New returns a zero tensor of the given shape.
 func New(shape ...int) *Tensor {
-	return &Tensor{Shape: append([]int(nil), shape...), Data: make([]float32, NumElems(shape))}
+	return &Tensor{Shape: append([]int(nil), shape...), Data: getBuf(NumElems(shape))}
 }
 
 // FromData wraps data (not copied) as a tensor of the given shape. It panics when the sizes

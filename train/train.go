@@ -320,7 +320,7 @@ func Step(ex *graph.Exec, opt engine.Optimizer, b *data.Batch) (float64, error) 
 	}
 	loss := engine.MSELoss(pred, y)
 	opt.ZeroGrad()
-	loss.Backward()
+	loss.BackwardFree() // pred and the activations are not used after this: recycle them
 	opt.Step()
 	return float64(loss.Val.Data[0]), nil
 }
