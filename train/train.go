@@ -307,7 +307,9 @@ func (l *Loop) Run(ctx context.Context) error {
 	return nil
 }
 
-// Step runs one optimization step on a batch and returns the loss.
+// Step runs one optimization step on a batch and returns the loss. The step's activations are
+// recycled for the next step (engine's BackwardFree): a Hook on ex must not keep the Vars it
+// sees beyond the step (copy the data if it needs them; vgfq's own hooks keep statistics only).
 func Step(ex *graph.Exec, opt engine.Optimizer, b *data.Batch) (float64, error) {
 	x := engine.Const(engine.FromData(b.LR, b.N, data.Channels, b.H/2, b.W/2))
 	y := engine.Const(engine.FromData(b.HR, b.N, data.Channels, b.H, b.W))
