@@ -1,10 +1,8 @@
 package train
 
 import (
-	"math/rand/v2"
 	"testing"
 
-	"github.com/vgfq/vgfq/data"
 	"github.com/vgfq/vgfq/graph"
 	"github.com/vgfq/vgfq/zoo"
 )
@@ -17,15 +15,8 @@ func BenchmarkStepUpscaler(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rng := rand.New(rand.NewPCG(1, 2))
 	const n = 64
-	bt := &data.Batch{N: n, H: 32, W: 32, LR: make([]float32, n*3*16*16), HR: make([]float32, n*3*32*32)}
-	for i := range bt.LR {
-		bt.LR[i] = rng.Float32()
-	}
-	for i := range bt.HR {
-		bt.HR[i] = rng.Float32()
-	}
+	bt := RandomBatch(n, 16, 16, 1)
 	ex := graph.NewExec(g, true)
 	ex.Train = true
 	opt := NewOptimizer(DefaultConfig(), ex.Params())

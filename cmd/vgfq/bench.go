@@ -3,14 +3,12 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"runtime"
 	"runtime/pprof"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/vgfq/vgfq/data"
 	"github.com/vgfq/vgfq/graph"
 	"github.com/vgfq/vgfq/model"
 	"github.com/vgfq/vgfq/qat"
@@ -81,15 +79,7 @@ func newBenchCmd() *cobra.Command {
 
 // benchTrain times training steps on random data and returns images per second.
 func benchTrain(g *graph.Graph, batch, h, w, steps, warmup int, qatMode bool) (float64, error) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	b := &data.Batch{N: batch, H: 2 * h, W: 2 * w,
-		LR: make([]float32, batch*3*h*w), HR: make([]float32, batch*3*4*h*w)}
-	for i := range b.LR {
-		b.LR[i] = rng.Float32()
-	}
-	for i := range b.HR {
-		b.HR[i] = rng.Float32()
-	}
+	b := train.RandomBatch(batch, h, w, 1)
 	ex := graph.NewExec(g, true)
 	ex.Train = true
 	if qatMode {
