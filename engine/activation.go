@@ -31,14 +31,7 @@ func ReLU(x *Var) *Var {
 }
 
 // reluBackward adds g into dx where the output y is > 0.
-func reluBackward(y, g, dx []float32) {
-	g, dx = g[:len(y)], dx[:len(y)]
-	for i, v := range y {
-		// dx += g where the output is > 0, else dx += +0 (dx is unchanged: it starts at +0 and a
-		// sum with +0 only turns -0 into +0, as PyTorch's where(y > 0, g, 0) does)
-		dx[i] += math.Float32frombits(math.Float32bits(g[i]) & keepMask(v > 0))
-	}
-}
+func reluBackward(y, g, dx []float32) { kern.ReLUBackward(y, g, dx) }
 
 // keepMask is all ones when b, else 0 (branch-free selects: the comparisons in ReLU are
 // unpredictable, so a branch mispredicts about half the time).

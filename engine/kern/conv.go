@@ -353,6 +353,22 @@ func ReLUInPlace(y []float32) {
 	}
 }
 
+// ReLUBackward adds to dx the gradient of ReLU: dx[i] += g[i] where y[i] > 0 (y the ReLU's
+// output), else += +0, which leaves dx unchanged except that -0 becomes +0, as PyTorch's
+// where(y > 0, g, 0) accumulated into a zero gradient does. Branch-free; AVX on amd64.
+func ReLUBackward(y, g, dx []float32) {
+	g, dx = g[:len(y)], dx[:len(y)]
+	k := reluBackwardFast(y, g, dx)
+	y, g, dx = y[k:], g[k:], dx[k:]
+	for i, v := range y {
+		var m uint32
+		if v > 0 {
+			m = ^uint32(0)
+		}
+		dx[i] += math.Float32frombits(math.Float32bits(g[i]) & m)
+	}
+}
+
 // indirectOK reports whether the forward convolution can use the unpacked-B kernels: few output
 // channels per group (one A panel, so every packed B element would be used once) and output rows
 // made of runs of 8 pixels reading contiguous input (stride 1, width a multiple of 8).

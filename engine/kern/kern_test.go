@@ -519,6 +519,34 @@ func TestReLUInPlace(t *testing.T) {
 	}
 }
 
+// TestReLUBackward: the AVX path and the Go loop agree bit for bit with dx + (y > 0 ? g : +0)
+// on every length (vector body and tail), with NaN, ±0 and infinities in y, g and dx.
+func TestReLUBackward(t *testing.T) {
+	vals := []float32{1, -1, 0, float32(math.Copysign(0, -1)), float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 1e-45, -1e-45, 3.5}
+	for n := 0; n < 40; n++ {
+		y, g, dx := make([]float32, n), make([]float32, n), make([]float32, n)
+		for i := range y {
+			y[i] = vals[(i*7+n)%len(vals)]
+			g[i] = vals[(i*3+2*n+1)%len(vals)]
+			dx[i] = vals[(i*5+n+4)%len(vals)]
+		}
+		want := make([]float32, n)
+		for i, v := range y {
+			var add float32 // +0
+			if v > 0 {
+				add = g[i]
+			}
+			want[i] = dx[i] + add
+		}
+		ReLUBackward(y, g, dx)
+		for i := range dx {
+			if math.Float32bits(dx[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("n %d: dx[%d] = %v (bits %#x), want %v (bits %#x)", n, i, dx[i], math.Float32bits(dx[i]), want[i], math.Float32bits(want[i]))
+			}
+		}
+	}
+}
+
 // TestMicroKernel checks the assembly micro-kernels (AVX2+FMA on amd64, NEON FMLA on arm64) for
 // every row count, odd and even k, with and without bias and accumulation, against a float64
 // evaluation of c (+)= bias + Σ a·b, and that they write only their rows and columns.

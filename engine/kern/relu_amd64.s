@@ -21,3 +21,28 @@ rloop:
 	JNZ     rloop
 	VZEROUPPER
 	RET
+
+// func reluBackwardAVX(y, gr, dx *float32, n int)
+//
+// dx[i] += gr[i] AND (y[i] GT_OQ 0 ? all ones : 0) for i < n (a positive multiple of 8): the
+// gradient where the output is > 0, else +0 — kern.ReLUBackward's definition.
+TEXT ·reluBackwardAVX(SB), NOSPLIT, $0-32
+	MOVQ   y+0(FP), SI
+	MOVQ   gr+8(FP), BX
+	MOVQ   dx+16(FP), DI
+	MOVQ   n+24(FP), CX
+	VXORPS Y1, Y1, Y1
+
+bloop:
+	VMOVUPS (SI), Y0
+	VCMPPS  $0x1e, Y1, Y0, Y2
+	VANDPS  (BX), Y2, Y3
+	VADDPS  (DI), Y3, Y3
+	VMOVUPS Y3, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, BX
+	ADDQ    $32, DI
+	SUBQ    $8, CX
+	JNZ     bloop
+	VZEROUPPER
+	RET
