@@ -112,22 +112,10 @@ func (v *Var) backwardPass(freeVals bool, seed []*Tensor) {
 		}
 	}
 	// Free interior gradients and graph links so memory is released; leaves keep Grad. The
-	// interior gradients were allocated by gradOf and are held by nothing else, so their
-	// buffers go back to the pool for the next step.
-	var free [][]float32
-	seenBuf := map[*float32]bool{}
-	if freeVals {
-		free = interiorValues(v, order)
-		for _, b := range free {
-			seenBuf[&b[0]] = true
-		}
-	}
+	// interior buffers that nothing else can hold go back to the pool for the next step.
+	free := recyclable(v, order, freeVals)
 	for _, n := range order {
 		if n.backward != nil {
-			if n.Grad != nil && len(n.Grad.Data) > 0 && !seenBuf[&n.Grad.Data[0]] {
-				seenBuf[&n.Grad.Data[0]] = true
-				free = append(free, n.Grad.Data)
-			}
 			n.Grad = nil
 			n.parents = nil
 			n.backward = nil
@@ -145,12 +133,14 @@ func ZeroGrad(params []*Var) {
 	}
 }
 
-// interiorValues returns the value buffers of the interior Vars of order (those with a
-// backward function) other than root that can be recycled: none that overlaps the value or
-// gradient of a leaf (any parent without a backward function: parameters, constants, inputs)
-// or of root, and none that overlaps another interior buffer unless it is the same buffer
-// (in-place operators and views share their operand's buffer; it is returned once).
-func interiorValues(root *Var, order []*Var) [][]float32 {
+// recyclable returns the buffers of a finished backward pass over order that can go back to
+// the pool: the gradients of interior Vars (those with a backward function; they are dropped
+// anyway) and, with vals, their values except root's. None that overlaps memory that must
+// survive is returned: the value or gradient of a leaf (any parent without a backward
+// function: parameters, constants, inputs) or root's value; and none that overlaps another
+// candidate unless it is the same buffer (in-place operators and views share their operand's
+// buffer), which is returned once.
+func recyclable(root *Var, order []*Var, vals bool) [][]float32 {
 	type span struct{ lo, hi uintptr }
 	spanOf := func(b []float32) span {
 		lo := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
@@ -162,8 +152,13 @@ func interiorValues(root *Var, order []*Var) [][]float32 {
 			keep = append(keep, spanOf(t.Data))
 		}
 	}
+	cand := map[span][]float32{}
+	addCand := func(t *Tensor) {
+		if t != nil && len(t.Data) > 0 {
+			cand[spanOf(t.Data)] = t.Data
+		}
+	}
 	addKeep(root.Val)
-	interior := map[span][]float32{}
 	for _, n := range order {
 		if n.backward == nil {
 			addKeep(n.Val)
@@ -176,35 +171,35 @@ func interiorValues(root *Var, order []*Var) [][]float32 {
 				addKeep(p.Grad)
 			}
 		}
-		if n != root && n.Val != nil && len(n.Val.Data) > 0 {
-			interior[spanOf(n.Val.Data)] = n.Val.Data
+		addCand(n.Grad)
+		if vals && n != root {
+			addCand(n.Val)
 		}
 	}
-	spans := make([]span, 0, len(interior))
-	for s := range interior {
+	spans := make([]span, 0, len(cand))
+	for s := range cand {
 		spans = append(spans, s)
 	}
 	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.lo, b.lo) })
 	slices.SortFunc(keep, func(a, b span) int { return cmp.Compare(a.lo, b.lo) })
 	overlapsKeep := func(s span) bool {
-		// keep is sorted by lo; any keep span with lo < s.hi and hi > s.lo overlaps.
+		// keep is sorted by lo: only spans starting before s.hi can overlap s.
 		i, _ := slices.BinarySearchFunc(keep, s.hi, func(k span, hi uintptr) int { return cmp.Compare(k.lo, hi) })
-		for j := 0; j < i; j++ {
-			if keep[j].hi > s.lo {
+		for _, k := range keep[:i] {
+			if k.hi > s.lo {
 				return true
 			}
 		}
 		return false
 	}
 	var out [][]float32
+	var maxHi uintptr // the largest end of the spans before i (sorted by start)
 	for i, s := range spans {
-		if (i > 0 && spans[i-1].hi > s.lo) || (i+1 < len(spans) && spans[i+1].lo < s.hi) {
-			continue // shares memory with another interior buffer of another extent
+		shared := maxHi > s.lo || (i+1 < len(spans) && spans[i+1].lo < s.hi)
+		maxHi = max(maxHi, s.hi)
+		if !shared && !overlapsKeep(s) { // else it shares memory with another candidate
+			out = append(out, cand[s])
 		}
-		if overlapsKeep(s) {
-			continue
-		}
-		out = append(out, interior[s])
 	}
 	return out
 }

@@ -104,3 +104,50 @@ func TestBackwardFreeMatchesBackward(t *testing.T) {
 		}
 	}
 }
+
+// recyclable returns each candidate buffer once, and none that overlaps a leaf's or root's
+// memory or another candidate of another extent (a view inside a larger buffer, even when a
+// smaller candidate lies between them).
+func TestRecyclable(t *testing.T) {
+	big := make([]float32, 4000)
+	leafData := make([]float32, 2000)
+	nop := func(*Var) {}
+	leaf := &Var{Val: &Tensor{Data: leafData}, RequiresGrad: true}
+	interior := func(val, grad []float32) *Var {
+		n := &Var{Val: &Tensor{Data: val}, RequiresGrad: true, backward: nop, parents: []*Var{leaf}}
+		if grad != nil {
+			n.Grad = &Tensor{Data: grad}
+		}
+		return n
+	}
+	own := make([]float32, 1500)    // recyclable
+	shared := make([]float32, 1200) // value of two Vars (an in-place op): returned once
+	root := interior(make([]float32, 1), make([]float32, 1100))
+	order := []*Var{
+		leaf,
+		interior(big, nil),                   // contains the next two: none of the three
+		interior(big[100:1200], nil),         // view at the start of big
+		interior(big[2000:3500], nil),        // view further in, past the first view's end
+		interior(leafData[500:1800], nil),    // view of the leaf: kept
+		interior(own, make([]float32, 1300)), // value and gradient recyclable
+		interior(shared, nil), interior(shared, nil),
+		root,
+	}
+	got := map[*float32]int{}
+	for _, b := range recyclable(root, order, true) {
+		got[&b[0]] = len(b)
+	}
+	want := map[*float32]int{&own[0]: 1500, &order[5].Grad.Data[0]: 1300, &shared[0]: 1200, &root.Grad.Data[0]: 1100}
+	if len(got) != len(want) {
+		t.Fatalf("recycled %d buffers %v, want %d", len(got), got, len(want))
+	}
+	for p, n := range want {
+		if got[p] != n {
+			t.Fatalf("buffer of %d elements not recycled (got %v)", n, got)
+		}
+	}
+	// Without vals only the interior gradients go back.
+	if g := recyclable(root, order, false); len(g) != 2 {
+		t.Fatalf("Backward recycled %d buffers, want the 2 interior gradients", len(g))
+	}
+}
