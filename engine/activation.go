@@ -9,7 +9,7 @@ import (
 // unary builds an element-wise operator: fwd fills y from x over [lo, hi); bwd adds the
 // gradient into dx given x, y and the output gradient g over [lo, hi).
 func unaryOp(x *Var, fwd func(x, y []float32), bwd func(x, y, g, dx []float32)) *Var {
-	y := New(x.Shape()...)
+	y := newOverwritten(x.Shape()...) // fwd fills all of y
 	xd := x.Val.Data
 	parallelElems(len(xd), func(lo, hi int) { fwd(xd[lo:hi], y.Data[lo:hi]) })
 	return result(y, func(out *Var) {

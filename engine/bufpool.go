@@ -44,6 +44,19 @@ func getBuf(n int) []float32 {
 	return make([]float32, n)
 }
 
+// getBufUninit is getBuf for a caller that overwrites every element: a recycled buffer is
+// returned as it is, not cleared.
+func getBufUninit(n int) []float32 {
+	if n >= minPooled {
+		if p := poolFor(n, false); p != nil {
+			if b, ok := p.Get().(*[]float32); ok {
+				return *b
+			}
+		}
+	}
+	return make([]float32, n)
+}
+
 // putBufs hands buffers back; the caller guarantees that nothing else refers to them and that
 // no two of them share memory.
 func putBufs(bufs [][]float32) {

@@ -79,7 +79,7 @@ func conv2d(x, w, b *Var, o ConvOpts, relu bool) *Var {
 		panic(err)
 	}
 	oh, ow := p.OutHW()
-	y := New(p.N, p.O, oh, ow)
+	y := newOverwritten(p.N, p.O, oh, ow) // kern.Conv2d(ReLU) and ConvTranspose2d write all of y
 	var bd []float32
 	if b != nil {
 		bd = b.Val.Data
@@ -103,8 +103,8 @@ func conv2d(x, w, b *Var, o ConvOpts, relu bool) *Var {
 		dy := out.Grad.Data
 		if relu {
 			g := dy
-			dy = getBuf(len(g)) // zeroed: reluBackward accumulates into it
-			parallelElems(len(g), func(lo, hi int) { reluBackward(y.Data[lo:hi], g[lo:hi], dy[lo:hi]) })
+			dy = getBufUninit(len(g)) // every element set: the masked gradient (+0 elsewhere)
+			parallelElems(len(g), func(lo, hi int) { kern.ReLUBackwardSet(y.Data[lo:hi], g[lo:hi], dy[lo:hi]) })
 			defer putBufs([][]float32{dy})
 		}
 		kern.Conv2dBackward(p, x.Val.Data, w.Val.Data, dy, dx, dw, db)
@@ -118,7 +118,7 @@ func ConvTranspose2d(x, w, b *Var, o ConvOpts) *Var {
 		panic(err)
 	}
 	oh, ow := p.OutHW()
-	y := New(p.N, p.O, oh, ow)
+	y := newOverwritten(p.N, p.O, oh, ow) // kern.Conv2d(ReLU) and ConvTranspose2d write all of y
 	var bd []float32
 	if b != nil {
 		bd = b.Val.Data

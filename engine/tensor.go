@@ -33,6 +33,12 @@ func New(shape ...int) *Tensor {
 	return &Tensor{Shape: append([]int(nil), shape...), Data: getBuf(NumElems(shape))}
 }
 
+// newOverwritten is New for an operator that writes every element of the result: a recycled
+// buffer is not cleared first.
+func newOverwritten(shape ...int) *Tensor {
+	return &Tensor{Shape: append([]int(nil), shape...), Data: getBufUninit(NumElems(shape))}
+}
+
 // FromData wraps data (not copied) as a tensor of the given shape. It panics when the sizes
 // disagree: that is a programming error, not bad input.
 func FromData(data []float32, shape ...int) *Tensor {

@@ -331,6 +331,10 @@ func convFwd(g *convGeom, n int, x, w, b, y []float32, accumulate, relu bool) {
 				g.fwdFewOutputs(ib, w[gi*g.og*g.ck:(gi+1)*g.og*g.ck], rb, beta, yn[gi*g.og*p:(gi+1)*g.og*p], s)
 				continue
 			}
+			if ib, ok := bp.(im2colB); ok && !inner && g.indirectManyOK() {
+				g.fwdIndirect(ib, w[gi*g.og*g.ck:(gi+1)*g.og*g.ck], rb, beta, yn[gi*g.og*p:(gi+1)*g.og*p], s)
+				continue
+			}
 			sgemm(false, g.og, p, g.ck, 1, w[gi*g.og*g.ck:], g.ck, bp, beta, yn[gi*g.og*p:], p, rb, inner)
 		}
 		convPool.Put(s)
@@ -366,6 +370,21 @@ func ReLUBackward(y, g, dx []float32) {
 			m = ^uint32(0)
 		}
 		dx[i] += math.Float32frombits(math.Float32bits(g[i]) & m)
+	}
+}
+
+// ReLUBackwardSet is ReLUBackward into a zeroed dx without reading dx: dx[i] = g[i] where
+// y[i] > 0, else +0, plus +0 (so a -0 gradient becomes +0, exactly as accumulated into zero).
+func ReLUBackwardSet(y, g, dx []float32) {
+	g, dx = g[:len(y)], dx[:len(y)]
+	k := reluBackwardSetFast(y, g, dx)
+	y, g, dx = y[k:], g[k:], dx[k:]
+	for i, v := range y {
+		var m uint32
+		if v > 0 {
+			m = ^uint32(0)
+		}
+		dx[i] = 0 + math.Float32frombits(math.Float32bits(g[i])&m)
 	}
 }
 
@@ -413,6 +432,76 @@ func (g *convGeom) fwdFewOutputs(b im2colB, wg, bias []float32, beta float32, yg
 				}
 			} else {
 				copy(row, src)
+			}
+		}
+	}
+}
+
+// indirectMany enables fwdIndirect (a variable for tests and benchmarks).
+var indirectMany = true
+
+// indirectManyOK reports whether a forward convolution with more output channels per group than
+// one A panel holds can read the column matrix straight from the image (fwdIndirect).
+func (g *convGeom) indirectManyOK() bool {
+	return indirectMany && hasIndKernel && useAsmKernel() && g.og > gemmMR && g.SW == 1 && g.OW%8 == 0
+}
+
+// fwdIndirect computes one group of one image like sgemm(false, og, p, ck, 1, wg, ck, b, beta,
+// yg, p, bias) and gives the same bits, but without packing the column matrix: each of its
+// elements would be packed once and then read by every 6-row panel of W, so the panels read the
+// padded image directly (the indirect kernels). The arithmetic is the packed path's: k split
+// into the same KC blocks (each block's sum started from zero, the bias in the first, then
+// added to C), the same 6-row tiles with the same kernel per tile height.
+func (g *convGeom) fwdIndirect(b im2colB, wg, bias []float32, beta float32, yg []float32, s *convScratch) {
+	og, ck, p := g.og, g.ck, g.OH*g.OW
+	kblocks := (ck + gemmKC - 1) / gemmKC
+	kcBlock := (ck + kblocks - 1) / kblocks
+	mcp := (og + gemmMR - 1) / gemmMR * gemmMR
+	// W packed block by block: block pc holds panels of 6 rows x kc at pa[pc*mcp:].
+	pa := s.aBuf(mcp * ck)
+	for pc := 0; pc < ck; pc += kcBlock {
+		kc := min(kcBlock, ck-pc)
+		packA(false, wg, ck, 0, pc, og, kc, 1, pa[pc*mcp:pc*mcp+mcp*kc])
+	}
+	offs := s.offsBuf(ck)
+	for r := range offs {
+		offs[r] = b.rowBase(r)
+	}
+	var tile [gemmMR * gemmNR]float32
+	for p0 := 0; p0 < p; p0 += gemmNR {
+		off0 := p0/g.OW*g.SH*b.wp + p0%g.OW
+		full := p0+gemmNR <= p
+		off1 := off0 // a last run of 8 pixels: computed twice into a tile, half of it kept
+		if full {
+			p1 := p0 + 8
+			off1 = p1/g.OW*g.SH*b.wp + p1%g.OW
+		}
+		for pc := 0; pc < ck; pc += kcBlock {
+			kc := min(kcBlock, ck-pc)
+			accum := beta != 0 || pc > 0
+			for ir := 0; ir < og; ir += gemmMR {
+				mr := min(gemmMR, og-ir)
+				var bptr *float32
+				if pc == 0 && bias != nil {
+					bptr = &bias[ir]
+				}
+				ap := pa[pc*mcp+ir*kc:]
+				if full {
+					indKernelRows(mr, kc, ap, b.xp, off0, off1, offs[pc:pc+kc], yg[ir*p+p0:], p, accum, bptr)
+					continue
+				}
+				indKernelRows(mr, kc, ap, b.xp, off0, off1, offs[pc:pc+kc], tile[:], gemmNR, false, bptr)
+				for i := 0; i < mr; i++ {
+					row := yg[(ir+i)*p+p0 : (ir+i+1)*p]
+					src := tile[i*gemmNR : i*gemmNR+len(row)]
+					if accum {
+						for j, v := range src {
+							row[j] += v
+						}
+					} else {
+						copy(row, src)
+					}
+				}
 			}
 		}
 	}

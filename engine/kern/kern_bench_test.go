@@ -70,7 +70,7 @@ func BenchmarkConv2dForward(b *testing.B) {
 		for _, impl := range []struct {
 			name string
 			f    func(Conv2dParams, []float32, []float32, []float32, []float32)
-		}{{"fast", Conv2d}, {"ref", RefConv2d}} {
+		}{{"fast", Conv2d}, {"packed", conv2dPacked}, {"ref", RefConv2d}} {
 			b.Run(impl.name+"/"+c.name, func(b *testing.B) {
 				p := c.p
 				oh, ow := p.OutHW()
@@ -113,4 +113,11 @@ func BenchmarkConv2dBackward(b *testing.B) {
 			})
 		}
 	}
+}
+
+// conv2dPacked is Conv2d with the column matrix always packed (no fwdIndirect).
+func conv2dPacked(p Conv2dParams, x, w, b, y []float32) {
+	defer func(v bool) { indirectMany = v }(indirectMany)
+	indirectMany = false
+	Conv2d(p, x, w, b, y)
 }

@@ -547,6 +547,32 @@ func TestReLUBackward(t *testing.T) {
 	}
 }
 
+// TestReLUBackwardSet: ReLUBackwardSet gives the bits of ReLUBackward into a zeroed dx
+// (a -0 gradient becomes +0) whatever dx held, on the AVX path and the Go loop.
+func TestReLUBackwardSet(t *testing.T) {
+	vals := []float32{1, -1, 0, float32(math.Copysign(0, -1)), float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 1e-45, -1e-45, 3.5}
+	for _, generic := range []bool{false, true} {
+		forceGeneric = generic
+		for n := 0; n < 40; n++ {
+			y, g, dx := make([]float32, n), make([]float32, n), make([]float32, n)
+			for i := range y {
+				y[i] = vals[(i*7+n)%len(vals)]
+				g[i] = vals[(i*3+2*n+1)%len(vals)]
+				dx[i] = vals[(i*5+n+4)%len(vals)]
+			}
+			want := make([]float32, n)
+			ReLUBackward(y, g, want)
+			ReLUBackwardSet(y, g, dx)
+			for i := range dx {
+				if math.Float32bits(dx[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("generic %v n %d: dx[%d] = %v (bits %#x), want %v (bits %#x)", generic, n, i, dx[i], math.Float32bits(dx[i]), want[i], math.Float32bits(want[i]))
+				}
+			}
+		}
+	}
+	forceGeneric = false
+}
+
 // TestMicroKernel checks the assembly micro-kernels (AVX2+FMA on amd64, NEON FMLA on arm64) for
 // every row count, odd and even k, with and without bias and accumulation, against a float64
 // evaluation of c (+)= bias + Σ a·b, and that they write only their rows and columns.

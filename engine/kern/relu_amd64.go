@@ -30,3 +30,18 @@ func reluBackwardFast(y, g, dx []float32) int {
 	reluBackwardAVX(&y[0], &g[0], &dx[0], n)
 	return n
 }
+
+//go:noescape
+func reluBackwardSetAVX(y, gr, dx *float32, n int)
+
+// reluBackwardSetFast does ReLUBackwardSet on the longest prefix that is a multiple of 8 with
+// AVX and returns its length (0 without AVX).
+func reluBackwardSetFast(y, g, dx []float32) int {
+	n := len(y) &^ 7
+	if n == 0 || !hasAvx || forceGeneric {
+		return 0
+	}
+	_, _ = g[n-1], dx[n-1]
+	reluBackwardSetAVX(&y[0], &g[0], &dx[0], n)
+	return n
+}

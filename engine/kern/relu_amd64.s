@@ -46,3 +46,28 @@ bloop:
 	JNZ     bloop
 	VZEROUPPER
 	RET
+
+// func reluBackwardSetAVX(y, gr, dx *float32, n int)
+//
+// dx[i] = (gr[i] AND (y[i] GT_OQ 0 ? all ones : 0)) + 0 for i < n (a positive multiple of 8):
+// reluBackwardAVX into a zeroed dx, without reading dx.
+TEXT ·reluBackwardSetAVX(SB), NOSPLIT, $0-32
+	MOVQ   y+0(FP), SI
+	MOVQ   gr+8(FP), BX
+	MOVQ   dx+16(FP), DI
+	MOVQ   n+24(FP), CX
+	VXORPS Y1, Y1, Y1
+
+sloop:
+	VMOVUPS (SI), Y0
+	VCMPPS  $0x1e, Y1, Y0, Y2
+	VANDPS  (BX), Y2, Y3
+	VADDPS  Y1, Y3, Y3
+	VMOVUPS Y3, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, BX
+	ADDQ    $32, DI
+	SUBQ    $8, CX
+	JNZ     sloop
+	VZEROUPPER
+	RET
