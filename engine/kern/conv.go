@@ -443,7 +443,7 @@ var indirectMany = true
 // indirectManyOK reports whether a forward convolution with more output channels per group than
 // one A panel holds can read the column matrix straight from the image (fwdIndirect).
 func (g *convGeom) indirectManyOK() bool {
-	return indirectMany && hasIndKernel && useAsmKernel() && g.og > gemmMR && g.SW == 1 && g.OW%8 == 0
+	return indirectMany && indReadsImage && useAsmKernel() && g.og > gemmMR && g.SW == 1 && g.OW%8 == 0
 }
 
 // fwdIndirect computes one group of one image like sgemm(false, og, p, ck, 1, wg, ck, b, beta,
@@ -603,23 +603,135 @@ func convBwdWeight(g *convGeom, n int, x, dy, dw []float32) {
 	// With fewer parts than threads, the GEMMs themselves are split (over disjoint blocks of
 	// the partial, which does not change any summation order).
 	inner := parts < Threads()
+	// The blocked-image path keeps each partial with its columns in (kh, kw, c) order.
+	blk := !inner && g.wgradBlk16OK()
+	var wb *wgradBlk16
+	if blk {
+		wb = newWgradBlk16(g)
+	}
 	ParallelForDynamic(parts, 1, func(lo, hi int) {
 		for pi := lo; pi < hi; pi++ {
 			part := partial[pi*wsz : (pi+1)*wsz]
 			for i := pi * n / parts; i < (pi+1)*n/parts; i++ {
+				if blk {
+					wb.accImage(x[i*in:(i+1)*in], dy[i*out:(i+1)*out], part)
+					continue
+				}
 				accImage(i, part, inner)
 			}
 		}
 	})
 	ParallelFor(wsz, 4096, func(lo, hi int) {
 		for j := lo; j < hi; j++ {
-			s := partial[j]
+			jp := j
+			if blk {
+				jp = g.blk16Col(j)
+			}
+			s := partial[jp]
 			for pi := 1; pi < parts; pi++ {
-				s += partial[pi*wsz+j]
+				s += partial[pi*wsz+jp]
 			}
 			dw[j] += s
 		}
 	})
+}
+
+// wgradBlk16 computes the weight gradient of one image without packing the column matrix: the
+// image is copied once into blocks of 16 channels, padded, pixel-major ([c/16][hp][wp][16]), so
+// that the 16 consecutive channels of one tap at one pixel — a row of a 16-wide B tile when the
+// GEMM's columns are taken in (kh, kw, c) order — are 16 contiguous floats, and the indirect
+// micro-kernels read the B tiles straight from it. The arithmetic is sgemm's: the same KC blocks
+// over the pixels (each block summed from zero, then added to the partial), the same packed dY
+// panels and 6-row tiles, so each gradient element gets the same bits as on the packed path;
+// only the partial's columns are permuted (blk16Col).
+type wgradBlk16 struct {
+	g      *convGeom
+	hp, wp int
+	offs   []int // per output pixel, its offset in one channel block (pixel * 16)
+}
+
+// wgradBlk16OK: the indirect kernels read the image (amd64), and every group's channels fill
+// whole blocks of 16.
+func (g *convGeom) wgradBlk16OK() bool {
+	return indirectMany && indReadsImage && useAsmKernel() && g.cg%16 == 0 && !g.direct1x1()
+}
+
+func newWgradBlk16(g *convGeom) *wgradBlk16 {
+	hp := max(g.H+2*g.PH, (g.OH-1)*g.SH+(g.KH-1)*g.DH+1)
+	wp := max(g.W+2*g.PW, (g.OW-1)*g.SW+(g.KW-1)*g.DW+1)
+	w := &wgradBlk16{g: g, hp: hp, wp: wp, offs: make([]int, g.OH*g.OW)}
+	for oh := 0; oh < g.OH; oh++ {
+		for ow := 0; ow < g.OW; ow++ {
+			w.offs[oh*g.OW+ow] = (oh*g.SH*wp + ow*g.SW) * 16
+		}
+	}
+	return w
+}
+
+// blk16Col maps index j of the weight (o, c, kh, kw order within its group) to its place in a
+// partial whose columns are in (kh, kw, c) order.
+func (g *convGeom) blk16Col(j int) int {
+	row, col := j/g.ck, j%g.ck
+	c, r := col/g.kk, col%g.kk
+	return row*g.ck + r*g.cg + c
+}
+
+// padBlk16 copies the channels of one group (cg x H x W) into dst as cg/16 blocks of
+// hp x wp x 16 with a zero border.
+func (w *wgradBlk16) padBlk16(x, dst []float32) {
+	g := w.g
+	rowLen := w.wp * 16
+	var offs [16]int
+	for cb := 0; cb < g.cg/16; cb++ {
+		blk := dst[cb*w.hp*rowLen : (cb+1)*w.hp*rowLen]
+		clear(blk[:g.PH*rowLen])
+		for i := 0; i < g.H; i++ {
+			row := blk[(g.PH+i)*rowLen : (g.PH+i+1)*rowLen]
+			clear(row[:g.PW*16])
+			for j := range offs {
+				offs[j] = ((cb*16+j)*g.H + i) * g.W
+			}
+			transposeRows16(row[g.PW*16:], x, &offs, g.W)
+			clear(row[(g.PW+g.W)*16:])
+		}
+		clear(blk[(g.PH+g.H)*rowLen:])
+	}
+}
+
+// accImage adds one image's weight gradient into part (columns in (kh, kw, c) order).
+func (w *wgradBlk16) accImage(xn, dyn, part []float32) {
+	g := w.g
+	p := g.OH * g.OW
+	s := convPool.Get().(*convScratch)
+	defer convPool.Put(s)
+	xb := s.padBuf(g.cg * w.hp * w.wp)
+	kblocks := (p + gemmKC - 1) / gemmKC
+	kcBlock := (p + kblocks - 1) / kblocks
+	mcp := (g.og + gemmMR - 1) / gemmMR * gemmMR
+	blkSize := w.hp * w.wp * 16
+	for gi := 0; gi < g.G; gi++ {
+		w.padBlk16(xn[gi*g.cg*g.H*g.W:], xb)
+		dyg := dyn[gi*g.og*p:]
+		pg := part[gi*g.og*g.ck:]
+		for pc := 0; pc < p; pc += kcBlock {
+			kc := min(kcBlock, p-pc)
+			pa := s.aBuf(mcp * kc)
+			packA(false, dyg, p, 0, pc, g.og, kc, 1, pa)
+			offs := w.offs[pc : pc+kc]
+			for r := 0; r < g.kk; r++ {
+				kh, kw := r/g.KW, r%g.KW
+				tap := (kh*g.DH*w.wp + kw*g.DW) * 16
+				for cb := 0; cb < g.cg/16; cb++ {
+					off0 := cb*blkSize + tap
+					col := r*g.cg + cb*16
+					for ir := 0; ir < g.og; ir += gemmMR {
+						mr := min(gemmMR, g.og-ir)
+						indKernelRows(mr, kc, pa[ir*kc:], xb, off0, off0+8, offs, pg[ir*g.ck+col:], g.ck, true, nil)
+					}
+				}
+			}
+		}
+	}
 }
 
 // biasGrad adds the per-channel sums of dy (n x ch x plane) into db.

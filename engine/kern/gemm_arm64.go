@@ -70,3 +70,6 @@ func indKernelRows(mr, k int, a, src []float32, off0, off1 int, offs []int, c []
 	asmKernelRows(mr, k, a, b, c, ldc, accum, bias)
 	indPool.Put(p)
 }
+
+// indReadsImage: indKernelRows packs each B tile first, so only the few-output forward uses it.
+const indReadsImage = false

@@ -52,3 +52,6 @@ func indKernelRows(mr, k int, a, src []float32, off0, off1 int, offs []int, c []
 		sgemmKernelInd6x16(k, pa, p0, p1, po, pc, ldc, acc, bias)
 	}
 }
+
+// indReadsImage: the indirect kernels read B straight from the image.
+const indReadsImage = true

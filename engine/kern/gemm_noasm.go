@@ -21,3 +21,6 @@ const hasIndKernel = false
 func indKernelRows(mr, k int, a, src []float32, off0, off1 int, offs []int, c []float32, ldc int, accum bool, bias *float32) {
 	panic("kern: no assembly kernel on this architecture")
 }
+
+// indReadsImage: no indirect kernels.
+const indReadsImage = false

@@ -95,7 +95,7 @@ func BenchmarkConv2dBackward(b *testing.B) {
 		for _, impl := range []struct {
 			name string
 			f    func(Conv2dParams, []float32, []float32, []float32, []float32, []float32, []float32)
-		}{{"fast", Conv2dBackward}, {"ref", RefConv2dBackward}} {
+		}{{"fast", Conv2dBackward}, {"packed", conv2dBackwardPacked}, {"ref", RefConv2dBackward}} {
 			b.Run(impl.name+"/"+c.name, func(b *testing.B) {
 				p := c.p
 				oh, ow := p.OutHW()
@@ -120,4 +120,11 @@ func conv2dPacked(p Conv2dParams, x, w, b, y []float32) {
 	defer func(v bool) { indirectMany = v }(indirectMany)
 	indirectMany = false
 	Conv2d(p, x, w, b, y)
+}
+
+// conv2dBackwardPacked is Conv2dBackward with the column matrices always packed.
+func conv2dBackwardPacked(p Conv2dParams, x, w, dy, dx, dw, db []float32) {
+	defer func(v bool) { indirectMany = v }(indirectMany)
+	indirectMany = false
+	Conv2dBackward(p, x, w, dy, dx, dw, db)
 }
