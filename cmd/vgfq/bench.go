@@ -47,13 +47,10 @@ func newBenchCmd() *cobra.Command {
 			if qatMode {
 				what = "QAT train"
 			}
-			c0 := processCPUTime()
-			ips, err := benchTrain(g, batch, h, w, steps, warmup, qatMode)
+			ips, cpuPerImage, err := benchTrain(g, batch, h, w, steps, warmup, qatMode)
 			if err != nil {
 				return err
 			}
-			// CPU time per image over warm-up and timed steps
-			cpuPerImage := (processCPUTime() - c0).Seconds() * 1e6 / float64((steps+warmup)*batch)
 			if jsonOut {
 				return writeJSON(map[string]any{"bench": what, "model": model, "batch": batch, "input_size": h, "input_width": w,
 					"threads": runtime.GOMAXPROCS(0), "steps": steps, "images_per_s": ips, "ms_per_step": 1000 * float64(batch) / ips,
@@ -77,29 +74,32 @@ func newBenchCmd() *cobra.Command {
 	return c
 }
 
-// benchTrain times training steps on random data and returns images per second.
-func benchTrain(g *graph.Graph, batch, h, w, steps, warmup int, qatMode bool) (float64, error) {
+// benchTrain times training steps on random data. It returns the images per second and the process CPU time per image (µs) of the timed steps
+// (the warm-up steps excluded, as tools/bench/torch_bench.py does).
+func benchTrain(g *graph.Graph, batch, h, w, steps, warmup int, qatMode bool) (ips, cpuPerImage float64, err error) {
 	b := train.RandomBatch(batch, h, w, 1)
 	ex := graph.NewExec(g, true)
 	ex.Train = true
 	if qatMode {
 		m, err := qat.Prepare(g, qat.Options{})
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		ex = m.Exec()
 	}
 	opt := train.NewOptimizer(train.DefaultConfig(), ex.Params())
 	var start time.Time
+	var c0 time.Duration
 	for i := 0; i < warmup+steps; i++ {
 		if i == warmup {
-			start = time.Now()
+			start, c0 = time.Now(), processCPUTime()
 		}
 		if _, err := train.Step(ex, opt, b); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
-	return float64(steps*batch) / time.Since(start).Seconds(), nil
+	n := float64(steps * batch)
+	return n / time.Since(start).Seconds(), (processCPUTime() - c0).Seconds() * 1e6 / n, nil
 }
 
 // benchModel loads a float model for the benchmarks as the other commands do (zoo name at

@@ -44,7 +44,7 @@ def main():
     cpu = {k: [] for k in keys}  # process CPU µs per image
     raw = []
     for r in range(a.rounds):
-        t = run_json([vgfq, "bench", "train", "--batch", str(a.batch), "--steps", "30", "--json"], env)[0]
+        t = run_json([vgfq, "bench", "train", "--batch", str(a.batch), "--steps", "60", "--json"], env)[0]
         res["vgfq_train"].append(t["images_per_s"]); cpu["vgfq_train"].append(t["cpu_us_per_image"]); raw.append(t)
         t = run_json(torch_cmd + ["--mode", "train"])[0]
         res["torch_train"].append(t["images_per_s"]); cpu["torch_train"].append(t["cpu_us_per_image"]); raw.append(t)
