@@ -306,6 +306,10 @@ func convFwd(g *convGeom, n int, x, w, b, y []float32, accumulate, relu bool) {
 		return
 	}
 	in, out, p := g.inSize(), g.outSize(), g.OH*g.OW
+	var packedW []float32 // for fwdIndirect: each group's weights packed once for all images
+	if g.indirectManyOK() && (n >= Threads() || Threads() == 1) { // images in parallel, or one thread
+		packedW = g.packWeights(w)
+	}
 	forImages(n, Threads(), func(i int, inner bool) {
 		xn, yn := x[i*in:(i+1)*in], y[i*out:(i+1)*out]
 		var beta float32
@@ -331,8 +335,9 @@ func convFwd(g *convGeom, n int, x, w, b, y []float32, accumulate, relu bool) {
 				g.fwdFewOutputs(ib, w[gi*g.og*g.ck:(gi+1)*g.og*g.ck], rb, beta, yn[gi*g.og*p:(gi+1)*g.og*p], s)
 				continue
 			}
-			if ib, ok := bp.(im2colB); ok && !inner && g.indirectManyOK() {
-				g.fwdIndirect(ib, w[gi*g.og*g.ck:(gi+1)*g.og*g.ck], rb, beta, yn[gi*g.og*p:(gi+1)*g.og*p], s)
+			if ib, ok := bp.(im2colB); ok && packedW != nil {
+				ps := len(packedW) / g.G
+				g.fwdIndirect(ib, packedW[gi*ps:(gi+1)*ps], rb, beta, yn[gi*g.og*p:(gi+1)*g.og*p], s)
 				continue
 			}
 			sgemm(false, g.og, p, g.ck, 1, w[gi*g.og*g.ck:], g.ck, bp, beta, yn[gi*g.og*p:], p, rb, inner)
@@ -446,23 +451,39 @@ func (g *convGeom) indirectManyOK() bool {
 	return indirectMany && indReadsImage && useAsmKernel() && g.og > gemmMR && g.SW == 1 && g.OW%8 == 0
 }
 
+// kcBlock is the KC block of sgemm over k = ck: k split into equal blocks of at most gemmKC.
+func (g *convGeom) kcBlock() int {
+	kblocks := (g.ck + gemmKC - 1) / gemmKC
+	return (g.ck + kblocks - 1) / kblocks
+}
+
+// packWeights packs each group's weights (og x ck) for fwdIndirect, KC block by block: block
+// pc of a group holds panels of 6 rows x kc at [pc*mcp:] of the group's og-rounded-up-to-6 x
+// ck floats, as sgemm packs A.
+func (g *convGeom) packWeights(w []float32) []float32 {
+	mcp := (g.og + gemmMR - 1) / gemmMR * gemmMR
+	kcBlock := g.kcBlock()
+	pw := make([]float32, g.G*mcp*g.ck)
+	for gi := 0; gi < g.G; gi++ {
+		wg, pg := w[gi*g.og*g.ck:(gi+1)*g.og*g.ck], pw[gi*mcp*g.ck:(gi+1)*mcp*g.ck]
+		for pc := 0; pc < g.ck; pc += kcBlock {
+			kc := min(kcBlock, g.ck-pc)
+			packA(false, wg, g.ck, 0, pc, g.og, kc, 1, pg[pc*mcp:pc*mcp+mcp*kc])
+		}
+	}
+	return pw
+}
+
 // fwdIndirect computes one group of one image like sgemm(false, og, p, ck, 1, wg, ck, b, beta,
-// yg, p, bias) and gives the same bits, but without packing the column matrix: each of its
+// yg, p, bias), pa being wg packed by packWeights, and gives the same bits, but without packing the column matrix: each of its
 // elements would be packed once and then read by every 6-row panel of W, so the panels read the
 // padded image directly (the indirect kernels). The arithmetic is the packed path's: k split
 // into the same KC blocks (each block's sum started from zero, the bias in the first, then
 // added to C), the same 6-row tiles with the same kernel per tile height.
-func (g *convGeom) fwdIndirect(b im2colB, wg, bias []float32, beta float32, yg []float32, s *convScratch) {
+func (g *convGeom) fwdIndirect(b im2colB, pa, bias []float32, beta float32, yg []float32, s *convScratch) {
 	og, ck, p := g.og, g.ck, g.OH*g.OW
-	kblocks := (ck + gemmKC - 1) / gemmKC
-	kcBlock := (ck + kblocks - 1) / kblocks
+	kcBlock := g.kcBlock()
 	mcp := (og + gemmMR - 1) / gemmMR * gemmMR
-	// W packed block by block: block pc holds panels of 6 rows x kc at pa[pc*mcp:].
-	pa := s.aBuf(mcp * ck)
-	for pc := 0; pc < ck; pc += kcBlock {
-		kc := min(kcBlock, ck-pc)
-		packA(false, wg, ck, 0, pc, og, kc, 1, pa[pc*mcp:pc*mcp+mcp*kc])
-	}
 	offs := s.offsBuf(ck)
 	for r := range offs {
 		offs[r] = b.rowBase(r)
