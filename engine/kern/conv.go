@@ -662,8 +662,8 @@ func convBwdWeight(g *convGeom, n int, x, dy, dw []float32) {
 // that the 16 consecutive channels of one tap at one pixel — a row of a 16-wide B tile when the
 // GEMM's columns are taken in (kh, kw, c) order — are 16 contiguous floats, and the indirect
 // micro-kernels read the B tiles straight from it. The arithmetic is sgemm's: the same KC blocks
-// over the pixels (each block summed from zero, then added to the partial), the same packed dY
-// panels and 6-row tiles, so each gradient element gets the same bits as on the packed path;
+// over the pixels (each block summed from zero, then added to the partial), the same dY values
+// (read in place, not packed) and 6-row tiles, so each gradient element gets the same bits as on the packed path;
 // only the partial's columns are permuted (blk16Col).
 type wgradBlk16 struct {
 	g      *convGeom
@@ -728,7 +728,6 @@ func (w *wgradBlk16) accImage(xn, dyn, part []float32) {
 	xb := s.padBuf(g.cg * w.hp * w.wp)
 	kblocks := (p + gemmKC - 1) / gemmKC
 	kcBlock := (p + kblocks - 1) / kblocks
-	mcp := (g.og + gemmMR - 1) / gemmMR * gemmMR
 	blkSize := w.hp * w.wp * 16
 	for gi := 0; gi < g.G; gi++ {
 		w.padBlk16(xn[gi*g.cg*g.H*g.W:], xb)
@@ -736,8 +735,6 @@ func (w *wgradBlk16) accImage(xn, dyn, part []float32) {
 		pg := part[gi*g.og*g.ck:]
 		for pc := 0; pc < p; pc += kcBlock {
 			kc := min(kcBlock, p-pc)
-			pa := s.aBuf(mcp * kc)
-			packA(false, dyg, p, 0, pc, g.og, kc, 1, pa)
 			offs := w.offs[pc : pc+kc]
 			for r := 0; r < g.kk; r++ {
 				kh, kw := r/g.KW, r%g.KW
@@ -747,7 +744,7 @@ func (w *wgradBlk16) accImage(xn, dyn, part []float32) {
 					col := r*g.cg + cb*16
 					for ir := 0; ir < g.og; ir += gemmMR {
 						mr := min(gemmMR, g.og-ir)
-						indKernelRows(mr, kc, pa[ir*kc:], xb, off0, off0+8, offs, pg[ir*g.ck+col:], g.ck, true, nil)
+						indKernelRowsStrided(mr, kc, dyg[ir*p+pc:], p, xb, off0, off0+8, offs, pg[ir*g.ck+col:], g.ck, true, nil)
 					}
 				}
 			}

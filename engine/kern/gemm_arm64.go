@@ -73,3 +73,10 @@ func indKernelRows(mr, k int, a, src []float32, off0, off1 int, offs []int, c []
 
 // indReadsImage: indKernelRows packs each B tile first, so only the few-output forward uses it.
 const indReadsImage = false
+
+// indKernelRowsStrided is indKernelRows with A read from rows lda apart (packed here first).
+func indKernelRowsStrided(mr, k int, a []float32, lda int, src []float32, off0, off1 int, offs []int, c []float32, ldc int, accum bool, bias *float32) {
+	pa := make([]float32, gemmMR*k)
+	packA(false, a, lda, 0, 0, mr, k, 1, pa)
+	indKernelRows(mr, k, pa, src, off0, off1, offs, c, ldc, accum, bias)
+}

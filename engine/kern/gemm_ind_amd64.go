@@ -55,3 +55,46 @@ func indKernelRows(mr, k int, a, src []float32, off0, off1 int, offs []int, c []
 
 // indReadsImage: the indirect kernels read B straight from the image.
 const indReadsImage = true
+
+//go:noescape
+func sgemmKernelIndS1x16(k int, a *float32, lda int, b0, b1 *float32, offs *int, c *float32, ldc int, accum int, bias *float32)
+
+//go:noescape
+func sgemmKernelIndS2x16(k int, a *float32, lda int, b0, b1 *float32, offs *int, c *float32, ldc int, accum int, bias *float32)
+
+//go:noescape
+func sgemmKernelIndS3x16(k int, a *float32, lda int, b0, b1 *float32, offs *int, c *float32, ldc int, accum int, bias *float32)
+
+//go:noescape
+func sgemmKernelIndS4x16(k int, a *float32, lda int, b0, b1 *float32, offs *int, c *float32, ldc int, accum int, bias *float32)
+
+//go:noescape
+func sgemmKernelIndS5x16(k int, a *float32, lda int, b0, b1 *float32, offs *int, c *float32, ldc int, accum int, bias *float32)
+
+//go:noescape
+func sgemmKernelIndS6x16(k int, a *float32, lda int, b0, b1 *float32, offs *int, c *float32, ldc int, accum int, bias *float32)
+
+// indKernelRowsStrided is indKernelRows with A read from rows lda apart instead of a packed
+// panel: row i of the tile is a[i*lda : i*lda+k]. Same arithmetic, so the same bits.
+func indKernelRowsStrided(mr, k int, a []float32, lda int, src []float32, off0, off1 int, offs []int, c []float32, ldc int, accum bool, bias *float32) {
+	acc := 0
+	if accum {
+		acc = 1
+	}
+	_ = a[(mr-1)*lda+k-1]
+	pa, p0, p1, po, pc := &a[0], &src[off0], &src[off1], &offs[0], &c[0]
+	switch mr {
+	case 1:
+		sgemmKernelIndS1x16(k, pa, lda, p0, p1, po, pc, ldc, acc, bias)
+	case 2:
+		sgemmKernelIndS2x16(k, pa, lda, p0, p1, po, pc, ldc, acc, bias)
+	case 3:
+		sgemmKernelIndS3x16(k, pa, lda, p0, p1, po, pc, ldc, acc, bias)
+	case 4:
+		sgemmKernelIndS4x16(k, pa, lda, p0, p1, po, pc, ldc, acc, bias)
+	case 5:
+		sgemmKernelIndS5x16(k, pa, lda, p0, p1, po, pc, ldc, acc, bias)
+	default:
+		sgemmKernelIndS6x16(k, pa, lda, p0, p1, po, pc, ldc, acc, bias)
+	}
+}
