@@ -306,7 +306,7 @@ func convFwd(g *convGeom, n int, x, w, b, y []float32, accumulate, relu bool) {
 		return
 	}
 	in, out, p := g.inSize(), g.outSize(), g.OH*g.OW
-	var packedW []float32 // for fwdIndirect: each group's weights packed once for all images
+	var packedW []float32                                         // for fwdIndirect: each group's weights packed once for all images
 	if g.indirectManyOK() && (n >= Threads() || Threads() == 1) { // images in parallel, or one thread
 		packedW = g.packWeights(w)
 	}
