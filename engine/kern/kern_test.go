@@ -693,3 +693,30 @@ func TestIndirectPathsSameBits(t *testing.T) {
 		}
 	}
 }
+
+// TestBiasGradSameBits: the AVX bias gradient (four channels' sums interleaved) gives the bits
+// of the scalar loop, for planes with and without a tail, channel counts that leave remainders.
+func TestBiasGradSameBits(t *testing.T) {
+	r := rand.New(rand.NewSource(12))
+	for it := 0; it < 200; it++ {
+		n, ch, plane := 1+r.Intn(5), 1+r.Intn(40), 1+r.Intn(70)
+		if it%4 == 0 {
+			plane = 1024
+		}
+		dy := randSlice(r, n*ch*plane)
+		for i := range dy {
+			dy[i] *= float32(math.Pow(10, float64(r.Intn(9)-4)))
+		}
+		db0 := randSlice(r, ch)
+		got, want := clone(db0), clone(db0)
+		biasGrad(n, ch, plane, dy, got)
+		forceGeneric = true
+		biasGrad(n, ch, plane, dy, want)
+		forceGeneric = false
+		for o := range got {
+			if math.Float32bits(got[o]) != math.Float32bits(want[o]) {
+				t.Fatalf("n %d ch %d plane %d: db[%d] = %v, scalar %v", n, ch, plane, o, got[o], want[o])
+			}
+		}
+	}
+}

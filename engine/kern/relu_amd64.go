@@ -45,3 +45,17 @@ func reluBackwardSetFast(y, g, dx []float32) int {
 	reluBackwardSetAVX(&y[0], &g[0], &dx[0], n)
 	return n
 }
+
+//go:noescape
+func sum4x4AVX(rows *float32, stride int, n int, out *[16]float32)
+
+// sum4x4 sets, for the 4 rows src[r*stride : r*stride+n] (n a multiple of 4), out[4r+q] to the
+// in-order sum of row[4j+q] over j (starting from +0), with AVX; false without AVX.
+func sum4x4(src []float32, stride, n int, out *[16]float32) bool {
+	if n == 0 || !hasAvx || forceGeneric {
+		return false
+	}
+	_ = src[3*stride+n-1]
+	sum4x4AVX(&src[0], stride, n, out)
+	return true
+}

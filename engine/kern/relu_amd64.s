@@ -71,3 +71,36 @@ sloop:
 	JNZ     sloop
 	VZEROUPPER
 	RET
+
+// func sum4x4AVX(rows *float32, stride int, n int, out *[16]float32)
+//
+// For each of 4 rows r (rows + r*stride floats): four running sums t[r][q] = Σ row[4j+q] over
+// j < n/4 (n a positive multiple of 4), in j order — the four scalar accumulators of biasGrad,
+// one 128-bit lane each, the 4 rows' chains interleaved. out[4r+q] = t[r][q].
+TEXT ·sum4x4AVX(SB), NOSPLIT, $0-32
+	MOVQ   rows+0(FP), SI
+	MOVQ   stride+8(FP), R8
+	SHLQ   $2, R8
+	MOVQ   n+16(FP), CX
+	SHRQ   $2, CX
+	MOVQ   out+24(FP), DI
+	LEAQ   (SI)(R8*2), R9
+	VXORPS X0, X0, X0
+	VXORPS X1, X1, X1
+	VXORPS X2, X2, X2
+	VXORPS X3, X3, X3
+
+s4loop:
+	VADDPS  (SI), X0, X0
+	VADDPS  (SI)(R8*1), X1, X1
+	VADDPS  (R9), X2, X2
+	VADDPS  (R9)(R8*1), X3, X3
+	ADDQ    $16, SI
+	ADDQ    $16, R9
+	DECQ    CX
+	JNZ     s4loop
+	VMOVUPS X0, 0(DI)
+	VMOVUPS X1, 16(DI)
+	VMOVUPS X2, 32(DI)
+	VMOVUPS X3, 48(DI)
+	RET
