@@ -1,6 +1,9 @@
 package engine
 
-import "sync"
+import (
+	"sync"
+	"unsafe"
+)
 
 // bufPool recycles float32 buffers that the engine alone holds, so that a training loop does
 // not allocate its tensors anew at every step: Backward returns the gradients of interior Vars
@@ -67,4 +70,26 @@ func putBufs(bufs [][]float32) {
 		b = b[:len(b):len(b)]
 		poolFor(len(b), true).Put(&b)
 	}
+}
+
+// Overlaps reports whether the values of a and b share memory.
+func Overlaps(a, b *Var) bool {
+	if a == nil || b == nil || a.Val == nil || b.Val == nil || len(a.Val.Data) == 0 || len(b.Val.Data) == 0 {
+		return false
+	}
+	alo := uintptr(unsafe.Pointer(unsafe.SliceData(a.Val.Data)))
+	blo := uintptr(unsafe.Pointer(unsafe.SliceData(b.Val.Data)))
+	return alo < blo+uintptr(len(b.Val.Data))*4 && blo < alo+uintptr(len(a.Val.Data))*4
+}
+
+// Recycle hands v's value buffer to the pool that later operators take their outputs from. The
+// caller guarantees that nothing refers to that memory any more: no Var still in use shares it
+// (see Overlaps), and no autograd graph holds v (neither v nor anything computed from it needs
+// a gradient). v's value is emptied.
+func Recycle(v *Var) {
+	if v == nil || v.Val == nil || v.RequiresGrad {
+		return
+	}
+	putBufs([][]float32{v.Val.Data})
+	v.Val.Data = nil
 }

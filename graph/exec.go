@@ -81,6 +81,33 @@ func (e *Exec) Run(inputs map[string]*engine.Var, hook Hook) ([]*engine.Var, err
 	for _, o := range e.G.Outputs {
 		consumers[o]++
 	}
+	// Without gradients (nothing keeps a value for a backward pass) and without a hook (which
+	// may keep values), a value no later node reads goes back to the engine's buffer pool for
+	// the next operators' outputs, unless its memory is shared with a value still in use, an
+	// input or a parameter (views such as reshapes and in-place ReLUs share memory).
+	var keep []*engine.Var
+	recycle := hook == nil && e.ParamHook == nil
+	for _, v := range inputs {
+		recycle = recycle && !v.RequiresGrad
+		keep = append(keep, v)
+	}
+	for _, v := range e.Vars {
+		recycle = recycle && !v.RequiresGrad
+		keep = append(keep, v)
+	}
+	free := func(v *engine.Var) {
+		for _, k := range keep {
+			if engine.Overlaps(v, k) {
+				return
+			}
+		}
+		for _, l := range vals {
+			if engine.Overlaps(v, l) {
+				return
+			}
+		}
+		engine.Recycle(v)
+	}
 	for _, n := range e.G.Nodes {
 		var out *engine.Var
 		if n.Op == OpInput {
@@ -134,7 +161,11 @@ func (e *Exec) Run(inputs map[string]*engine.Var, hook Hook) ([]*engine.Var, err
 		// Drop values no later node needs (the autograd keeps what backward needs).
 		for _, in := range n.Inputs {
 			if consumers[in]--; consumers[in] == 0 {
+				v := vals[in]
 				delete(vals, in)
+				if recycle {
+					free(v)
+				}
 			}
 		}
 	}
