@@ -6,10 +6,23 @@ func MSELoss(pred, target *Var) *Var {
 	checkLossShapes("MSELoss", pred, target)
 	n := len(pred.Val.Data)
 	x, t := pred.Val.Data, target.Val.Data
-	s := blockSum(n, func(i int) float64 {
-		d := x[i] - t[i]
-		return float64(d * d)
+	// blockSum's blocks and order, the squares summed without a call per element.
+	nb := (n + sumBlock - 1) / sumBlock
+	partial := make([]float64, nb)
+	parallelBlocks(nb, func(b int) {
+		lo, hi := b*sumBlock, min(n, (b+1)*sumBlock)
+		xs, ts := x[lo:hi], t[lo:hi:hi]
+		var s float64
+		for i, v := range xs {
+			d := v - ts[i]
+			s += float64(d * d)
+		}
+		partial[b] = s
 	})
+	var s float64
+	for _, v := range partial {
+		s += v
+	}
 	y := FromData([]float32{float32(s / float64(n))}, 1)
 	return result(y, func(out *Var) {
 		g := out.Grad.Data[0]
@@ -22,6 +35,14 @@ func MSELoss(pred, target *Var) *Var {
 			dt = gradOf(target).Data
 		}
 		parallelElems(n, func(lo, hi int) {
+			xs, ts := x[lo:hi], t[lo:hi:hi]
+			if dp != nil && dt == nil {
+				ds := dp[lo:hi:hi]
+				for i, v := range xs {
+					ds[i] += (v - ts[i]) * norm * g
+				}
+				return
+			}
 			for i := lo; i < hi; i++ {
 				v := (x[i] - t[i]) * norm * g
 				if dp != nil {

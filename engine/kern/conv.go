@@ -108,15 +108,20 @@ func (g *convGeom) padImage(x, dst []float32, ch int) (hp, wp int) {
 	for c := 0; c < ch; c++ {
 		pl := dst[c*hp*wp : (c+1)*hp*wp]
 		clear(pl[:g.PH*wp])
-		for i := 0; i < g.H; i++ {
-			row := pl[(g.PH+i)*wp : (g.PH+i+1)*wp]
-			clear(row[:g.PW])
-			copy(row[g.PW:], x[(c*g.H+i)*g.W:(c*g.H+i+1)*g.W])
-			clear(row[g.PW+g.W:])
-		}
+		padRows(pl[g.PH*wp:], x[c*g.H*g.W:], g.H, g.W, wp, g.PW)
 		clear(pl[(g.PH+g.H)*wp:])
 	}
 	return hp, wp
+}
+
+// padRowsGeneric is padRows in Go.
+func padRowsGeneric(dst, src []float32, rows, w, wp, pw int) {
+	for i := 0; i < rows; i++ {
+		row := dst[i*wp : (i+1)*wp]
+		clear(row[:pw])
+		copy(row[pw:], src[i*w:(i+1)*w])
+		clear(row[pw+w:])
+	}
 }
 
 func (g *convGeom) paddedSize(ch int) int {

@@ -720,3 +720,22 @@ func TestBiasGradSameBits(t *testing.T) {
 		}
 	}
 }
+
+// TestPadRows: the AVX row padding equals the Go version (every width's vector body and tail,
+// borders of 0-3, stale values in dst overwritten).
+func TestPadRows(t *testing.T) {
+	r := rand.New(rand.NewSource(13))
+	for it := 0; it < 300; it++ {
+		rows, w, pw := 1+r.Intn(5), 1+r.Intn(40), r.Intn(4)
+		wp := w + pw + r.Intn(4)
+		src := randSlice(r, rows*w)
+		got, want := randSlice(r, rows*wp), make([]float32, rows*wp)
+		padRows(got, src, rows, w, wp, pw)
+		padRowsGeneric(want, src, rows, w, wp, pw)
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("rows %d w %d wp %d pw %d: element %d = %v, want %v", rows, w, wp, pw, i, got[i], want[i])
+			}
+		}
+	}
+}

@@ -59,3 +59,19 @@ func sum4x4(src []float32, stride, n int, out *[16]float32) bool {
 	sum4x4AVX(&src[0], stride, n, out)
 	return true
 }
+
+//go:noescape
+func padRowsAVX(dst, src *float32, rows, w, wp, pw int)
+
+// padRows writes rows zero-padded rows of width wp (pw zeros, w values of src, zeros) into dst.
+func padRows(dst, src []float32, rows, w, wp, pw int) {
+	if rows == 0 {
+		return
+	}
+	if !hasAvx || forceGeneric || w == 0 {
+		padRowsGeneric(dst, src, rows, w, wp, pw)
+		return
+	}
+	_, _ = dst[rows*wp-1], src[rows*w-1]
+	padRowsAVX(&dst[0], &src[0], rows, w, wp, pw)
+}

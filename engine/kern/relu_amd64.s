@@ -104,3 +104,66 @@ s4loop:
 	VMOVUPS X2, 32(DI)
 	VMOVUPS X3, 48(DI)
 	RET
+
+// func padRowsAVX(dst, src *float32, rows, w, wp, pw int)
+//
+// For r < rows: dst[r*wp : r*wp+pw] = 0, dst[r*wp+pw : r*wp+pw+w] = src[r*w : r*w+w],
+// dst[r*wp+pw+w : (r+1)*wp] = 0 (w >= 1, wp >= pw+w): the rows of a zero-padded plane.
+TEXT ·padRowsAVX(SB), NOSPLIT, $0-48
+	MOVQ rows+16(FP), R8
+	MOVQ w+24(FP), R9
+	MOVQ wp+32(FP), R10
+	MOVQ pw+40(FP), R11
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+
+prow:
+	XORQ AX, AX
+
+pleft:
+	CMPQ AX, R11
+	JGE  pcopy
+	MOVL $0, (DI)(AX*4)
+	INCQ AX
+	JMP  pleft
+
+pcopy:
+	LEAQ (DI)(R11*4), DX // start of the row's data
+	XORQ AX, AX
+	MOVQ R9, CX
+	SUBQ $8, CX
+
+pvec:
+	CMPQ    AX, CX
+	JG      pscalar
+	VMOVUPS (SI)(AX*4), Y0
+	VMOVUPS Y0, (DX)(AX*4)
+	ADDQ    $8, AX
+	JMP     pvec
+
+pscalar:
+	CMPQ AX, R9
+	JGE  pright
+	MOVL (SI)(AX*4), BX
+	MOVL BX, (DX)(AX*4)
+	INCQ AX
+	JMP  pscalar
+
+pright:
+	MOVQ R11, AX
+	ADDQ R9, AX
+
+prloop:
+	CMPQ AX, R10
+	JGE  pnext
+	MOVL $0, (DI)(AX*4)
+	INCQ AX
+	JMP  prloop
+
+pnext:
+	LEAQ (DI)(R10*4), DI
+	LEAQ (SI)(R9*4), SI
+	DECQ R8
+	JNZ  prow
+	VZEROUPPER
+	RET
