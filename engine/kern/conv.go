@@ -250,7 +250,7 @@ func (b im2colTB) packB(pc, jc, kc, nc int, dst []float32) {
 // convScratch is per-worker scratch memory for convolutions.
 type convScratch struct {
 	col, pad, a []float32
-	offs        []int
+	offs, boffs []int
 }
 
 func (s *convScratch) aBuf(n int) []float32 {
@@ -258,6 +258,13 @@ func (s *convScratch) aBuf(n int) []float32 {
 		s.a = make([]float32, n)
 	}
 	return s.a[:n]
+}
+
+func (s *convScratch) boffsBuf(n int) []int {
+	if cap(s.boffs) < n {
+		s.boffs = make([]int, n)
+	}
+	return s.boffs[:n]
 }
 
 func (s *convScratch) offsBuf(n int) []int {
@@ -410,10 +417,7 @@ func (g *convGeom) indirectOK() bool {
 func (g *convGeom) fwdFewOutputs(b im2colB, wg, bias []float32, beta float32, yg []float32, s *convScratch) {
 	pa := s.aBuf(gemmMR * g.ck)
 	packA(false, wg, g.ck, 0, 0, g.og, g.ck, 1, pa)
-	offs := s.offsBuf(g.ck)
-	for r := range offs {
-		offs[r] = b.rowBase(r)
-	}
+	offs, boffs := g.indOffsets(b, s)
 	var bt [gemmMR]float32
 	var bptr *float32
 	if bias != nil {
@@ -422,28 +426,10 @@ func (g *convGeom) fwdFewOutputs(b im2colB, wg, bias []float32, beta float32, yg
 	}
 	accum := beta != 0
 	p := g.OH * g.OW
-	var tile [gemmMR * gemmNR]float32
-	for p0 := 0; p0 < p; p0 += gemmNR {
-		off0 := p0/g.OW*g.SH*b.wp + p0%g.OW
-		if p0+gemmNR <= p {
-			p1 := p0 + 8
-			off1 := p1/g.OW*g.SH*b.wp + p1%g.OW
-			indKernelRows(g.og, g.ck, pa, b.xp, off0, off1, offs, yg[p0:], p, accum, bptr)
-			continue
-		}
-		// A last run of 8 pixels: computed twice into a tile, half of it kept.
-		indKernelRows(g.og, g.ck, pa, b.xp, off0, off0, offs, tile[:], gemmNR, false, bptr)
-		for i := 0; i < g.og; i++ {
-			row := yg[i*p+p0 : (i+1)*p]
-			src := tile[i*gemmNR : i*gemmNR+len(row)]
-			if accum {
-				for j, v := range src {
-					row[j] += v
-				}
-			} else {
-				copy(row, src)
-			}
-		}
+	nfull := p / gemmNR
+	indKernelBlocks(g.og, nfull, g.ck, pa, b.xp, boffs, offs, yg, p, accum, bptr)
+	if p0 := nfull * gemmNR; p0 < p {
+		g.lastRun(b, p0, g.og, g.ck, pa, offs, yg, p, accum, bptr)
 	}
 }
 
@@ -489,46 +475,59 @@ func (g *convGeom) fwdIndirect(b im2colB, pa, bias []float32, beta float32, yg [
 	og, ck, p := g.og, g.ck, g.OH*g.OW
 	kcBlock := g.kcBlock()
 	mcp := (og + gemmMR - 1) / gemmMR * gemmMR
-	offs := s.offsBuf(ck)
+	offs, boffs := g.indOffsets(b, s)
+	nfull := p / gemmNR
+	for pc := 0; pc < ck; pc += kcBlock {
+		kc := min(kcBlock, ck-pc)
+		accum := beta != 0 || pc > 0
+		for ir := 0; ir < og; ir += gemmMR {
+			mr := min(gemmMR, og-ir)
+			var bptr *float32
+			if pc == 0 && bias != nil {
+				bptr = &bias[ir]
+			}
+			ap := pa[pc*mcp+ir*kc:]
+			// Every full block of 16 pixels in one call, then a last run of 8 pixels.
+			indKernelBlocks(mr, nfull, kc, ap, b.xp, boffs, offs[pc:pc+kc], yg[ir*p:], p, accum, bptr)
+			if p0 := nfull * gemmNR; p0 < p {
+				g.lastRun(b, p0, mr, kc, ap, offs[pc:pc+kc], yg[ir*p:], p, accum, bptr)
+			}
+		}
+	}
+}
+
+// indOffsets returns, for the indirect kernels over the padded image of b, each k's offset
+// (rowBase) and each full 16-pixel block's two 8-pixel run offsets.
+func (g *convGeom) indOffsets(b im2colB, s *convScratch) (offs, boffs []int) {
+	offs = s.offsBuf(g.ck)
 	for r := range offs {
 		offs[r] = b.rowBase(r)
 	}
+	p := g.OH * g.OW
+	boffs = s.boffsBuf(2 * (p / gemmNR))
+	for j := range p / gemmNR {
+		p0, p1 := j*gemmNR, j*gemmNR+8
+		boffs[2*j] = p0/g.OW*g.SH*b.wp + p0%g.OW
+		boffs[2*j+1] = p1/g.OW*g.SH*b.wp + p1%g.OW
+	}
+	return offs, boffs
+}
+
+// lastRun computes the last 8 pixels (from p0) of rows of C: the kernel over a 16-pixel tile
+// reading the run twice, half of the result kept (added to C when accum).
+func (g *convGeom) lastRun(b im2colB, p0, mr, k int, a []float32, offs []int, c []float32, ldc int, accum bool, bias *float32) {
 	var tile [gemmMR * gemmNR]float32
-	for p0 := 0; p0 < p; p0 += gemmNR {
-		off0 := p0/g.OW*g.SH*b.wp + p0%g.OW
-		full := p0+gemmNR <= p
-		off1 := off0 // a last run of 8 pixels: computed twice into a tile, half of it kept
-		if full {
-			p1 := p0 + 8
-			off1 = p1/g.OW*g.SH*b.wp + p1%g.OW
-		}
-		for pc := 0; pc < ck; pc += kcBlock {
-			kc := min(kcBlock, ck-pc)
-			accum := beta != 0 || pc > 0
-			for ir := 0; ir < og; ir += gemmMR {
-				mr := min(gemmMR, og-ir)
-				var bptr *float32
-				if pc == 0 && bias != nil {
-					bptr = &bias[ir]
-				}
-				ap := pa[pc*mcp+ir*kc:]
-				if full {
-					indKernelRows(mr, kc, ap, b.xp, off0, off1, offs[pc:pc+kc], yg[ir*p+p0:], p, accum, bptr)
-					continue
-				}
-				indKernelRows(mr, kc, ap, b.xp, off0, off1, offs[pc:pc+kc], tile[:], gemmNR, false, bptr)
-				for i := 0; i < mr; i++ {
-					row := yg[(ir+i)*p+p0 : (ir+i+1)*p]
-					src := tile[i*gemmNR : i*gemmNR+len(row)]
-					if accum {
-						for j, v := range src {
-							row[j] += v
-						}
-					} else {
-						copy(row, src)
-					}
-				}
+	off0 := p0/g.OW*g.SH*b.wp + p0%g.OW
+	indKernelRows(mr, k, a, b.xp, off0, off0, offs, tile[:], gemmNR, false, bias)
+	for i := 0; i < mr; i++ {
+		row := c[i*ldc+p0 : (i+1)*ldc]
+		src := tile[i*gemmNR : i*gemmNR+len(row)]
+		if accum {
+			for j, v := range src {
+				row[j] += v
 			}
+		} else {
+			copy(row, src)
 		}
 	}
 }

@@ -98,3 +98,50 @@ func indKernelRowsStrided(mr, k int, a []float32, lda int, src []float32, off0, 
 		sgemmKernelIndS6x16(k, pa, lda, p0, p1, po, pc, ldc, acc, bias)
 	}
 }
+
+//go:noescape
+func sgemmKernelIndB1x16(nblk, k int, a, src *float32, boffs, offs *int, c *float32, ldc int, accum int, bias *float32)
+
+//go:noescape
+func sgemmKernelIndB2x16(nblk, k int, a, src *float32, boffs, offs *int, c *float32, ldc int, accum int, bias *float32)
+
+//go:noescape
+func sgemmKernelIndB3x16(nblk, k int, a, src *float32, boffs, offs *int, c *float32, ldc int, accum int, bias *float32)
+
+//go:noescape
+func sgemmKernelIndB4x16(nblk, k int, a, src *float32, boffs, offs *int, c *float32, ldc int, accum int, bias *float32)
+
+//go:noescape
+func sgemmKernelIndB5x16(nblk, k int, a, src *float32, boffs, offs *int, c *float32, ldc int, accum int, bias *float32)
+
+//go:noescape
+func sgemmKernelIndB6x16(nblk, k int, a, src *float32, boffs, offs *int, c *float32, ldc int, accum int, bias *float32)
+
+// indKernelBlocks runs indKernelRows over nblk blocks of 16 columns in one call: block j reads
+// B at src[boffs[2j]:] and src[boffs[2j+1]:] and writes c[16j:]. Same arithmetic per block.
+func indKernelBlocks(mr, nblk, k int, a, src []float32, boffs, offs []int, c []float32, ldc int, accum bool, bias *float32) {
+	if nblk == 0 {
+		return
+	}
+	acc := 0
+	if accum {
+		acc = 1
+	}
+	_ = boffs[2*nblk-1]
+	_ = c[(mr-1)*ldc+16*nblk-1]
+	pa, ps, pb, po, pc := &a[0], &src[0], &boffs[0], &offs[0], &c[0]
+	switch mr {
+	case 1:
+		sgemmKernelIndB1x16(nblk, k, pa, ps, pb, po, pc, ldc, acc, bias)
+	case 2:
+		sgemmKernelIndB2x16(nblk, k, pa, ps, pb, po, pc, ldc, acc, bias)
+	case 3:
+		sgemmKernelIndB3x16(nblk, k, pa, ps, pb, po, pc, ldc, acc, bias)
+	case 4:
+		sgemmKernelIndB4x16(nblk, k, pa, ps, pb, po, pc, ldc, acc, bias)
+	case 5:
+		sgemmKernelIndB5x16(nblk, k, pa, ps, pb, po, pc, ldc, acc, bias)
+	default:
+		sgemmKernelIndB6x16(nblk, k, pa, ps, pb, po, pc, ldc, acc, bias)
+	}
+}

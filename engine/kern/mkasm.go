@@ -26,6 +26,9 @@ func write(file, goFile string, ind bool, maxRows int) {
 		for mr := 1; mr <= maxRows; mr++ {
 			kernel(&b, mr, ind, true)
 		}
+		for mr := 1; mr <= maxRows; mr++ {
+			blockedKernel(&b, mr)
+		}
 	}
 	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
 		panic(err)
@@ -34,7 +37,14 @@ func write(file, goFile string, ind bool, maxRows int) {
 
 // kernel writes the micro-kernel for mr rows. strided (with ind): row i of A is a[i*lda:], not
 // a packed panel; the arithmetic (the order of every FMA) is the packed kernel's.
-func kernel(b *strings.Builder, mr int, ind, strided bool) {
+func kernel(b *strings.Builder, mr int, ind, strided bool) { kernelMode(b, mr, ind, strided, false) }
+
+// blockedKernel writes the indirect kernel for mr rows looped over nblk 16-pixel blocks: block
+// j reads B at src+boffs[2j] and src+boffs[2j+1] and writes c[16j:], each block computed
+// exactly as one sgemmKernelInd call (one Go call for a whole row of tiles).
+func blockedKernel(b *strings.Builder, mr int) { kernelMode(b, mr, true, false, true) }
+
+func kernelMode(b *strings.Builder, mr int, ind, strided, blocked bool) {
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	dual := mr <= 3 // few accumulators: alternate two sets over k to hide the FMA latency
 	lbl := fmt.Sprintf("m%d", mr)
@@ -51,6 +61,12 @@ func kernel(b *strings.Builder, mr int, ind, strided bool) {
 			accumOff, biasOff, frame = 64, 72, 80
 			p("\n// func %s(k int, a *float32, lda int, b0, b1 *float32, offs *int, c *float32, ldc int, accum int, bias *float32)\n", name)
 			p("//\n// Like sgemmKernelInd%dx16 but A is not packed: a[i*lda+l] is row i, column l.\n", mr)
+		} else if blocked {
+			lbl = fmt.Sprintf("b%d", mr)
+			name = fmt.Sprintf("sgemmKernelIndB%dx16", mr)
+			accumOff, biasOff, frame = 64, 72, 80
+			p("\n// func %s(nblk, k int, a, src *float32, boffs, offs *int, c *float32, ldc int, accum int, bias *float32)\n", name)
+			p("//\n// sgemmKernelInd%dx16 over nblk blocks of 16 columns: block j has b0 = src+boffs[2j],\n// b1 = src+boffs[2j+1] (element offsets) and c+16j.\n", mr)
 		} else {
 			p("\n// func %s(k int, a, b0, b1 *float32, offs *int, c *float32, ldc int, accum int, bias *float32)\n", name)
 			p("//\n// Like sgemmKernel%dx16 but B is not packed: row l of the 16-wide B tile is b0[offs[l]:+8]\n// followed by b1[offs[l]:+8].\n", mr)
@@ -64,8 +80,16 @@ func kernel(b *strings.Builder, mr int, ind, strided bool) {
 		p("\n")
 	}
 	p("TEXT ·%s(SB), NOSPLIT, $0-%d\n", name, frame)
-	p("\tMOVQ k+0(FP), CX\n\tMOVQ a+8(FP), SI\n")
-	if strided {
+	if blocked {
+		p("\tMOVQ nblk+0(FP), R12\n\tMOVQ boffs+32(FP), R11\n\tMOVQ c+48(FP), R13\n\tMOVQ ldc+56(FP), R8\n\tSHLQ $2, R8\n")
+		p("\n%sblk:\n", lbl)
+		p("\tMOVQ k+8(FP), CX\n\tMOVQ a+16(FP), SI\n\tMOVQ src+24(FP), DI\n\tMOVQ 8(R11), AX\n\tLEAQ (DI)(AX*4), R9\n")
+		p("\tMOVQ 0(R11), AX\n\tLEAQ (DI)(AX*4), DI\n\tMOVQ offs+40(FP), BX\n\tMOVQ R13, DX\n")
+	} else {
+		p("\tMOVQ k+0(FP), CX\n\tMOVQ a+8(FP), SI\n")
+	}
+	if blocked {
+	} else if strided {
 		p("\tMOVQ lda+16(FP), R11\n\tSHLQ $2, R11\n\tLEAQ (SI)(R11*2), R12\n\tADDQ R11, R12\n")
 		p("\tMOVQ b0+24(FP), DI\n\tMOVQ b1+32(FP), R9\n\tMOVQ offs+40(FP), BX\n\tMOVQ c+48(FP), DX\n\tMOVQ ldc+56(FP), R8\n")
 	} else if ind {
@@ -73,7 +97,9 @@ func kernel(b *strings.Builder, mr int, ind, strided bool) {
 	} else {
 		p("\tMOVQ b+16(FP), DI\n\tMOVQ c+24(FP), DX\n\tMOVQ ldc+32(FP), R8\n")
 	}
-	p("\tSHLQ $2, R8\n")
+	if !blocked {
+		p("\tSHLQ $2, R8\n")
+	}
 	p("\tMOVQ bias+%d(FP), AX\n\tTESTQ AX, AX\n\tJE   %szinit\n", biasOff, lbl)
 	for r := 0; r < mr; r++ {
 		p("\tVBROADCASTSS %d(AX), Y%d\n\tVMOVAPS Y%d, Y%d\n", 4*r, 4+2*r, 4+2*r, 5+2*r)
@@ -145,12 +171,19 @@ func kernel(b *strings.Builder, mr int, ind, strided bool) {
 		}
 		p("\tVADDPS (DX), Y%d, Y%d\n\tVADDPS 32(DX), Y%d, Y%d\n\tVMOVUPS Y%d, (DX)\n\tVMOVUPS Y%d, 32(DX)\n", 4+2*i, 4+2*i, 5+2*i, 5+2*i, 4+2*i, 5+2*i)
 	}
-	p("\tVZEROUPPER\n\tRET\n\n%sover:\n", lbl)
+	if blocked {
+		p("\tJMP  %snext\n\n%sover:\n", lbl, lbl)
+	} else {
+		p("\tVZEROUPPER\n\tRET\n\n%sover:\n", lbl)
+	}
 	for i := 0; i < mr; i++ {
 		if i > 0 {
 			p("\tADDQ R8, DX\n")
 		}
 		p("\tVMOVUPS Y%d, (DX)\n\tVMOVUPS Y%d, 32(DX)\n", 4+2*i, 5+2*i)
+	}
+	if blocked {
+		p("\n%snext:\n\tADDQ $16, R11\n\tADDQ $64, R13\n\tDECQ R12\n\tJNE  %sblk\n", lbl, lbl)
 	}
 	p("\tVZEROUPPER\n\tRET\n")
 }
