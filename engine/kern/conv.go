@@ -619,6 +619,13 @@ func convBwdWeight(g *convGeom, n int, x, dy, dw []float32) {
 				hp, wp := g.padImage(xg, xp, g.cg)
 				bp = im2colTB{im2colB{g, xp, hp, wp}}
 			}
+			if !inner && indirectMany && hasStridedKernel && useAsmKernel() {
+				// dY read in place (same bits as sgemm, which packs it)
+				gb := gemmPool.Get().(*gemmBufs)
+				sgemmStridedA(g.og, g.ck, p, dyn[gi*g.og*p:], p, bp, part[gi*g.og*g.ck:], g.ck, gb)
+				gemmPool.Put(gb)
+				continue
+			}
 			sgemm(false, g.og, g.ck, p, 1, dyn[gi*g.og*p:], p, bp, 1, part[gi*g.og*g.ck:], g.ck, nil, inner)
 		}
 		convPool.Put(s)

@@ -336,3 +336,41 @@ func packB(trans bool, b []float32, ldb, pc, jc, kc, nc int, dst []float32) {
 		}
 	}
 }
+
+// sgemmStridedA computes C += op(A)*B (A m x k row-major with row stride lda, not transposed;
+// alpha 1, beta 1, no bias) on the calling goroutine with the arithmetic of sgemm's serial path
+// (the same KC blocks, 6-row tiles, kernels and edge tiles, so the same bits), reading A in
+// place instead of packing it (hasStridedKernel only).
+func sgemmStridedA(m, n, k int, a []float32, lda int, b bPacker, c []float32, ldc int, g *gemmBufs) {
+	kblocks := (k + gemmKC - 1) / gemmKC
+	kcBlock := (k + kblocks - 1) / kblocks
+	for jc := 0; jc < n; jc += gemmNC {
+		nc := min(gemmNC, n-jc)
+		ncp := (nc + gemmNR - 1) / gemmNR * gemmNR
+		for pc := 0; pc < k; pc += kcBlock {
+			kc := min(kcBlock, k-pc)
+			pb := g.packB(ncp * kc)
+			b.packB(pc, jc, kc, nc, pb)
+			for jr := 0; jr < nc; jr += gemmNR {
+				nr := min(gemmNR, nc-jr)
+				bp := pb[jr*kc:]
+				for ir := 0; ir < m; ir += gemmMR {
+					mr := min(gemmMR, m-ir)
+					ap := a[ir*lda+pc:]
+					if nr == gemmNR {
+						stridedKernelRows(mr, kc, ap, lda, bp, c[ir*ldc+jc+jr:], ldc, true)
+						continue
+					}
+					t := g.tile[:]
+					stridedKernelRows(mr, kc, ap, lda, bp, t, gemmNR, false)
+					for i := 0; i < mr; i++ {
+						row := c[(ir+i)*ldc+jc+jr : (ir+i)*ldc+jc+jr+nr]
+						for j, v := range t[i*gemmNR : i*gemmNR+nr] {
+							row[j] += v
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -145,3 +145,51 @@ func indKernelBlocks(mr, nblk, k int, a, src []float32, boffs, offs []int, c []f
 		sgemmKernelIndB6x16(nblk, k, pa, ps, pb, po, pc, ldc, acc, bias)
 	}
 }
+
+//go:noescape
+func sgemmKernelS1x16(k int, a *float32, lda int, b, c *float32, ldc int, accum int, bias *float32)
+
+//go:noescape
+func sgemmKernelS2x16(k int, a *float32, lda int, b, c *float32, ldc int, accum int, bias *float32)
+
+//go:noescape
+func sgemmKernelS3x16(k int, a *float32, lda int, b, c *float32, ldc int, accum int, bias *float32)
+
+//go:noescape
+func sgemmKernelS4x16(k int, a *float32, lda int, b, c *float32, ldc int, accum int, bias *float32)
+
+//go:noescape
+func sgemmKernelS5x16(k int, a *float32, lda int, b, c *float32, ldc int, accum int, bias *float32)
+
+//go:noescape
+func sgemmKernelS6x16(k int, a *float32, lda int, b, c *float32, ldc int, accum int, bias *float32)
+
+// hasStridedKernel: sgemmKernelS* (packed B, A read from rows) exist.
+const hasStridedKernel = true
+
+// stridedKernelRows is asmKernelRows (no bias) with A read from rows lda apart instead of a
+// packed panel: the same arithmetic, so the same bits.
+func stridedKernelRows(mr, k int, a []float32, lda int, b, c []float32, ldc int, accum bool) {
+	acc := 0
+	if accum {
+		acc = 1
+	}
+	_ = a[(mr-1)*lda+k-1]
+	_ = b[k*gemmNR-1]
+	_ = c[(mr-1)*ldc+gemmNR-1]
+	pa, pb, pc := &a[0], &b[0], &c[0]
+	switch mr {
+	case 1:
+		sgemmKernelS1x16(k, pa, lda, pb, pc, ldc, acc, nil)
+	case 2:
+		sgemmKernelS2x16(k, pa, lda, pb, pc, ldc, acc, nil)
+	case 3:
+		sgemmKernelS3x16(k, pa, lda, pb, pc, ldc, acc, nil)
+	case 4:
+		sgemmKernelS4x16(k, pa, lda, pb, pc, ldc, acc, nil)
+	case 5:
+		sgemmKernelS5x16(k, pa, lda, pb, pc, ldc, acc, nil)
+	default:
+		sgemmKernelS6x16(k, pa, lda, pb, pc, ldc, acc, nil)
+	}
+}

@@ -39,3 +39,10 @@ func indKernelBlocks(mr, nblk, k int, a, src []float32, boffs, offs []int, c []f
 		indKernelRows(mr, k, a, src, boffs[2*j], boffs[2*j+1], offs, c[16*j:], ldc, accum, bias)
 	}
 }
+
+// hasStridedKernel: no kernels reading A from rows here (sgemm packs A).
+const hasStridedKernel = false
+
+func stridedKernelRows(mr, k int, a []float32, lda int, b, c []float32, ldc int, accum bool) {
+	panic("kern: no strided-A kernel on this architecture")
+}

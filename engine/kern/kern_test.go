@@ -628,7 +628,8 @@ func TestMicroKernel(t *testing.T) {
 // (fwdIndirect, more than 6 outputs per group) and the weight gradient reading it from the
 // 16-channel blocked image (wgradBlk16) give the packed GEMM's bits exactly, on random shapes
 // (strides, dilations, padding, groups, k over several KC blocks, bias or not, accumulation,
-// batches over 8 so a weight-gradient partial sums several images),
+// batches over 8 so a weight-gradient partial sums several images; channel counts that are
+// not multiples of 16 take the weight gradient reading dY in place with a packed image),
 // and the result is also checked against the reference convolution.
 func TestIndirectPathsSameBits(t *testing.T) {
 	if !indReadsImage || !useAsmKernel() {
@@ -647,7 +648,7 @@ func TestIndirectPathsSameBits(t *testing.T) {
 		ks := [][2]int{{3, 3}, {5, 5}, {1, 3}, {3, 1}, {1, 1}, {7, 7}}[r.Intn(6)]
 		g := 1 + r.Intn(2)
 		p := Conv2dParams{
-			N: []int{2, 3, 5, 9, 12}[r.Intn(5)], C: g * 16 * (1 + r.Intn(2)), O: g * (1 + r.Intn(40)),
+			N: []int{2, 3, 5, 9, 12}[r.Intn(5)], C: g * []int{16, 32, 1 + r.Intn(9)}[r.Intn(3)], O: g * (1 + r.Intn(40)),
 			H: 1 + r.Intn(20), W: 8 * (1 + r.Intn(3)), KH: ks[0], KW: ks[1],
 			StrideH: 1 + r.Intn(2), StrideW: 1, PadH: r.Intn(3), PadW: r.Intn(3),
 			DilH: 1 + r.Intn(2), DilW: 1 + r.Intn(2), Groups: g,

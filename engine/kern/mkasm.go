@@ -29,6 +29,9 @@ func write(file, goFile string, ind bool, maxRows int) {
 		for mr := 1; mr <= maxRows; mr++ {
 			blockedKernel(&b, mr)
 		}
+		for mr := 1; mr <= maxRows; mr++ {
+			kernel(&b, mr, false, true) // packed B, A from rows
+		}
 	}
 	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
 		panic(err)
@@ -71,6 +74,12 @@ func kernelMode(b *strings.Builder, mr int, ind, strided, blocked bool) {
 			p("\n// func %s(k int, a, b0, b1 *float32, offs *int, c *float32, ldc int, accum int, bias *float32)\n", name)
 			p("//\n// Like sgemmKernel%dx16 but B is not packed: row l of the 16-wide B tile is b0[offs[l]:+8]\n// followed by b1[offs[l]:+8].\n", mr)
 		}
+	} else if strided {
+		lbl = fmt.Sprintf("t%d", mr)
+		name = fmt.Sprintf("sgemmKernelS%dx16", mr)
+		accumOff, biasOff, frame = 48, 56, 64
+		p("\n// func %s(k int, a *float32, lda int, b, c *float32, ldc int, accum int, bias *float32)\n", name)
+		p("//\n// Like sgemmKernel%dx16 (packed B) but A is not packed: a[i*lda+l] is row i, column l.\n", mr)
 	} else {
 		p("\n// func %s(k int, a, b, c *float32, ldc int, accum int, bias *float32)\n", name)
 		p("//\n// Like sgemmKernel6x16 but for the first %d rows of the 6-row A panel only.", mr)
@@ -89,6 +98,9 @@ func kernelMode(b *strings.Builder, mr int, ind, strided, blocked bool) {
 		p("\tMOVQ k+0(FP), CX\n\tMOVQ a+8(FP), SI\n")
 	}
 	if blocked {
+	} else if strided && !ind {
+		p("\tMOVQ lda+16(FP), R11\n\tSHLQ $2, R11\n\tLEAQ (SI)(R11*2), R12\n\tADDQ R11, R12\n")
+		p("\tMOVQ b+24(FP), DI\n\tMOVQ c+32(FP), DX\n\tMOVQ ldc+40(FP), R8\n")
 	} else if strided {
 		p("\tMOVQ lda+16(FP), R11\n\tSHLQ $2, R11\n\tLEAQ (SI)(R11*2), R12\n\tADDQ R11, R12\n")
 		p("\tMOVQ b0+24(FP), DI\n\tMOVQ b1+32(FP), R9\n\tMOVQ offs+40(FP), BX\n\tMOVQ c+48(FP), DX\n\tMOVQ ldc+56(FP), R8\n")
@@ -154,7 +166,11 @@ func kernelMode(b *strings.Builder, mr int, ind, strided, blocked bool) {
 	} else {
 		step(0, 0, 4)
 		step(24, 64, second)
-		p("\tADDQ $48, SI\n\tADDQ $128, DI\n")
+		if strided {
+			p("\tADDQ $8, SI\n\tADDQ $8, R12\n\tADDQ $128, DI\n")
+		} else {
+			p("\tADDQ $48, SI\n\tADDQ $128, DI\n")
+		}
 	}
 	p("\tDECQ %s\n\tJNE  %sloop2\n\n%stail:\n\tTESTQ CX, CX\n\tJE   %sstore\n", counter, lbl, lbl, lbl)
 	step(0, 0, 4)
