@@ -283,6 +283,27 @@ func (s *convScratch) padBuf(n int) []float32 {
 
 var convPool = sync.Pool{New: func() any { return new(convScratch) }}
 
+// scratchPools recycle the per-call float buffers of the convolutions (packed weights, flipped
+// weights, weight-gradient partials), one pool per length, so that a training step does not
+// allocate them anew.
+var scratchPools sync.Map // int -> *sync.Pool
+
+// getScratch returns a buffer of n floats with arbitrary contents.
+func getScratch(n int) []float32 {
+	if p, ok := scratchPools.Load(n); ok {
+		if b, ok := p.(*sync.Pool).Get().(*[]float32); ok {
+			return *b
+		}
+	}
+	return make([]float32, n)
+}
+
+// putScratch hands a buffer from getScratch back (nothing may use it afterwards).
+func putScratch(b []float32) {
+	p, _ := scratchPools.LoadOrStore(len(b), new(sync.Pool))
+	p.(*sync.Pool).Put(&b)
+}
+
 func (s *convScratch) colBuf(n int) []float32 {
 	if cap(s.col) < n {
 		s.col = make([]float32, n)
@@ -321,6 +342,7 @@ func convFwd(g *convGeom, n int, x, w, b, y []float32, accumulate, relu bool) {
 	var packedW []float32                                         // for fwdIndirect: each group's weights packed once for all images
 	if g.indirectManyOK() && (n >= Threads() || Threads() == 1) { // images in parallel, or one thread
 		packedW = g.packWeights(w)
+		defer putScratch(packedW)
 	}
 	forImages(n, Threads(), func(i int, inner bool) {
 		xn, yn := x[i*in:(i+1)*in], y[i*out:(i+1)*out]
@@ -454,7 +476,7 @@ func (g *convGeom) kcBlock() int {
 func (g *convGeom) packWeights(w []float32) []float32 {
 	mcp := (g.og + gemmMR - 1) / gemmMR * gemmMR
 	kcBlock := g.kcBlock()
-	pw := make([]float32, g.G*mcp*g.ck)
+	pw := getScratch(g.G * mcp * g.ck) // every element written below
 	for gi := 0; gi < g.G; gi++ {
 		wg, pg := w[gi*g.og*g.ck:(gi+1)*g.og*g.ck], pw[gi*mcp*g.ck:(gi+1)*mcp*g.ck]
 		for pc := 0; pc < g.ck; pc += kcBlock {
@@ -543,7 +565,7 @@ func flippedForData(g *convGeom, w []float32) (convGeom, []float32, bool) {
 	}
 	f := newGeom(Conv2dParams{C: g.O, H: g.OH, W: g.OW, O: g.C, KH: g.KH, KW: g.KW,
 		StrideH: 1, StrideW: 1, PadH: ph, PadW: pw, DilH: g.DH, DilW: g.DW, Groups: g.G}, g.H, g.W)
-	wf := make([]float32, len(w[:g.O*g.ck]))
+	wf := getScratch(len(w[:g.O*g.ck])) // every element written below
 	for gi := 0; gi < g.G; gi++ {
 		for o := 0; o < g.og; o++ {
 			for c := 0; c < g.cg; c++ {
@@ -573,6 +595,7 @@ func convBwdData(g *convGeom, n int, w, dy, dx []float32) {
 	if g.cg >= flipMinChannels {
 		if f, wf, ok := flippedForData(g, w); ok {
 			convFwd(&f, n, dy, wf, nil, dx, true, false)
+			putScratch(wf)
 			return
 		}
 	}
@@ -631,7 +654,9 @@ func convBwdWeight(g *convGeom, n int, x, dy, dw []float32) {
 		convPool.Put(s)
 	}
 	parts := weightParts(n)
-	partial := make([]float32, parts*wsz)
+	partial := getScratch(parts * wsz)
+	clear(partial)
+	defer putScratch(partial)
 	// With fewer parts than threads, the GEMMs themselves are split (over disjoint blocks of
 	// the partial, which does not change any summation order).
 	inner := parts < Threads()
