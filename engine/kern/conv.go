@@ -338,49 +338,56 @@ func convFwd(g *convGeom, n int, x, w, b, y []float32, accumulate, relu bool) {
 		}
 		return
 	}
-	in, out, p := g.inSize(), g.outSize(), g.OH*g.OW
+	in, out := g.inSize(), g.outSize()
 	var packedW []float32                                         // for fwdIndirect: each group's weights packed once for all images
 	if g.indirectManyOK() && (n >= Threads() || Threads() == 1) { // images in parallel, or one thread
 		packedW = g.packWeights(w)
 		defer putScratch(packedW)
 	}
+	var beta float32
+	if accumulate {
+		beta = 1
+	}
 	forImages(n, Threads(), func(i int, inner bool) {
-		xn, yn := x[i*in:(i+1)*in], y[i*out:(i+1)*out]
-		var beta float32
-		if accumulate {
-			beta = 1
-		}
-		s := convPool.Get().(*convScratch)
-		for gi := 0; gi < g.G; gi++ {
-			xg := xn[gi*g.cg*g.H*g.W:]
-			var bp bPacker
-			if g.direct1x1() {
-				bp = matB{false, xg, p}
-			} else {
-				xp := s.padBuf(g.paddedSize(g.cg))
-				hp, wp := g.padImage(xg, xp, g.cg)
-				bp = im2colB{g, xp, hp, wp}
-			}
-			var rb []float32
-			if b != nil {
-				rb = b[gi*g.og : (gi+1)*g.og] // added by the micro-kernel, no extra pass over y
-			}
-			if ib, ok := bp.(im2colB); ok && g.indirectOK() {
-				g.fwdFewOutputs(ib, w[gi*g.og*g.ck:(gi+1)*g.og*g.ck], rb, beta, yn[gi*g.og*p:(gi+1)*g.og*p], s)
-				continue
-			}
-			if ib, ok := bp.(im2colB); ok && packedW != nil {
-				ps := len(packedW) / g.G
-				g.fwdIndirect(ib, packedW[gi*ps:(gi+1)*ps], rb, beta, yn[gi*g.og*p:(gi+1)*g.og*p], s)
-				continue
-			}
-			sgemm(false, g.og, p, g.ck, 1, w[gi*g.og*g.ck:], g.ck, bp, beta, yn[gi*g.og*p:], p, rb, inner)
-		}
-		convPool.Put(s)
-		if relu { // while the image's output is still in cache
-			ReLUInPlace(yn)
-		}
+		g.fwdImage(x[i*in:(i+1)*in], w, b, packedW, y[i*out:(i+1)*out], beta, inner, relu)
 	})
+}
+
+// fwdImage computes one image of convFwd: yn = conv(xn, w) + b (+ yn when beta = 1), then ReLU
+// when relu. packedW (packWeights, may be nil) enables fwdIndirect; inner lets the GEMM split
+// across goroutines.
+func (g *convGeom) fwdImage(xn, w, b, packedW, yn []float32, beta float32, inner, relu bool) {
+	p := g.OH * g.OW
+	s := convPool.Get().(*convScratch)
+	for gi := 0; gi < g.G; gi++ {
+		xg := xn[gi*g.cg*g.H*g.W:]
+		var bp bPacker
+		if g.direct1x1() {
+			bp = matB{false, xg, p}
+		} else {
+			xp := s.padBuf(g.paddedSize(g.cg))
+			hp, wp := g.padImage(xg, xp, g.cg)
+			bp = im2colB{g, xp, hp, wp}
+		}
+		var rb []float32
+		if b != nil {
+			rb = b[gi*g.og : (gi+1)*g.og] // added by the micro-kernel, no extra pass over y
+		}
+		if ib, ok := bp.(im2colB); ok && g.indirectOK() {
+			g.fwdFewOutputs(ib, w[gi*g.og*g.ck:(gi+1)*g.og*g.ck], rb, beta, yn[gi*g.og*p:(gi+1)*g.og*p], s)
+			continue
+		}
+		if ib, ok := bp.(im2colB); ok && packedW != nil {
+			ps := len(packedW) / g.G
+			g.fwdIndirect(ib, packedW[gi*ps:(gi+1)*ps], rb, beta, yn[gi*g.og*p:(gi+1)*g.og*p], s)
+			continue
+		}
+		sgemm(false, g.og, p, g.ck, 1, w[gi*g.og*g.ck:], g.ck, bp, beta, yn[gi*g.og*p:], p, rb, inner)
+	}
+	convPool.Put(s)
+	if relu { // while the image's output is still in cache
+		ReLUInPlace(yn)
+	}
 }
 
 // ReLUInPlace sets y[i] = max(y[i], 0) with NaN kept and -0 becoming +0 (PyTorch's relu),
@@ -627,32 +634,8 @@ func convBwdWeight(g *convGeom, n int, x, dy, dw []float32) {
 		depthwiseBwdWeight(g, n, x, dy, dw)
 		return
 	}
-	in, out, p := g.inSize(), g.outSize(), g.OH*g.OW
+	in, out := g.inSize(), g.outSize()
 	wsz := g.O * g.ck
-	accImage := func(i int, part []float32, inner bool) {
-		xn, dyn := x[i*in:(i+1)*in], dy[i*out:(i+1)*out]
-		s := convPool.Get().(*convScratch)
-		for gi := 0; gi < g.G; gi++ {
-			xg := xn[gi*g.cg*g.H*g.W:]
-			var bp bPacker
-			if g.direct1x1() {
-				bp = matB{true, xg, p}
-			} else {
-				xp := s.padBuf(g.paddedSize(g.cg))
-				hp, wp := g.padImage(xg, xp, g.cg)
-				bp = im2colTB{im2colB{g, xp, hp, wp}}
-			}
-			if !inner && indirectMany && hasStridedKernel && useAsmKernel() {
-				// dY read in place (same bits as sgemm, which packs it)
-				gb := gemmPool.Get().(*gemmBufs)
-				sgemmStridedA(g.og, g.ck, p, dyn[gi*g.og*p:], p, bp, part[gi*g.og*g.ck:], g.ck, gb)
-				gemmPool.Put(gb)
-				continue
-			}
-			sgemm(false, g.og, g.ck, p, 1, dyn[gi*g.og*p:], p, bp, 1, part[gi*g.og*g.ck:], g.ck, nil, inner)
-		}
-		convPool.Put(s)
-	}
 	parts := weightParts(n)
 	partial := getScratch(parts * wsz)
 	clear(partial)
@@ -660,24 +643,61 @@ func convBwdWeight(g *convGeom, n int, x, dy, dw []float32) {
 	// With fewer parts than threads, the GEMMs themselves are split (over disjoint blocks of
 	// the partial, which does not change any summation order).
 	inner := parts < Threads()
-	// The blocked-image path keeps each partial with its columns in (kh, kw, c) order.
-	blk := !inner && g.wgradBlk16OK()
-	var wb *wgradBlk16
-	if blk {
-		wb = newWgradBlk16(g)
-	}
+	wb := g.wgradPlan(inner)
 	ParallelForDynamic(parts, 1, func(lo, hi int) {
 		for pi := lo; pi < hi; pi++ {
 			part := partial[pi*wsz : (pi+1)*wsz]
 			for i := pi * n / parts; i < (pi+1)*n/parts; i++ {
-				if blk {
-					wb.accImage(x[i*in:(i+1)*in], dy[i*out:(i+1)*out], part)
-					continue
-				}
-				accImage(i, part, inner)
+				g.wgradImage(x[i*in:(i+1)*in], dy[i*out:(i+1)*out], part, inner, wb)
 			}
 		}
 	})
+	g.reduceWgrad(partial, parts, wb != nil, dw)
+}
+
+// wgradPlan returns the blocked-image weight-gradient plan when that path applies (it keeps
+// each partial with its columns in (kh, kw, c) order), else nil.
+func (g *convGeom) wgradPlan(inner bool) *wgradBlk16 {
+	if !inner && g.wgradBlk16OK() {
+		return newWgradBlk16(g)
+	}
+	return nil
+}
+
+// wgradImage adds one image's weight gradient into part (wb from wgradPlan).
+func (g *convGeom) wgradImage(xn, dyn, part []float32, inner bool, wb *wgradBlk16) {
+	if wb != nil {
+		wb.accImage(xn, dyn, part)
+		return
+	}
+	p := g.OH * g.OW
+	s := convPool.Get().(*convScratch)
+	for gi := 0; gi < g.G; gi++ {
+		xg := xn[gi*g.cg*g.H*g.W:]
+		var bp bPacker
+		if g.direct1x1() {
+			bp = matB{true, xg, p}
+		} else {
+			xp := s.padBuf(g.paddedSize(g.cg))
+			hp, wp := g.padImage(xg, xp, g.cg)
+			bp = im2colTB{im2colB{g, xp, hp, wp}}
+		}
+		if !inner && indirectMany && hasStridedKernel && useAsmKernel() {
+			// dY read in place (same bits as sgemm, which packs it)
+			gb := gemmPool.Get().(*gemmBufs)
+			sgemmStridedA(g.og, g.ck, p, dyn[gi*g.og*p:], p, bp, part[gi*g.og*g.ck:], g.ck, gb)
+			gemmPool.Put(gb)
+			continue
+		}
+		sgemm(false, g.og, g.ck, p, 1, dyn[gi*g.og*p:], p, bp, 1, part[gi*g.og*g.ck:], g.ck, nil, inner)
+	}
+	convPool.Put(s)
+}
+
+// reduceWgrad adds the sum of the parts partials (in order) into dw; blk: the partials' columns
+// are in (kh, kw, c) order.
+func (g *convGeom) reduceWgrad(partial []float32, parts int, blk bool, dw []float32) {
+	wsz := g.O * g.ck
 	ParallelFor(wsz, 4096, func(lo, hi int) {
 		for j := lo; j < hi; j++ {
 			jp := j
