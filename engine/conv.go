@@ -100,14 +100,12 @@ func conv2d(x, w, b *Var, o ConvOpts, relu bool) *Var {
 		if needsGrad(b) {
 			db = gradOf(b).Data
 		}
-		dy := out.Grad.Data
 		if relu {
-			g := dy
-			dy = getBufUninit(len(g)) // every element set: the masked gradient (+0 elsewhere)
-			parallelElems(len(g), func(lo, hi int) { kern.ReLUBackwardSet(y.Data[lo:hi], g[lo:hi], dy[lo:hi]) })
-			defer putBufs([][]float32{dy})
+			// the gradient masked where the output is not > 0, image by image
+			kern.Conv2dReLUBackward(p, x.Val.Data, w.Val.Data, y.Data, out.Grad.Data, dx, dw, db)
+			return
 		}
-		kern.Conv2dBackward(p, x.Val.Data, w.Val.Data, dy, dx, dw, db)
+		kern.Conv2dBackward(p, x.Val.Data, w.Val.Data, out.Grad.Data, dx, dw, db)
 	}, x, w, b)
 }
 

@@ -808,6 +808,39 @@ func (w *wgradBlk16) accImage(xn, dyn, part []float32) {
 	}
 }
 
+// imageChannelSums sets out[o] to biasGrad's term of one image for each of its ch channels:
+// four running sums over the plane (element 4j+q into sum q, the tail into sum 0) combined as
+// (t0+t1)+(t2+t3).
+func imageChannelSums(ch, plane int, dy, out []float32) {
+	body := plane &^ 3
+	o := 0
+	var t [16]float32
+	for ; o+4 <= ch && sum4x4(dy[o*plane:], plane, body, &t); o += 4 {
+		for r := range 4 {
+			t0 := t[4*r]
+			for _, v := range dy[(o+r)*plane+body : (o+r+1)*plane] {
+				t0 += v
+			}
+			out[o+r] = (t0 + t[4*r+1]) + (t[4*r+2] + t[4*r+3])
+		}
+	}
+	for ; o < ch; o++ {
+		row := dy[o*plane : (o+1)*plane]
+		var t0, t1, t2, t3 float32
+		j := 0
+		for ; j+4 <= len(row); j += 4 {
+			t0 += row[j]
+			t1 += row[j+1]
+			t2 += row[j+2]
+			t3 += row[j+3]
+		}
+		for ; j < len(row); j++ {
+			t0 += row[j]
+		}
+		out[o] = (t0 + t1) + (t2 + t3)
+	}
+}
+
 // biasGrad adds the per-channel sums of dy (n x ch x plane) into db: per channel and image,
 // four running sums over the plane (element 4j+q into sum q, the tail into sum 0) combined as
 // (t0+t1)+(t2+t3), the images' sums added in order. With AVX, four channels' chains run

@@ -88,3 +88,82 @@ func ConvTranspose2dBackward(p ConvT2dParams, x, w, dy, dx, dw, db []float32) {
 		biasGrad(p.N, p.O, g.H*g.W, dy, db)
 	}
 }
+
+// Conv2dReLUBackward adds the gradients of y = ReLU(Conv2d(x, w, b)) into dx, dw and db (any may
+// be nil) for the output gradient g: Conv2dBackward of the masked gradient dy = ReLUBackwardSet(y,
+// g), with the same bits. When the fast paths apply it runs image by image — mask, bias sums,
+// data gradient and weight gradient of one image while its dy is in cache — instead of writing
+// the whole batch's dy to memory and reading it back three times.
+func Conv2dReLUBackward(p Conv2dParams, x, w, y, g, dx, dw, db []float32) {
+	oh, ow := p.OutHW()
+	geo := newGeom(p, oh, ow)
+	n := p.N
+	f, wf, flipOK := convGeom{}, []float32(nil), false
+	if dx != nil && !geo.depthwise() && geo.cg >= flipMinChannels {
+		f, wf, flipOK = flippedForData(&geo, w)
+	}
+	fused := n >= Threads() && weightParts(n) >= Threads() && !geo.depthwise() &&
+		(dx == nil || (flipOK && f.indirectManyOK()))
+	if !fused {
+		if wf != nil {
+			putScratch(wf)
+		}
+		dy := getScratch(len(y))
+		ParallelFor(len(y), 1<<14, func(lo, hi int) { ReLUBackwardSet(y[lo:hi], g[lo:hi], dy[lo:hi]) })
+		Conv2dBackward(p, x, w, dy, dx, dw, db)
+		putScratch(dy)
+		return
+	}
+	in, out, plane := geo.inSize(), geo.outSize(), oh*ow
+	var packedWf []float32
+	if dx != nil {
+		packedWf = f.packWeights(wf)
+		defer putScratch(packedWf)
+		defer putScratch(wf)
+	}
+	wsz := geo.O * geo.ck
+	parts := weightParts(n)
+	var partial []float32
+	var wb *wgradBlk16
+	if dw != nil {
+		partial = getScratch(parts * wsz)
+		clear(partial)
+		defer putScratch(partial)
+		wb = geo.wgradPlan(false)
+	}
+	var sums []float32 // per image and channel: biasGrad's per-image term
+	if db != nil {
+		sums = getScratch(n * p.O)
+		defer putScratch(sums)
+	}
+	ParallelForDynamic(parts, 1, func(lo, hi int) {
+		dyn := getScratch(out)
+		defer putScratch(dyn)
+		for pi := lo; pi < hi; pi++ {
+			for i := pi * n / parts; i < (pi+1)*n/parts; i++ {
+				ReLUBackwardSet(y[i*out:(i+1)*out], g[i*out:(i+1)*out], dyn)
+				if db != nil {
+					imageChannelSums(p.O, plane, dyn, sums[i*p.O:(i+1)*p.O])
+				}
+				if dx != nil {
+					f.fwdImage(dyn, wf, nil, packedWf, dx[i*in:(i+1)*in], 1, false, false)
+				}
+				if dw != nil {
+					geo.wgradImage(x[i*in:(i+1)*in], dyn, partial[pi*wsz:(pi+1)*wsz], false, wb)
+				}
+			}
+		}
+	})
+	if dw != nil {
+		geo.reduceWgrad(partial, parts, wb != nil, dw)
+	}
+	if db != nil {
+		for o := range p.O {
+			var s float32
+			for i := range n {
+				s += sums[i*p.O+o]
+			}
+			db[o] += s
+		}
+	}
+}

@@ -740,3 +740,58 @@ func TestPadRows(t *testing.T) {
 		}
 	}
 }
+
+// TestConv2dReLUBackwardSameBits: the image-by-image backward of a convolution + ReLU gives the
+// bits of masking the whole gradient (ReLUBackwardSet) and then Conv2dBackward, for random
+// shapes, batch sizes (below and above the fused path's thresholds), both data-gradient
+// strategies and any subset of nil gradients.
+func TestConv2dReLUBackwardSameBits(t *testing.T) {
+	r := rand.New(rand.NewSource(14))
+	defer func(v int) { flipMinChannels = v }(flipMinChannels)
+	for it := 0; it < 150; it++ {
+		flipMinChannels = []int{1, 16}[it%2]
+		var p Conv2dParams
+		if it%3 == 0 {
+			p = randConvParams(r)
+		} else {
+			k := []int{1, 3, 5}[r.Intn(3)]
+			p = Conv2dParams{N: 1 + r.Intn(12), C: []int{3, 16, 32}[r.Intn(3)], H: 1 + r.Intn(12), W: 8 * (1 + r.Intn(2)),
+				O: 1 + r.Intn(40), KH: k, KW: k, StrideH: 1, StrideW: 1, PadH: k / 2, PadW: k / 2, DilH: 1, DilW: 1, Groups: 1}
+		}
+		if p.Validate() != nil {
+			continue
+		}
+		oh, ow := p.OutHW()
+		x, w := randSlice(r, p.N*p.C*p.H*p.W), randSlice(r, p.O*p.C/p.Groups*p.KH*p.KW)
+		y, g := randSlice(r, p.N*p.O*oh*ow), randSlice(r, p.N*p.O*oh*ow)
+		for i := range y {
+			if r.Intn(3) == 0 {
+				y[i] = 0
+			}
+		}
+		dx0, dw0, db0 := randSlice(r, len(x)), randSlice(r, len(w)), randSlice(r, p.O)
+		mask := r.Intn(8)
+		pick := func(bit int, s []float32) []float32 {
+			if mask&bit != 0 {
+				return nil
+			}
+			return clone(s)
+		}
+		gdx, gdw, gdb := pick(1, dx0), pick(2, dw0), pick(4, db0)
+		wdx, wdw, wdb := pick(1, dx0), pick(2, dw0), pick(4, db0)
+		Conv2dReLUBackward(p, x, w, y, g, gdx, gdw, gdb)
+		dy := make([]float32, len(y))
+		ReLUBackwardSet(y, g, dy)
+		Conv2dBackward(p, x, w, dy, wdx, wdw, wdb)
+		for _, c := range []struct {
+			name      string
+			got, want []float32
+		}{{"dx", gdx, wdx}, {"dw", gdw, wdw}, {"db", gdb, wdb}} {
+			for i := range c.want {
+				if math.Float32bits(c.got[i]) != math.Float32bits(c.want[i]) {
+					t.Fatalf("%+v: %s[%d] = %v, want %v", p, c.name, i, c.got[i], c.want[i])
+				}
+			}
+		}
+	}
+}
