@@ -150,19 +150,7 @@ func parallelMinMax(x []float32) (float32, float32, error) {
 	kern.ParallelFor(n, 1, func(lo, hi int) {
 		for c := lo; c < hi; c++ {
 			part := x[c*chunk : min((c+1)*chunk, len(x))]
-			mn, mx := part[0], part[0]
-			for _, v := range part {
-				if v < mn {
-					mn = v
-				}
-				if v > mx {
-					mx = v
-				}
-				if v != v {
-					nan[c] = true
-				}
-			}
-			mins[c], maxs[c] = mn, mx
+			mins[c], maxs[c], nan[c] = chunkMinMax(part)
 		}
 	})
 	for c := range nan {
@@ -173,6 +161,43 @@ func parallelMinMax(x []float32) (float32, float32, error) {
 	mn, _ := aminmax(mins)
 	_, mx := aminmax(maxs)
 	return mn, mx, nil
+}
+
+// chunkMinMax returns what a scan of part keeping the first strictly smaller / greater value
+// gives (so a zero extreme has the sign of the first zero), and whether part holds a NaN. With
+// AVX the extremes come from vector min/max (exact values; min and max of numbers do not
+// depend on the order) and a zero extreme takes the sign of part's first zero, as the scan does.
+func chunkMinMax(part []float32) (mn, mx float32, nan bool) {
+	mn, mx = part[0], part[0]
+	vmn, vmx, vnan, k := minMaxFast(part)
+	if k > 0 {
+		mn, mx, nan = vmn, vmx, vnan
+	}
+	for _, v := range part[k:] {
+		if v < mn {
+			mn = v
+		}
+		if v > mx {
+			mx = v
+		}
+		if v != v {
+			nan = true
+		}
+	}
+	if k > 0 && !nan && (mn == 0 || mx == 0) {
+		for _, v := range part {
+			if v == 0 {
+				if mn == 0 {
+					mn = v
+				}
+				if mx == 0 {
+					mx = v
+				}
+				break
+			}
+		}
+	}
+	return mn, mx, nan
 }
 
 // ExportQParams are the qparams convert_pt2e exports for this module:

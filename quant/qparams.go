@@ -180,8 +180,14 @@ func FakeQuant(x, scale float32, zp, qmin, qmax int32) (y float32, inRange bool)
 }
 
 // fakeToInt64 is static_cast<int64_t>(float) as on x86 (cvttss2si 64-bit: NaN/overflow -> MinInt64).
+// fakeBig is the float32 bound beyond which fakeToInt64 gives math.MinInt64.
+const fakeBig = float32(9.223372e18)
+
+// forceScalarFakeQuant makes FakeQuantTensor skip the AVX path (tests).
+var forceScalarFakeQuant bool
+
 func fakeToInt64(x float32) int64 {
-	if x != x || x >= 9.223372e18 || x < -9.223372e18 {
+	if x != x || x >= fakeBig || x < -fakeBig {
 		return math.MinInt64
 	}
 	return int64(x)
@@ -196,6 +202,15 @@ func FakeQuantTensor(dst, x []float32, scale float32, zp, qmin, qmax int32, mask
 	// FakeQuant with the reciprocal hoisted: the same float32 operations per element.
 	inv := 1 / scale
 	zf, lo, hi := float32(zp), int64(qmin), int64(qmax)
+	// AVX for whole groups of 8 (the same results; qmin/qmax and the zero point are small
+	// integers, exact in float32).
+	out := dst
+	if k := fakeQuantFast(dst, x, inv, zf, float32(qmin), float32(qmax), scale, mask); k > 0 {
+		x, dst = x[k:], dst[k:]
+		if mask != nil {
+			mask = mask[k:]
+		}
+	}
 	for i, v := range x {
 		qv := fakeToInt64(zf + roundHalfEven32(v*inv))
 		c := min(max(qv, lo), hi)
@@ -204,7 +219,7 @@ func FakeQuantTensor(dst, x []float32, scale float32, zp, qmin, qmax int32, mask
 			mask[i] = lo <= qv && qv <= hi
 		}
 	}
-	return dst
+	return out
 }
 
 // channelLayout returns (outer, channels, inner) for a row-major tensor of the given shape split at axis.

@@ -1,0 +1,107 @@
+package quant
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+)
+
+// TestFakeQuantTensorFastSameBits: the AVX FakeQuantTensor gives the scalar loop's values and
+// straight-through masks bit for bit: random values around the grid, exact ties (x/scale =
+// k + 0.5), ±0, NaN, ±Inf, values beyond the int64 range, denormals, several ranges (int8,
+// uint8, int16) and zero points, every length's vector body and tail, with and without a mask.
+func TestFakeQuantTensorFastSameBits(t *testing.T) {
+	r := rand.New(rand.NewSource(15))
+	specials := []float32{0, float32(math.Copysign(0, -1)), float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)),
+		1e30, -1e30, 9.3e18, -9.3e18, 1e-45, -1e-45, 3e38}
+	for it := 0; it < 400; it++ {
+		ranges := [][2]int32{{-128, 127}, {0, 255}, {-32767, 32767}, {-127, 127}}
+		qr := ranges[r.Intn(len(ranges))]
+		zp := qr[0] + r.Int31n(qr[1]-qr[0]+1)
+		scale := float32(math.Exp(r.Float64()*12 - 9))
+		n := r.Intn(70)
+		x := make([]float32, n)
+		for i := range x {
+			switch r.Intn(6) {
+			case 0:
+				x[i] = specials[r.Intn(len(specials))]
+			case 1: // a tie of the rounding
+				x[i] = (float32(r.Intn(400)-200) + 0.5) * scale
+			default:
+				x[i] = float32(r.NormFloat64()) * scale * float32(r.Intn(300)+1)
+			}
+		}
+		withMask := r.Intn(2) == 0
+		var gm, wm []bool
+		if withMask {
+			gm, wm = make([]bool, n), make([]bool, n)
+			for i := range gm {
+				gm[i], wm[i] = r.Intn(2) == 0, r.Intn(2) == 0 // must be overwritten
+			}
+		}
+		got := FakeQuantTensor(make([]float32, n), x, scale, zp, qr[0], qr[1], gm)
+		forceScalarFakeQuant = true
+		want := FakeQuantTensor(make([]float32, n), x, scale, zp, qr[0], qr[1], wm)
+		forceScalarFakeQuant = false
+		for i := range want {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("scale %g zp %d range %v: x %v -> %v (bits %#x), scalar %v (bits %#x)", scale, zp, qr, x[i], got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+			}
+			if withMask && gm[i] != wm[i] {
+				t.Fatalf("scale %g zp %d range %v: x %v mask %v, scalar %v", scale, zp, qr, x[i], gm[i], wm[i])
+			}
+		}
+	}
+}
+
+// TestChunkMinMaxSameBits: the AVX min/max gives the scan's values bit for bit, including the
+// sign of a zero extreme (the first zero's), and reports NaNs, for every length.
+func TestChunkMinMaxSameBits(t *testing.T) {
+	r := rand.New(rand.NewSource(16))
+	negZero := float32(math.Copysign(0, -1))
+	scan := func(part []float32) (mn, mx float32, nan bool) {
+		mn, mx = part[0], part[0]
+		for _, v := range part {
+			if v < mn {
+				mn = v
+			}
+			if v > mx {
+				mx = v
+			}
+			if v != v {
+				nan = true
+			}
+		}
+		return
+	}
+	for it := 0; it < 2000; it++ {
+		n := 1 + r.Intn(70)
+		x := make([]float32, n)
+		sign := float32([]int{-1, 1, 0}[r.Intn(3)])
+		for i := range x {
+			switch r.Intn(5) {
+			case 0:
+				x[i] = 0
+			case 1:
+				x[i] = negZero
+			default:
+				v := float32(r.NormFloat64())
+				if sign != 0 {
+					v = sign * float32(math.Abs(float64(v)))
+				}
+				x[i] = v
+			}
+		}
+		if r.Intn(10) == 0 {
+			x[r.Intn(n)] = float32(math.NaN())
+		}
+		gmn, gmx, gnan := chunkMinMax(x)
+		wmn, wmx, wnan := scan(x)
+		if gnan != wnan {
+			t.Fatalf("%v: NaN %v, want %v", x, gnan, wnan)
+		}
+		if !wnan && (math.Float32bits(gmn) != math.Float32bits(wmn) || math.Float32bits(gmx) != math.Float32bits(wmx)) {
+			t.Fatalf("%v: min/max %v %v (bits %#x %#x), want %v %v (bits %#x %#x)", x, gmn, gmx, math.Float32bits(gmn), math.Float32bits(gmx), wmn, wmx, math.Float32bits(wmn), math.Float32bits(wmx))
+		}
+	}
+}
