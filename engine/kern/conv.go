@@ -353,6 +353,22 @@ func convFwd(g *convGeom, n int, x, w, b, y []float32, accumulate, relu bool) {
 	})
 }
 
+// columns returns the column matrix (ck x OH*OW) of one group's image xg as a GEMM B operand:
+// the image itself for a direct 1x1 convolution, else the image padded into s's buffer and read
+// as im2col; trans gives its transpose (OH*OW x ck).
+func (g *convGeom) columns(xg []float32, s *convScratch, trans bool) bPacker {
+	p := g.OH * g.OW
+	if g.direct1x1() {
+		return matB{trans, xg, p}
+	}
+	xp := s.padBuf(g.paddedSize(g.cg))
+	hp, wp := g.padImage(xg, xp, g.cg)
+	if trans {
+		return im2colTB{im2colB{g, xp, hp, wp}}
+	}
+	return im2colB{g, xp, hp, wp}
+}
+
 // fwdImage computes one image of convFwd: yn = conv(xn, w) + b (+ yn when beta = 1), then ReLU
 // when relu. packedW (packWeights, may be nil) enables fwdIndirect; inner lets the GEMM split
 // across goroutines.
@@ -360,15 +376,7 @@ func (g *convGeom) fwdImage(xn, w, b, packedW, yn []float32, beta float32, inner
 	p := g.OH * g.OW
 	s := convPool.Get().(*convScratch)
 	for gi := 0; gi < g.G; gi++ {
-		xg := xn[gi*g.cg*g.H*g.W:]
-		var bp bPacker
-		if g.direct1x1() {
-			bp = matB{false, xg, p}
-		} else {
-			xp := s.padBuf(g.paddedSize(g.cg))
-			hp, wp := g.padImage(xg, xp, g.cg)
-			bp = im2colB{g, xp, hp, wp}
-		}
+		bp := g.columns(xn[gi*g.cg*g.H*g.W:], s, false)
 		var rb []float32
 		if b != nil {
 			rb = b[gi*g.og : (gi+1)*g.og] // added by the micro-kernel, no extra pass over y
@@ -673,15 +681,7 @@ func (g *convGeom) wgradImage(xn, dyn, part []float32, inner bool, wb *wgradBlk1
 	p := g.OH * g.OW
 	s := convPool.Get().(*convScratch)
 	for gi := 0; gi < g.G; gi++ {
-		xg := xn[gi*g.cg*g.H*g.W:]
-		var bp bPacker
-		if g.direct1x1() {
-			bp = matB{true, xg, p}
-		} else {
-			xp := s.padBuf(g.paddedSize(g.cg))
-			hp, wp := g.padImage(xg, xp, g.cg)
-			bp = im2colTB{im2colB{g, xp, hp, wp}}
-		}
+		bp := g.columns(xn[gi*g.cg*g.H*g.W:], s, true)
 		if !inner && indirectMany && hasStridedKernel && useAsmKernel() {
 			// dY read in place (same bits as sgemm, which packs it)
 			gb := gemmPool.Get().(*gemmBufs)

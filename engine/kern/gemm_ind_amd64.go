@@ -32,25 +32,9 @@ const hasIndKernel = true
 // c[i*ldc+j] (+)= bias[i] + sum_l a[l*6+i] * src[off0+offs[l]+j] (j < 8) or
 // src[off1+offs[l]+j-8] (8 <= j < 16). The caller guarantees the index ranges.
 func indKernelRows(mr, k int, a, src []float32, off0, off1 int, offs []int, c []float32, ldc int, accum bool, bias *float32) {
-	acc := 0
-	if accum {
-		acc = 1
-	}
+	acc := boolInt(accum)
 	pa, p0, p1, po, pc := &a[0], &src[off0], &src[off1], &offs[0], &c[0]
-	switch mr {
-	case 1:
-		sgemmKernelInd1x16(k, pa, p0, p1, po, pc, ldc, acc, bias)
-	case 2:
-		sgemmKernelInd2x16(k, pa, p0, p1, po, pc, ldc, acc, bias)
-	case 3:
-		sgemmKernelInd3x16(k, pa, p0, p1, po, pc, ldc, acc, bias)
-	case 4:
-		sgemmKernelInd4x16(k, pa, p0, p1, po, pc, ldc, acc, bias)
-	case 5:
-		sgemmKernelInd5x16(k, pa, p0, p1, po, pc, ldc, acc, bias)
-	default:
-		sgemmKernelInd6x16(k, pa, p0, p1, po, pc, ldc, acc, bias)
-	}
+	indKernels[min(mr, gemmMR)-1](k, pa, p0, p1, po, pc, ldc, acc, bias)
 }
 
 // indReadsImage: the indirect kernels read B straight from the image.
@@ -77,26 +61,10 @@ func sgemmKernelIndS6x16(k int, a *float32, lda int, b0, b1 *float32, offs *int,
 // indKernelRowsStrided is indKernelRows with A read from rows lda apart instead of a packed
 // panel: row i of the tile is a[i*lda : i*lda+k]. Same arithmetic, so the same bits.
 func indKernelRowsStrided(mr, k int, a []float32, lda int, src []float32, off0, off1 int, offs []int, c []float32, ldc int, accum bool, bias *float32) {
-	acc := 0
-	if accum {
-		acc = 1
-	}
+	acc := boolInt(accum)
 	_ = a[(mr-1)*lda+k-1]
 	pa, p0, p1, po, pc := &a[0], &src[off0], &src[off1], &offs[0], &c[0]
-	switch mr {
-	case 1:
-		sgemmKernelIndS1x16(k, pa, lda, p0, p1, po, pc, ldc, acc, bias)
-	case 2:
-		sgemmKernelIndS2x16(k, pa, lda, p0, p1, po, pc, ldc, acc, bias)
-	case 3:
-		sgemmKernelIndS3x16(k, pa, lda, p0, p1, po, pc, ldc, acc, bias)
-	case 4:
-		sgemmKernelIndS4x16(k, pa, lda, p0, p1, po, pc, ldc, acc, bias)
-	case 5:
-		sgemmKernelIndS5x16(k, pa, lda, p0, p1, po, pc, ldc, acc, bias)
-	default:
-		sgemmKernelIndS6x16(k, pa, lda, p0, p1, po, pc, ldc, acc, bias)
-	}
+	indSKernels[min(mr, gemmMR)-1](k, pa, lda, p0, p1, po, pc, ldc, acc, bias)
 }
 
 //go:noescape
@@ -123,27 +91,11 @@ func indKernelBlocks(mr, nblk, k int, a, src []float32, boffs, offs []int, c []f
 	if nblk == 0 {
 		return
 	}
-	acc := 0
-	if accum {
-		acc = 1
-	}
+	acc := boolInt(accum)
 	_ = boffs[2*nblk-1]
 	_ = c[(mr-1)*ldc+16*nblk-1]
 	pa, ps, pb, po, pc := &a[0], &src[0], &boffs[0], &offs[0], &c[0]
-	switch mr {
-	case 1:
-		sgemmKernelIndB1x16(nblk, k, pa, ps, pb, po, pc, ldc, acc, bias)
-	case 2:
-		sgemmKernelIndB2x16(nblk, k, pa, ps, pb, po, pc, ldc, acc, bias)
-	case 3:
-		sgemmKernelIndB3x16(nblk, k, pa, ps, pb, po, pc, ldc, acc, bias)
-	case 4:
-		sgemmKernelIndB4x16(nblk, k, pa, ps, pb, po, pc, ldc, acc, bias)
-	case 5:
-		sgemmKernelIndB5x16(nblk, k, pa, ps, pb, po, pc, ldc, acc, bias)
-	default:
-		sgemmKernelIndB6x16(nblk, k, pa, ps, pb, po, pc, ldc, acc, bias)
-	}
+	indBKernels[min(mr, gemmMR)-1](nblk, k, pa, ps, pb, po, pc, ldc, acc, bias)
 }
 
 //go:noescape
@@ -170,26 +122,30 @@ const hasStridedKernel = true
 // stridedKernelRows is asmKernelRows (no bias) with A read from rows lda apart instead of a
 // packed panel: the same arithmetic, so the same bits.
 func stridedKernelRows(mr, k int, a []float32, lda int, b, c []float32, ldc int, accum bool) {
-	acc := 0
-	if accum {
-		acc = 1
-	}
+	acc := boolInt(accum)
 	_ = a[(mr-1)*lda+k-1]
 	_ = b[k*gemmNR-1]
 	_ = c[(mr-1)*ldc+gemmNR-1]
 	pa, pb, pc := &a[0], &b[0], &c[0]
-	switch mr {
-	case 1:
-		sgemmKernelS1x16(k, pa, lda, pb, pc, ldc, acc, nil)
-	case 2:
-		sgemmKernelS2x16(k, pa, lda, pb, pc, ldc, acc, nil)
-	case 3:
-		sgemmKernelS3x16(k, pa, lda, pb, pc, ldc, acc, nil)
-	case 4:
-		sgemmKernelS4x16(k, pa, lda, pb, pc, ldc, acc, nil)
-	case 5:
-		sgemmKernelS5x16(k, pa, lda, pb, pc, ldc, acc, nil)
-	default:
-		sgemmKernelS6x16(k, pa, lda, pb, pc, ldc, acc, nil)
+	sKernels[min(mr, gemmMR)-1](k, pa, lda, pb, pc, ldc, acc, nil)
+}
+
+// The kernels by tile height (index mr-1).
+var (
+	indKernels = [...]func(k int, a, b0, b1 *float32, offs *int, c *float32, ldc int, accum int, bias *float32){
+		sgemmKernelInd1x16, sgemmKernelInd2x16, sgemmKernelInd3x16, sgemmKernelInd4x16, sgemmKernelInd5x16, sgemmKernelInd6x16}
+	indSKernels = [...]func(k int, a *float32, lda int, b0, b1 *float32, offs *int, c *float32, ldc int, accum int, bias *float32){
+		sgemmKernelIndS1x16, sgemmKernelIndS2x16, sgemmKernelIndS3x16, sgemmKernelIndS4x16, sgemmKernelIndS5x16, sgemmKernelIndS6x16}
+	indBKernels = [...]func(nblk, k int, a, src *float32, boffs, offs *int, c *float32, ldc int, accum int, bias *float32){
+		sgemmKernelIndB1x16, sgemmKernelIndB2x16, sgemmKernelIndB3x16, sgemmKernelIndB4x16, sgemmKernelIndB5x16, sgemmKernelIndB6x16}
+	sKernels = [...]func(k int, a *float32, lda int, b, c *float32, ldc int, accum int, bias *float32){
+		sgemmKernelS1x16, sgemmKernelS2x16, sgemmKernelS3x16, sgemmKernelS4x16, sgemmKernelS5x16, sgemmKernelS6x16}
+)
+
+// boolInt is 1 for true, 0 for false (the kernels' accum argument).
+func boolInt(b bool) int {
+	if b {
+		return 1
 	}
+	return 0
 }
