@@ -810,7 +810,8 @@ func (w *wgradBlk16) accImage(xn, dyn, part []float32) {
 
 // imageChannelSums sets out[o] to biasGrad's term of one image for each of its ch channels:
 // four running sums over the plane (element 4j+q into sum q, the tail into sum 0) combined as
-// (t0+t1)+(t2+t3).
+// (t0+t1)+(t2+t3). With AVX, four channels' chains run interleaved (sum4x4), the same
+// additions in the same order.
 func imageChannelSums(ch, plane int, dy, out []float32) {
 	body := plane &^ 3
 	o := 0
@@ -841,51 +842,19 @@ func imageChannelSums(ch, plane int, dy, out []float32) {
 	}
 }
 
-// biasGrad adds the per-channel sums of dy (n x ch x plane) into db: per channel and image,
-// four running sums over the plane (element 4j+q into sum q, the tail into sum 0) combined as
-// (t0+t1)+(t2+t3), the images' sums added in order. With AVX, four channels' chains run
-// interleaved (sum4x4), the same additions in the same order.
+// biasGrad adds the per-channel sums of dy (n x ch x plane) into db: each image's term per
+// channel (imageChannelSums), the images' terms added in order.
 func biasGrad(n, ch, plane int, dy, db []float32) {
 	ParallelFor(ch, 1, func(lo, hi int) {
-		var t [16]float32
-		body := plane &^ 3
-		for ; lo+4 <= hi && sum4x4(dy[lo*plane:], plane, body, &t); lo += 4 {
-			var s [4]float32
-			for i := 0; i < n; i++ {
-				if i > 0 {
-					sum4x4(dy[(i*ch+lo)*plane:], plane, body, &t)
-				}
-				for r := range 4 {
-					row := dy[(i*ch+lo+r)*plane : (i*ch+lo+r+1)*plane]
-					t0 := t[4*r]
-					for _, v := range row[body:] {
-						t0 += v
-					}
-					s[r] += (t0 + t[4*r+1]) + (t[4*r+2] + t[4*r+3])
-				}
-			}
-			for r := range 4 {
-				db[lo+r] += s[r]
+		terms, s := make([]float32, hi-lo), make([]float32, hi-lo)
+		for i := 0; i < n; i++ {
+			imageChannelSums(hi-lo, plane, dy[(i*ch+lo)*plane:], terms)
+			for o, v := range terms {
+				s[o] += v
 			}
 		}
-		for o := lo; o < hi; o++ {
-			var s float32
-			for i := 0; i < n; i++ {
-				row := dy[(i*ch+o)*plane : (i*ch+o+1)*plane]
-				var t0, t1, t2, t3 float32
-				j := 0
-				for ; j+4 <= len(row); j += 4 {
-					t0 += row[j]
-					t1 += row[j+1]
-					t2 += row[j+2]
-					t3 += row[j+3]
-				}
-				for ; j < len(row); j++ {
-					t0 += row[j]
-				}
-				s += (t0 + t1) + (t2 + t3)
-			}
-			db[o] += s
+		for o, v := range s {
+			db[lo+o] += v
 		}
 	})
 }
