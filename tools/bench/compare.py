@@ -73,6 +73,18 @@ def main():
     for name, k in [("FP32 training", "train"), ("FP32 inference", "fp32"), ("INT8 inference", "int8")]:
         v, t = medc["vgfq_" + k], medc["torch_" + k]
         print(f"| {name} | {v:,.0f} µs | {t:,.0f} µs | {t / v:.2f}× |")
+    print("\nPer round (images/s, vgfq / PyTorch; rounds run back to back, so each pair shares the")
+    print("machine's state):\n")
+    print("| round | FP32 training | FP32 inference | INT8 inference |")
+    print("|---|---|---|---|")
+    for r in range(a.rounds):
+        cells = [f"{res['vgfq_' + k][r]:,.0f} / {res['torch_' + k][r]:,.0f} = {res['vgfq_' + k][r] / res['torch_' + k][r]:.2f}×"
+                 for k in ["train", "fp32", "int8"]]
+        print(f"| {r + 1} | " + " | ".join(cells) + " |")
+    low = {k: min(v / t for v, t in zip(res["vgfq_" + k], res["torch_" + k])) for k in ["train", "fp32", "int8"]}
+    print("\nlowest per-round ratio: " + ", ".join(f"{k} {v:.2f}×" for k, v in low.items()) +
+          "; vgfq's slowest round / PyTorch's fastest: " +
+          ", ".join(f"{k} {min(res['vgfq_' + k]) / max(res['torch_' + k]):.2f}×" for k in ["train", "fp32", "int8"]))
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"rounds": res, "median": med, "cpu_us_per_image": cpu, "raw": raw, "load": [load0, load1]}, f, indent=1)
