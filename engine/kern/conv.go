@@ -339,8 +339,8 @@ func convFwd(g *convGeom, n int, x, w, b, y []float32, accumulate, relu bool) {
 		return
 	}
 	in, out := g.inSize(), g.outSize()
-	var packedW []float32                                         // for fwdIndirect: each group's weights packed once for all images
-	if g.indirectManyOK() && (n >= Threads() || Threads() == 1) { // images in parallel, or one thread
+	var packedW []float32 // for fwdIndirect: each group's weights packed once for all images
+	if g.indirectManyOK() {
 		packedW = g.packWeights(w)
 		defer putScratch(packedW)
 	}
@@ -387,7 +387,7 @@ func (g *convGeom) fwdImage(xn, w, b, packedW, yn []float32, beta float32, inner
 		}
 		if ib, ok := bp.(im2colB); ok && packedW != nil {
 			ps := len(packedW) / g.G
-			g.fwdIndirect(ib, packedW[gi*ps:(gi+1)*ps], rb, beta, yn[gi*g.og*p:(gi+1)*g.og*p], s)
+			g.fwdIndirect(ib, packedW[gi*ps:(gi+1)*ps], rb, beta, yn[gi*g.og*p:(gi+1)*g.og*p], s, inner)
 			continue
 		}
 		sgemm(false, g.og, p, g.ck, 1, w[gi*g.og*g.ck:], g.ck, bp, beta, yn[gi*g.og*p:], p, rb, inner)
@@ -508,26 +508,44 @@ func (g *convGeom) packWeights(w []float32) []float32 {
 // padded image directly (the indirect kernels). The arithmetic is the packed path's: k split
 // into the same KC blocks (each block's sum started from zero, the bias in the first, then
 // added to C), the same 6-row tiles with the same kernel per tile height.
-func (g *convGeom) fwdIndirect(b im2colB, pa, bias []float32, beta float32, yg []float32, s *convScratch) {
+func (g *convGeom) fwdIndirect(b im2colB, pa, bias []float32, beta float32, yg []float32, s *convScratch, parallel bool) {
 	og, ck, p := g.og, g.ck, g.OH*g.OW
 	kcBlock := g.kcBlock()
 	mcp := (og + gemmMR - 1) / gemmMR * gemmMR
 	offs, boffs := g.indOffsets(b, s)
 	nfull := p / gemmNR
-	for pc := 0; pc < ck; pc += kcBlock {
-		kc := min(kcBlock, ck-pc)
-		accum := beta != 0 || pc > 0
-		for ir := 0; ir < og; ir += gemmMR {
-			mr := min(gemmMR, og-ir)
-			var bptr *float32
-			if pc == 0 && bias != nil {
-				bptr = &bias[ir]
+	// blocks computes the full 16-pixel blocks [b0, b1) of every row, each in one call per row
+	// tile and KC block; the blocks are independent, so any split gives the same bits.
+	blocks := func(b0, b1 int) {
+		for pc := 0; pc < ck; pc += kcBlock {
+			kc := min(kcBlock, ck-pc)
+			accum := beta != 0 || pc > 0
+			for ir := 0; ir < og; ir += gemmMR {
+				mr := min(gemmMR, og-ir)
+				var bptr *float32
+				if pc == 0 && bias != nil {
+					bptr = &bias[ir]
+				}
+				indKernelBlocks(mr, b1-b0, kc, pa[pc*mcp+ir*kc:], b.xp, boffs[2*b0:], offs[pc:pc+kc], yg[ir*p+b0*gemmNR:], p, accum, bptr)
 			}
-			ap := pa[pc*mcp+ir*kc:]
-			// Every full block of 16 pixels in one call, then a last run of 8 pixels.
-			indKernelBlocks(mr, nfull, kc, ap, b.xp, boffs, offs[pc:pc+kc], yg[ir*p:], p, accum, bptr)
-			if p0 := nfull * gemmNR; p0 < p {
-				g.lastRun(b, p0, mr, kc, ap, offs[pc:pc+kc], yg[ir*p:], p, accum, bptr)
+		}
+	}
+	if threads := Threads(); parallel && threads > 1 && nfull >= 8*threads {
+		// one image split across goroutines (a batch of one)
+		ParallelForDynamic(nfull, max(1, nfull/(4*threads)), blocks)
+	} else {
+		blocks(0, nfull)
+	}
+	if p0 := nfull * gemmNR; p0 < p { // a last run of 8 pixels
+		for pc := 0; pc < ck; pc += kcBlock {
+			kc := min(kcBlock, ck-pc)
+			accum := beta != 0 || pc > 0
+			for ir := 0; ir < og; ir += gemmMR {
+				var bptr *float32
+				if pc == 0 && bias != nil {
+					bptr = &bias[ir]
+				}
+				g.lastRun(b, p0, min(gemmMR, og-ir), kc, pa[pc*mcp+ir*kc:], offs[pc:pc+kc], yg[ir*p:], p, accum, bptr)
 			}
 		}
 	}

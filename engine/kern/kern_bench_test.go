@@ -57,6 +57,8 @@ var convBenchCases = []convBenchCase{
 	{"32x32x32to32", Conv2dParams{N: 64, C: 32, H: 32, W: 32, O: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}},
 	{"3to32", Conv2dParams{N: 64, C: 3, H: 32, W: 32, O: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}},
 	{"32to3", Conv2dParams{N: 64, C: 32, H: 32, W: 32, O: 3, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}},
+	// one large image (batch 1: the work is split inside the image)
+	{"1x256x256x32to32", Conv2dParams{N: 1, C: 32, H: 256, W: 256, O: 32, KH: 3, KW: 3, StrideH: 1, StrideW: 1, PadH: 1, PadW: 1, DilH: 1, DilW: 1, Groups: 1}},
 }
 
 // convFlops is the multiply-add count of one convolution pass, times two.

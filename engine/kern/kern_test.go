@@ -648,8 +648,8 @@ func TestIndirectPathsSameBits(t *testing.T) {
 		ks := [][2]int{{3, 3}, {5, 5}, {1, 3}, {3, 1}, {1, 1}, {7, 7}}[r.Intn(6)]
 		g := 1 + r.Intn(2)
 		p := Conv2dParams{
-			N: []int{2, 3, 5, 9, 12}[r.Intn(5)], C: g * []int{16, 32, 1 + r.Intn(9)}[r.Intn(3)], O: g * (1 + r.Intn(40)),
-			H: 1 + r.Intn(20), W: 8 * (1 + r.Intn(3)), KH: ks[0], KW: ks[1],
+			N: []int{1, 2, 3, 5, 9, 12}[r.Intn(6)], C: g * []int{16, 32, 1 + r.Intn(9)}[r.Intn(3)], O: g * (1 + r.Intn(40)),
+			H: 1 + r.Intn(40), W: 8 * (1 + r.Intn(4)), KH: ks[0], KW: ks[1],
 			StrideH: 1 + r.Intn(2), StrideW: 1, PadH: r.Intn(3), PadW: r.Intn(3),
 			DilH: 1 + r.Intn(2), DilW: 1 + r.Intn(2), Groups: g,
 		}
