@@ -9,10 +9,14 @@ import (
 // Exec runs a graph on the engine. It wraps every parameter as an engine Var once, so gradients
 // accumulate across steps into the same Vars the optimizer updates.
 type Exec struct {
-	G      *Graph
-	Vars   map[string]*engine.Var // parameter name -> Var (tensors shared with G.Params)
-	Train  bool                   // BatchNorm uses batch statistics and updates running stats
-	Frozen map[string]bool        // parameter names that never get gradients
+	G     *Graph
+	Vars  map[string]*engine.Var // parameter name -> Var (tensors shared with G.Params)
+	Train bool                   // BatchNorm uses batch statistics and updates running stats
+	// HookRetainsNothing promises that the hooks given to Run keep no reference to the values
+	// they see once they return (observers that only read them), so values no later node reads
+	// may be recycled as in a run without a hook.
+	HookRetainsNothing bool
+	Frozen             map[string]bool // parameter names that never get gradients
 	// Hook, if set, is used by Run when it is called with a nil hook (so Forward and
 	// train.Step run a fake-quantized model prepared for QAT).
 	Hook Hook
@@ -81,12 +85,12 @@ func (e *Exec) Run(inputs map[string]*engine.Var, hook Hook) ([]*engine.Var, err
 	for _, o := range e.G.Outputs {
 		consumers[o]++
 	}
-	// Without gradients (nothing keeps a value for a backward pass) and without a hook (which
-	// may keep values), a value no later node reads goes back to the engine's buffer pool for
+	// Without gradients (nothing keeps a value for a backward pass) and without a hook that may
+	// keep values (see HookRetainsNothing), a value no later node reads goes back to the engine's buffer pool for
 	// the next operators' outputs, unless its memory is shared with a value still in use, an
 	// input or a parameter (views such as reshapes and in-place ReLUs share memory).
 	var keep []*engine.Var
-	recycle := hook == nil && e.ParamHook == nil
+	recycle := (hook == nil || e.HookRetainsNothing) && e.ParamHook == nil
 	for _, v := range inputs {
 		recycle = recycle && !v.RequiresGrad
 		keep = append(keep, v)

@@ -105,3 +105,82 @@ func TestChunkMinMaxSameBits(t *testing.T) {
 		}
 	}
 }
+
+// TestHistogramParallelSameBits: Observe on tensors large enough for the parallel passes (with
+// the AVX min/max) gives the serial scalar result exactly: histogram, range (with the sign of zero extremes), re-binning over
+// several calls, ±inf dropped, and the index of the first NaN.
+func TestHistogramParallelSameBits(t *testing.T) {
+	r := rand.New(rand.NewSource(18))
+	negZero := float32(math.Copysign(0, -1))
+	for it := 0; it < 12; it++ {
+		par, ser := NewHistogram(ActInt8), NewHistogram(ActInt8)
+		for call := 0; call < 3; call++ {
+			n := 2*histChunk + r.Intn(3*histChunk)
+			x := make([]float32, n)
+			scale := float32(math.Exp(r.Float64()*4 - 2))
+			for i := range x {
+				x[i] = float32(r.NormFloat64()) * scale
+				if it%3 == 0 {
+					x[i] = float32(math.Abs(float64(x[i]))) // ReLU-like: zero is the minimum
+				}
+			}
+			for k := 0; k < 200; k++ {
+				switch r.Intn(4) {
+				case 0:
+					x[r.Intn(n)] = 0
+				case 1:
+					x[r.Intn(n)] = negZero
+				case 2:
+					if it%2 == 1 && k%20 == 0 { // chunks with an inf take the scalar scan
+						x[r.Intn(n)] = float32(math.Inf(1 - 2*r.Intn(2)))
+					}
+				}
+			}
+			if it == 5 && call == 2 {
+				x[r.Intn(n)] = float32(math.NaN())
+				x[n-1] = float32(math.NaN())
+			}
+			gerr := par.Observe(x, nil)
+			histSerial, forceScalarFakeQuant = true, true // the plain scalar scan
+			werr := ser.Observe(x, nil)
+			histSerial, forceScalarFakeQuant = false, false
+			if (gerr == nil) != (werr == nil) || (gerr != nil && gerr.Error() != werr.Error()) {
+				t.Fatalf("it %d call %d: error %v, serial %v", it, call, gerr, werr)
+			}
+			if math.Float32bits(par.Min) != math.Float32bits(ser.Min) || math.Float32bits(par.Max) != math.Float32bits(ser.Max) {
+				t.Fatalf("it %d call %d: range [%v, %v], serial [%v, %v]", it, call, par.Min, par.Max, ser.Min, ser.Max)
+			}
+			for i := range par.Hist {
+				if math.Float32bits(par.Hist[i]) != math.Float32bits(ser.Hist[i]) {
+					t.Fatalf("it %d call %d: bin %d = %v, serial %v", it, call, i, par.Hist[i], ser.Hist[i])
+				}
+			}
+		}
+	}
+}
+
+// TestHasInf: hasInf finds a single +inf or -inf anywhere (with and without NaNs around, in
+// the vector part, the tail, small and chunked tensors) and reports none in finite tensors.
+func TestHasInf(t *testing.T) {
+	r := rand.New(rand.NewSource(19))
+	for it := 0; it < 300; it++ {
+		n := 1 + r.Intn(40)
+		if it%10 == 0 {
+			n = 2*histChunk + r.Intn(histChunk)
+		}
+		x := make([]float32, n)
+		for i := range x {
+			x[i] = float32(r.NormFloat64()) * 1e30
+		}
+		if r.Intn(3) == 0 {
+			x[r.Intn(n)] = float32(math.NaN())
+		}
+		want := r.Intn(2) == 0
+		if want {
+			x[r.Intn(n)] = float32(math.Inf(1 - 2*r.Intn(2)))
+		}
+		if got := hasInf(x); got != want {
+			t.Fatalf("n %d: hasInf %v, want %v", n, got, want)
+		}
+	}
+}

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"sync"
+
+	"github.com/vgfq/vgfq/engine/kern"
 )
 
 // Histogram observer constants (TorchAO pt2e HistogramObserver with ExecuTorch's settings).
@@ -49,28 +52,14 @@ func (h *Histogram) Observe(x []float32, _ []int) error {
 	if len(x) == 0 {
 		return nil
 	}
-	inf := float32(math.Inf(1))
-	mn, mx := inf, -inf
-	finite := 0
-	for i, v := range x {
-		if v != v {
-			return nanErr(i)
-		}
-		if v == inf || v == -inf {
-			continue // torch: x = x[x.abs() != inf] (only done if an inf is present; same result)
-		}
-		finite++
-		if v < mn {
-			mn = v
-		}
-		if v > mx {
-			mx = v
-		}
+	mn, mx, finite, nan := histMinMax(x)
+	if nan >= 0 {
+		return nanErr(nan)
 	}
 	if finite == 0 {
 		return nil
 	}
-	if h.Min == inf || h.Max == -inf { // reset_histogram
+	if inf := float32(math.Inf(1)); h.Min == inf || h.Max == -inf { // reset_histogram
 		h.Min, h.Max = mn, mx
 		h.histc(x, mn, mx)
 		for i, c := range h.counts {
@@ -117,22 +106,173 @@ func histcRange(a, b float32) (float32, float32) {
 	return a, b
 }
 
+// histChunk is the size of the chunks Observe's passes run in parallel (from two chunks on).
+const histChunk = 1 << 16
+
+// histSerial makes Observe's passes serial (tests).
+var histSerial bool
+
+// histMinMax scans x as Observe does: the minimum and maximum of the finite elements (the first
+// of equal extremes, as a scan keeping strictly smaller / greater values does), their count,
+// and the index of the first NaN (-1: none). Large tensors are scanned in parallel chunks whose
+// results are combined in order by the same rule, which gives the same values.
+func histMinMax(x []float32) (mn, mx float32, finite, nan int) {
+	inf := float32(math.Inf(1))
+	scan := func(x []float32, base int) (mn, mx float32, finite, nan int) {
+		// AVX min/max when the vector part holds only finite numbers (the common case): the
+		// same extremes and count; a zero extreme takes the sign of the first zero, as below.
+		if vmn, vmx, vnan, k := minMaxFast(x); k > 0 && !vnan && vmn != -inf && vmx != inf {
+			mn, mx, finite = vmn, vmx, k
+			for i, v := range x[k:] {
+				if v != v {
+					return mn, mx, finite, base + k + i
+				}
+				if v == inf || v == -inf {
+					continue
+				}
+				finite++
+				if v < mn {
+					mn = v
+				}
+				if v > mx {
+					mx = v
+				}
+			}
+			if mn == 0 || mx == 0 {
+				for _, v := range x {
+					if v == 0 {
+						if mn == 0 {
+							mn = v
+						}
+						if mx == 0 {
+							mx = v
+						}
+						break
+					}
+				}
+			}
+			return mn, mx, finite, -1
+		}
+		mn, mx, nan = inf, -inf, -1
+		for i, v := range x {
+			if v != v {
+				return mn, mx, finite, base + i
+			}
+			if v == inf || v == -inf {
+				continue // torch: x = x[x.abs() != inf] (only done if an inf is present; same result)
+			}
+			finite++
+			if v < mn {
+				mn = v
+			}
+			if v > mx {
+				mx = v
+			}
+		}
+		return mn, mx, finite, -1
+	}
+	if len(x) < 2*histChunk || histSerial {
+		return scan(x, 0)
+	}
+	n := (len(x) + histChunk - 1) / histChunk
+	type part struct {
+		mn, mx      float32
+		finite, nan int
+	}
+	parts := make([]part, n)
+	kern.ParallelFor(n, 1, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			p := &parts[c]
+			p.mn, p.mx, p.finite, p.nan = scan(x[c*histChunk:min((c+1)*histChunk, len(x))], c*histChunk)
+		}
+	})
+	mn, mx, nan = inf, -inf, -1
+	for _, p := range parts {
+		if p.nan >= 0 {
+			return mn, mx, finite, p.nan
+		}
+		finite += p.finite
+		if p.mn < mn {
+			mn = p.mn
+		}
+		if p.mx > mx {
+			mx = p.mx
+		}
+	}
+	return mn, mx, finite, -1
+}
+
+// hasInf reports whether x holds +inf or -inf (in parallel chunks, with AVX min/max; a chunk
+// with a NaN is checked element by element).
+func hasInf(x []float32) bool {
+	inf := float32(math.Inf(1))
+	check := func(x []float32) bool {
+		vmn, vmx, vnan, k := minMaxFast(x)
+		if vnan {
+			k = 0
+		}
+		if k > 0 && (vmn == -inf || vmx == inf) {
+			return true
+		}
+		for _, v := range x[k:] {
+			if v > math.MaxFloat32 || v < -math.MaxFloat32 {
+				return true
+			}
+		}
+		return false
+	}
+	if len(x) < 2*histChunk {
+		return check(x)
+	}
+	n := (len(x) + histChunk - 1) / histChunk
+	found := make([]bool, n)
+	kern.ParallelFor(n, 1, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			found[c] = check(x[c*histChunk : min((c+1)*histChunk, len(x))])
+		}
+	})
+	for _, f := range found {
+		if f {
+			return true
+		}
+	}
+	return false
+}
+
 // histc counts x into h.counts like torch.histc(x, 2048, a, b) on the CPU:
 // keep a <= v <= b; bin = trunc(fl32(fl32(v-a)*2048) / fl32(b-a)); bin 2048 -> 2047.
+// Large tensors are counted in parallel chunks (integer counts: the same totals).
 func (h *Histogram) histc(x []float32, a, b float32) {
 	h.counts = [HistBins]int32{}
 	a, b = histcRange(a, b)
 	w := float32(b - a)
-	for _, v := range x {
-		if !(v >= a && v <= b) {
-			continue
+	count := func(x []float32, counts *[HistBins]int32) {
+		for _, v := range x {
+			if !(v >= a && v <= b) {
+				continue
+			}
+			p := int(float32(float32(v-a)*HistBins) / w)
+			if p >= HistBins || p < 0 { // p == 2048 (v == b); < 0 / > 2048 only in overflowing ranges
+				p = HistBins - 1
+			}
+			counts[p]++
 		}
-		p := int(float32(float32(v-a)*HistBins) / w)
-		if p >= HistBins || p < 0 { // p == 2048 (v == b); < 0 / > 2048 only in overflowing ranges
-			p = HistBins - 1
-		}
-		h.counts[p]++
 	}
+	if len(x) < 2*histChunk || histSerial {
+		count(x, &h.counts)
+		return
+	}
+	n := (len(x) + histChunk - 1) / histChunk
+	var mu sync.Mutex
+	kern.ParallelFor(n, 1, func(lo, hi int) {
+		var local [HistBins]int32
+		count(x[lo*histChunk:min(hi*histChunk, len(x))], &local)
+		mu.Lock()
+		for i, c := range local {
+			h.counts[i] += c
+		}
+		mu.Unlock()
+	})
 }
 
 // histcBin is the bin torch.histc(tensor([v]), 2048, a, b) puts v in, or -1.

@@ -3,7 +3,6 @@ package quant
 import (
 	"errors"
 	"fmt"
-	"math"
 
 	"github.com/vgfq/vgfq/engine"
 	"github.com/vgfq/vgfq/graph"
@@ -129,6 +128,7 @@ type Calibrator struct {
 // NewCalibrator prepares the observers of plan (quant-numerics.md §2: one observer per group).
 func NewCalibrator(plan *Plan, cfg Config) *Calibrator {
 	c := &Calibrator{Plan: plan, Config: cfg, exec: graph.NewExec(plan.Graph, false)}
+	c.exec.HookRetainsNothing = true // the observers only read the values
 	act := ActInt8.WithEps(cfg.eps())
 	for range plan.Groups {
 		var o Observer
@@ -167,13 +167,11 @@ func (c *Calibrator) Observe(x *engine.Tensor) error {
 			return out
 		}
 		if id, ok := c.Plan.Group[n.Name]; ok {
-			for _, v := range out.Val.Data {
-				if v > math.MaxFloat32 || v < -math.MaxFloat32 {
-					// TorchAO's histogram silently drops ±inf; an infinite activation means the
-					// float model overflows, which no quantization can represent: stop here.
-					obsErr = fmt.Errorf("calibration image %d: infinite activation at node %q (%s); the float model overflows — check its weights and input range", c.images+1, n.Name, n.Op)
-					return out
-				}
+			if hasInf(out.Val.Data) {
+				// TorchAO's histogram silently drops ±inf; an infinite activation means the
+				// float model overflows, which no quantization can represent: stop here.
+				obsErr = fmt.Errorf("calibration image %d: infinite activation at node %q (%s); the float model overflows — check its weights and input range", c.images+1, n.Name, n.Op)
+				return out
 			}
 			if err := c.obs[id].Observe(out.Val.Data, out.Val.Shape); err != nil {
 				if errors.Is(err, ErrNaN) {
