@@ -22,26 +22,11 @@ func unaryOp(x *Var, fwd func(x, y []float32), bwd func(x, y, g, dx []float32)) 
 // ReLU is max(x, 0); NaN propagates. Backward (threshold_backward on the result): the gradient
 // passes where the output is > 0.
 func ReLU(x *Var) *Var {
-	return unaryOp(x, func(x, y []float32) {
-		y = y[:len(x)]
-		for i, v := range x {
-			y[i] = math.Float32frombits(math.Float32bits(v) & keepMask(!(v <= 0)))
-		}
-	}, func(_, y, g, dx []float32) { reluBackward(y, g, dx) })
+	return unaryOp(x, kern.ReLUTo, func(_, y, g, dx []float32) { reluBackward(y, g, dx) })
 }
 
 // reluBackward adds g into dx where the output y is > 0.
 func reluBackward(y, g, dx []float32) { kern.ReLUBackward(y, g, dx) }
-
-// keepMask is all ones when b, else 0 (branch-free selects: the comparisons in ReLU are
-// unpredictable, so a branch mispredicts about half the time).
-func keepMask(b bool) uint32 {
-	var m uint32
-	if b {
-		m = ^uint32(0)
-	}
-	return m
-}
 
 // ReLUOver is ReLU computed over x's own storage, for a value nothing else reads (such as a
 // convolution's output that only this ReLU consumes: the convolution's backward reads its

@@ -411,6 +411,19 @@ func ReLUInPlace(y []float32) {
 	}
 }
 
+// ReLUTo sets y[i] = max(x[i], 0) as ReLUInPlace does (NaN kept, -0 becomes +0).
+func ReLUTo(x, y []float32) {
+	y = y[:len(x)]
+	k := reluToFast(x, y)
+	for i, v := range x[k:] {
+		var m uint32
+		if !(v <= 0) {
+			m = ^uint32(0)
+		}
+		y[k+i] = math.Float32frombits(math.Float32bits(v) & m)
+	}
+}
+
 // ReLUBackward adds to dx the gradient of ReLU: dx[i] += g[i] where y[i] > 0 (y the ReLU's
 // output), else += +0, which leaves dx unchanged except that -0 becomes +0, as PyTorch's
 // where(y > 0, g, 0) accumulated into a zero gradient does. Branch-free; AVX on amd64.

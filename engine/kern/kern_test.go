@@ -497,6 +497,7 @@ func TestConvTranspose2dFixedShapes(t *testing.T) {
 
 // TestReLUInPlace: the AVX path and the Go loop agree bit for bit with max(v, 0) keeping NaN and
 // turning -0 into +0, on every length (vector body and tail).
+// TestReLUInPlace also covers ReLUTo (AVX and Go), which must give the same values.
 func TestReLUInPlace(t *testing.T) {
 	vals := []float32{1, -1, 0, float32(math.Copysign(0, -1)), float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1)), 1e-45, -1e-45, 3.5}
 	for n := 0; n < 40; n++ {
@@ -508,6 +509,17 @@ func TestReLUInPlace(t *testing.T) {
 		for i, v := range y {
 			if v > 0 || v != v {
 				want[i] = v
+			}
+		}
+		for _, generic := range []bool{false, true} {
+			forceGeneric = generic
+			to := randSlice(rand.New(rand.NewSource(int64(n))), n) // must be overwritten
+			ReLUTo(y, to)
+			forceGeneric = false
+			for i := range to {
+				if math.Float32bits(to[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("ReLUTo (generic %v) n %d: y[%d] = %v, want %v", generic, n, i, to[i], want[i])
+				}
 			}
 		}
 		ReLUInPlace(y)

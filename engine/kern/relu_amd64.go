@@ -75,3 +75,18 @@ func padRows(dst, src []float32, rows, w, wp, pw int) {
 	_, _ = dst[rows*wp-1], src[rows*w-1]
 	padRowsAVX(&dst[0], &src[0], rows, w, wp, pw)
 }
+
+//go:noescape
+func reluToAVX(x, y *float32, n int)
+
+// reluToFast does ReLUTo on the longest prefix that is a multiple of 8 with AVX and returns
+// its length (0 without AVX).
+func reluToFast(x, y []float32) int {
+	n := len(x) &^ 7
+	if n == 0 || !hasAvx || forceGeneric {
+		return 0
+	}
+	_ = y[n-1]
+	reluToAVX(&x[0], &y[0], n)
+	return n
+}

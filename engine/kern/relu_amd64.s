@@ -167,3 +167,25 @@ pnext:
 	JNZ  prow
 	VZEROUPPER
 	RET
+
+// func reluToAVX(x, y *float32, n int)
+//
+// y[i] = x[i] AND (x[i] NLE_UQ 0 ? all ones : 0) for i < n (a positive multiple of 8): reluAVX
+// from x into y.
+TEXT ·reluToAVX(SB), NOSPLIT, $0-24
+	MOVQ   x+0(FP), SI
+	MOVQ   y+8(FP), DI
+	MOVQ   n+16(FP), CX
+	VXORPS Y1, Y1, Y1
+
+rtloop:
+	VMOVUPS (SI), Y0
+	VCMPPS  $6, Y1, Y0, Y2
+	VANDPS  Y2, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	SUBQ    $8, CX
+	JNZ     rtloop
+	VZEROUPPER
+	RET
