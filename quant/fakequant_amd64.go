@@ -46,3 +46,18 @@ func minMaxFast(x []float32) (mn, mx float32, nan bool, k int) {
 	minMaxAVX(&x[0], k, &out)
 	return out[0], out[1], math.Float32bits(out[2]) != 0, k
 }
+
+//go:noescape
+func histBinsAVX(x *float32, n int, bins *int32, p *[4]float32)
+
+// histBinsFast writes the histc bins of the longest prefix of x that is a multiple of 8 into
+// bins (2048 for values outside [a, b]) with AVX and returns its length (0 without AVX).
+func histBinsFast(x []float32, a, b, w float32, bins []int32) int {
+	n := min(len(x), len(bins)) &^ 7
+	if n == 0 || !hasAVX || forceScalarFakeQuant {
+		return 0
+	}
+	p := [4]float32{a, b, HistBins, w}
+	histBinsAVX(&x[0], n, &bins[0], &p)
+	return n
+}

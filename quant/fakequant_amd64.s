@@ -105,3 +105,43 @@ mmloop:
 	VMOVSS  X6, 8(DI)
 	VZEROUPPER
 	RET
+
+// func histBinsAVX(x *float32, n int, bins *int32, p *[4]float32)
+//
+// For n values (a positive multiple of 8), p = a, b, 2048, w: bins[i] = the histc bin of x[i],
+// trunc(fl32(fl32(x-a)*2048) / w) with results outside [0, 2048) (2048 itself, and overflowing
+// ranges) giving 2047, or 2048 when !(a <= x <= b) (not counted).
+TEXT ·histBinsAVX(SB), NOSPLIT, $0-32
+	MOVQ         x+0(FP), SI
+	MOVQ         n+8(FP), CX
+	MOVQ         bins+16(FP), DI
+	MOVQ         p+24(FP), AX
+	VBROADCASTSS 0(AX), Y8  // a
+	VBROADCASTSS 4(AX), Y9  // b
+	VBROADCASTSS 8(AX), Y10 // 2048
+	VBROADCASTSS 12(AX), Y11 // w
+	MOVL         $2047, BX
+	VMOVD        BX, X12
+	VPBROADCASTD X12, Y12
+	MOVL         $2048, BX
+	VMOVD        BX, X13
+	VPBROADCASTD X13, Y13
+
+hbloop:
+	VMOVUPS    (SI), Y0
+	VSUBPS     Y8, Y0, Y1
+	VMULPS     Y10, Y1, Y1
+	VDIVPS     Y11, Y1, Y1
+	VCVTTPS2DQ Y1, Y1
+	VPMINUD    Y12, Y1, Y1      // negative (as unsigned) or >= 2048 -> 2047
+	VCMPPS     $13, Y8, Y0, Y2  // x >= a
+	VCMPPS     $2, Y9, Y0, Y3   // x <= b
+	VANDPS     Y3, Y2, Y2
+	VBLENDVPS  Y2, Y1, Y13, Y1  // in range ? bin : 2048
+	VMOVDQU    Y1, (DI)
+	ADDQ       $32, SI
+	ADDQ       $32, DI
+	SUBQ       $8, CX
+	JNZ        hbloop
+	VZEROUPPER
+	RET

@@ -184,3 +184,53 @@ func TestHasInf(t *testing.T) {
 		}
 	}
 }
+
+// TestHistcFastSameCounts: the AVX binning gives the scalar histc's counts for values at the
+// range ends, just inside them, outside them, ±0, ±inf, degenerate (a == b) and overflowing
+// (b - a = inf) ranges, and random data.
+func TestHistcFastSameCounts(t *testing.T) {
+	r := rand.New(rand.NewSource(20))
+	for it := 0; it < 300; it++ {
+		var a, b float32
+		switch it % 4 {
+		case 0:
+			a, b = -3e38, 3e38
+		case 1:
+			a = float32(r.NormFloat64())
+			b = a
+		default:
+			a, b = float32(r.NormFloat64()), float32(r.NormFloat64())
+			if a > b {
+				a, b = b, a
+			}
+		}
+		n := r.Intn(200)
+		x := make([]float32, n)
+		for i := range x {
+			switch r.Intn(8) {
+			case 0:
+				x[i] = a
+			case 1:
+				x[i] = b
+			case 2:
+				x[i] = math.Nextafter32(b, -1e38)
+			case 3:
+				x[i] = []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), 3e38, -3e38}[r.Intn(6)]
+			default:
+				x[i] = a + (b-a)*float32(r.Float64()*1.2-0.1)
+			}
+		}
+		h1, h2 := NewHistogram(ActInt8), NewHistogram(ActInt8)
+		h1.histc(x, a, b)
+		forceScalarFakeQuant = true
+		h2.histc(x, a, b)
+		forceScalarFakeQuant = false
+		if h1.counts != h2.counts {
+			for i := range h1.counts {
+				if h1.counts[i] != h2.counts[i] {
+					t.Fatalf("it %d [%v, %v]: bin %d count %d, scalar %d", it, a, b, i, h1.counts[i], h2.counts[i])
+				}
+			}
+		}
+	}
+}

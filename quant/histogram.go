@@ -247,6 +247,22 @@ func (h *Histogram) histc(x []float32, a, b float32) {
 	a, b = histcRange(a, b)
 	w := float32(b - a)
 	count := func(x []float32, counts *[HistBins]int32) {
+		// AVX bins, 4096 values at a time (the extra bin 2048 takes the values outside [a, b])
+		var bins [4096]int32
+		var wide [HistBins + 1]int32
+		for len(x) >= 8 {
+			k := histBinsFast(x, a, b, w, bins[:])
+			if k == 0 {
+				break
+			}
+			for _, p := range bins[:k] {
+				wide[p]++
+			}
+			x = x[k:]
+		}
+		for i, c := range wide[:HistBins] {
+			counts[i] += c
+		}
 		for _, v := range x {
 			if !(v >= a && v <= b) {
 				continue
