@@ -1,6 +1,6 @@
 package engine
 
-import "math"
+import "github.com/vgfq/vgfq/engine/kern"
 
 // StraightThrough returns a Var whose value is y (same shape as x) and whose gradient with
 // respect to x is the straight-through estimator of fake quantization: dL/dx = dL/dy where
@@ -20,17 +20,7 @@ func StraightThrough(x *Var, y *Tensor, mask []bool) *Var {
 				}
 				return
 			}
-			// Branch-free (the mask is unpredictable): dx[i] + g[i] where the mask is set,
-			// dx[i] itself elsewhere (not dx[i] + 0, which would turn -0 into +0).
-			ds, gs, ms := dx[lo:hi], g[lo:hi:hi], mask[lo:hi:hi]
-			for i, d := range ds {
-				var m uint32
-				if ms[i] {
-					m = ^uint32(0)
-				}
-				sum := math.Float32bits(d + gs[i])
-				ds[i] = math.Float32frombits(sum&m | math.Float32bits(d)&^m)
-			}
+			kern.AddMasked(dx[lo:hi], g[lo:hi], mask[lo:hi])
 		})
 	}, x)
 }

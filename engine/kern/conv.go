@@ -411,6 +411,21 @@ func ReLUInPlace(y []float32) {
 	}
 }
 
+// AddMasked adds g into dx where mask is set: dx[i] = mask[i] ? dx[i] + g[i] : dx[i] (dx
+// itself elsewhere, not dx + 0, which would turn -0 into +0). Branch-free; AVX on amd64.
+func AddMasked(dx, g []float32, mask []bool) {
+	g, mask = g[:len(dx)], mask[:len(dx)]
+	k := addMaskedFast(dx, g, mask)
+	for i, d := range dx[k:] {
+		var m uint32
+		if mask[k+i] {
+			m = ^uint32(0)
+		}
+		sum := math.Float32bits(d + g[k+i])
+		dx[k+i] = math.Float32frombits(sum&m | math.Float32bits(d)&^m)
+	}
+}
+
 // ReLUTo sets y[i] = max(x[i], 0) as ReLUInPlace does (NaN kept, -0 becomes +0).
 func ReLUTo(x, y []float32) {
 	y = y[:len(x)]

@@ -90,3 +90,18 @@ func reluToFast(x, y []float32) int {
 	reluToAVX(&x[0], &y[0], n)
 	return n
 }
+
+//go:noescape
+func addMaskedAVX(d, gr *float32, mask *bool, n int)
+
+// addMaskedFast does AddMasked on the longest prefix that is a multiple of 8 with AVX and
+// returns its length (0 without AVX).
+func addMaskedFast(dx, g []float32, mask []bool) int {
+	n := len(dx) &^ 7
+	if n == 0 || !hasAvx || forceGeneric {
+		return 0
+	}
+	_, _ = g[n-1], mask[n-1]
+	addMaskedAVX(&dx[0], &g[0], &mask[0], n)
+	return n
+}

@@ -189,3 +189,29 @@ rtloop:
 	JNZ     rtloop
 	VZEROUPPER
 	RET
+
+// func addMaskedAVX(d, gr *float32, mask *bool, n int)
+//
+// dx[i] = mask[i] ? dx[i] + g[i] : dx[i] for i < n (a positive multiple of 8; mask bytes 0 or
+// 1): the sum is selected, never dx + 0, so a -0 stays -0.
+TEXT ·addMaskedAVX(SB), NOSPLIT, $0-32
+	MOVQ   d+0(FP), DI
+	MOVQ   gr+8(FP), SI
+	MOVQ   mask+16(FP), BX
+	MOVQ   n+24(FP), CX
+	VPXOR  Y3, Y3, Y3
+
+amloop:
+	VPMOVZXBD (BX), Y2
+	VPCMPGTD  Y3, Y2, Y2     // mask byte > 0
+	VMOVUPS   (DI), Y0
+	VADDPS    (SI), Y0, Y1
+	VBLENDVPS Y2, Y1, Y0, Y0 // mask ? dx + g : dx
+	VMOVUPS   Y0, (DI)
+	ADDQ      $32, DI
+	ADDQ      $32, SI
+	ADDQ      $8, BX
+	SUBQ      $8, CX
+	JNZ       amloop
+	VZEROUPPER
+	RET

@@ -13,3 +13,5 @@ func sum4x4(src []float32, stride, n int, out *[16]float32) bool { return false 
 func padRows(dst, src []float32, rows, w, wp, pw int) { padRowsGeneric(dst, src, rows, w, wp, pw) }
 
 func reluToFast(x, y []float32) int { return 0 }
+
+func addMaskedFast(dx, g []float32, mask []bool) int { return 0 }
