@@ -184,20 +184,30 @@ func chunkMinMax(part []float32) (mn, mx float32, nan bool) {
 			nan = true
 		}
 	}
-	if k > 0 && !nan && (mn == 0 || mx == 0) {
-		for _, v := range part {
-			if v == 0 {
-				if mn == 0 {
-					mn = v
-				}
-				if mx == 0 {
-					mx = v
-				}
-				break
-			}
-		}
+	if k > 0 && !nan {
+		mn, mx = firstZeroSign(part, mn, mx)
 	}
 	return mn, mx, nan
+}
+
+// firstZeroSign gives a zero extreme (mn or mx == ±0) the sign of the first zero of x, which is
+// what a scan keeping strictly smaller / greater values returns; vector min/max may give either.
+func firstZeroSign(x []float32, mn, mx float32) (float32, float32) {
+	if mn != 0 && mx != 0 {
+		return mn, mx
+	}
+	for _, v := range x {
+		if v == 0 {
+			if mn == 0 {
+				mn = v
+			}
+			if mx == 0 {
+				mx = v
+			}
+			break
+		}
+	}
+	return mn, mx
 }
 
 // ExportQParams are the qparams convert_pt2e exports for this module:

@@ -138,19 +138,7 @@ func histMinMax(x []float32) (mn, mx float32, finite, nan int) {
 					mx = v
 				}
 			}
-			if mn == 0 || mx == 0 {
-				for _, v := range x {
-					if v == 0 {
-						if mn == 0 {
-							mn = v
-						}
-						if mx == 0 {
-							mx = v
-						}
-						break
-					}
-				}
-			}
+			mn, mx = firstZeroSign(x, mn, mx)
 			return mn, mx, finite, -1
 		}
 		mn, mx, nan = inf, -inf, -1

@@ -447,12 +447,17 @@ func ReLUBackward(y, g, dx []float32) {
 	k := reluBackwardFast(y, g, dx)
 	y, g, dx = y[k:], g[k:], dx[k:]
 	for i, v := range y {
-		var m uint32
-		if v > 0 {
-			m = ^uint32(0)
-		}
-		dx[i] += math.Float32frombits(math.Float32bits(g[i]) & m)
+		dx[i] += math.Float32frombits(math.Float32bits(g[i]) & positiveMask(v))
 	}
+}
+
+// positiveMask is all ones when v > 0, else 0 (branch-free selects for the ReLU gradient).
+func positiveMask(v float32) uint32 {
+	var m uint32
+	if v > 0 {
+		m = ^uint32(0)
+	}
+	return m
 }
 
 // ReLUBackwardSet is ReLUBackward into a zeroed dx without reading dx: dx[i] = g[i] where
@@ -462,11 +467,7 @@ func ReLUBackwardSet(y, g, dx []float32) {
 	k := reluBackwardSetFast(y, g, dx)
 	y, g, dx = y[k:], g[k:], dx[k:]
 	for i, v := range y {
-		var m uint32
-		if v > 0 {
-			m = ^uint32(0)
-		}
-		dx[i] = 0 + math.Float32frombits(math.Float32bits(g[i])&m)
+		dx[i] = 0 + math.Float32frombits(math.Float32bits(g[i])&positiveMask(v))
 	}
 }
 
