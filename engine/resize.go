@@ -147,26 +147,24 @@ func Resize(x *Var, o ResizeOpts) *Var {
 		opPanic("Resize", "%v", err)
 	}
 	planes := n * c
-	y := New(n, c, oh, ow)
+	y := newOverwritten(n, c, oh, ow) // every element written below
 	xd := x.Val.Data
 	minPlanes := max(1, elemChunk/(oh*ow))
 	if o.Mode == ResizeBilinear {
 		th := linearCoeffs(h, oh, o.AlignCorners, o.ScaleH)
 		tw := linearCoeffs(w, ow, o.AlignCorners, o.ScaleW)
+		cols := &kern.BilinearCols{I0: make([]int32, ow), I1: make([]int32, ow), L0: make([]float32, ow), L1: make([]float32, ow)}
+		for ox, tx := range tw {
+			cols.I0[ox], cols.I1[ox], cols.L0[ox], cols.L1[ox] = int32(tx.i0), int32(tx.i1), tx.l0, tx.l1
+		}
 		kern.ParallelFor(planes, minPlanes, func(lo, hi int) {
 			for p := lo; p < hi; p++ {
 				src := xd[p*h*w : (p+1)*h*w]
 				dst := y.Data[p*oh*ow : (p+1)*oh*ow]
 				for oy, ty := range th {
-					r0, r1 := src[ty.i0*w:ty.i0*w+w], src[ty.i1*w:ty.i1*w+w]
-					row := dst[oy*ow : oy*ow+ow]
-					for ox, tx := range tw {
-						// ATen's Interpolate<2>: t0*w0 + t1*w1 per dimension (W inner, H outer),
-						// compiled with FMA contraction as fma(t0, w0, t1*w1).
-						t0 := fma32(r0[tx.i0], tx.l0, r0[tx.i1]*tx.l1)
-						t1 := fma32(r1[tx.i0], tx.l0, r1[tx.i1]*tx.l1)
-						row[ox] = fma32(t0, ty.l0, t1*ty.l1)
-					}
+					// ATen's Interpolate<2>: t0*w0 + t1*w1 per dimension (W inner, H outer),
+					// compiled with FMA contraction as fma(t0, w0, t1*w1).
+					kern.BilinearRow(dst[oy*ow:oy*ow+ow], src[ty.i0*w:ty.i0*w+w], src[ty.i1*w:ty.i1*w+w], cols, ty.l0, ty.l1)
 				}
 			}
 		})

@@ -2,6 +2,8 @@
 
 package kern
 
+import "golang.org/x/sys/cpu"
+
 //go:noescape
 func reluAVX(y *float32, n int)
 
@@ -103,5 +105,23 @@ func addMaskedFast(dx, g []float32, mask []bool) int {
 	}
 	_, _ = g[n-1], mask[n-1]
 	addMaskedAVX(&dx[0], &g[0], &mask[0], n)
+	return n
+}
+
+//go:noescape
+func bilinearRowAVX(dst, r0, r1 *float32, i0, i1 *int32, l0, l1 *float32, n int, ly *[2]float32)
+
+var hasAVX2FMA = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// bilinearRowFast does BilinearRow on the longest prefix that is a multiple of 8 with AVX2
+// gathers and double-precision FMAs, returning its length (0 without AVX2+FMA).
+func bilinearRowFast(dst, r0, r1 []float32, c *BilinearCols, ly0, ly1 float32) int {
+	n := len(dst) &^ 7
+	if n == 0 || !hasAVX2FMA || forceGeneric {
+		return 0
+	}
+	_, _, _, _ = c.I0[n-1], c.I1[n-1], c.L0[n-1], c.L1[n-1]
+	ly := [2]float32{ly0, ly1}
+	bilinearRowAVX(&dst[0], &r0[0], &r1[0], &c.I0[0], &c.I1[0], &c.L0[0], &c.L1[0], n, &ly)
 	return n
 }

@@ -215,3 +215,94 @@ amloop:
 	JNZ       amloop
 	VZEROUPPER
 	RET
+
+// func bilinearRowAVX(dst, r0, r1 *float32, i0, i1 *int32, l0, l1 *float32, n int, ly *[2]float32)
+//
+// For x < n (a positive multiple of 8), with f(a, b, c) = fl32(fma64(a, b, c)) (the exact
+// a*b+c rounded to float64, then to float32, as float32(math.FMA(...)) of float32 operands):
+// t0 = f(r0[i0[x]], l0[x], fl32(r0[i1[x]]*l1[x])), t1 likewise on r1,
+// dst[x] = f(t0, ly[0], fl32(t1*ly[1])) — engine.Resize's bilinear row, ATen's order.
+TEXT ·bilinearRowAVX(SB), NOSPLIT, $0-72
+	MOVQ dst+0(FP), DI
+	MOVQ r0+8(FP), SI
+	MOVQ r1+16(FP), DX
+	MOVQ i0+24(FP), R8
+	MOVQ i1+32(FP), R9
+	MOVQ l0+40(FP), R10
+	MOVQ l1+48(FP), R11
+	MOVQ n+56(FP), CX
+	MOVQ ly+64(FP), AX
+	VBROADCASTSS 0(AX), Y14
+	VBROADCASTSS 4(AX), Y15
+
+blloop:
+	VMOVDQU  (R8), Y0
+	VMOVDQU  (R9), Y1
+	VPCMPEQD Y2, Y2, Y2
+	VGATHERDPS Y2, (SI)(Y0*4), Y3 // r0[i0]
+	VPCMPEQD Y2, Y2, Y2
+	VGATHERDPS Y2, (SI)(Y1*4), Y4 // r0[i1]
+	VPCMPEQD Y2, Y2, Y2
+	VGATHERDPS Y2, (DX)(Y0*4), Y5 // r1[i0]
+	VPCMPEQD Y2, Y2, Y2
+	VGATHERDPS Y2, (DX)(Y1*4), Y6 // r1[i1]
+	VMOVUPS  (R10), Y7            // l0
+	VMULPS   (R11), Y4, Y4        // fl32(r0[i1]*l1)
+	VMULPS   (R11), Y6, Y6        // fl32(r1[i1]*l1)
+
+	// t0 = f(r0[i0], l0, Y4) -> Y8; t1 = f(r1[i0], l0, Y6) -> Y9 (low and high 4 lanes)
+	VCVTPS2PD X3, Y10
+	VCVTPS2PD X7, Y11
+	VCVTPS2PD X4, Y12
+	VFMADD231PD Y11, Y10, Y12
+	VCVTPD2PSY Y12, X8
+	VEXTRACTF128 $1, Y3, X10
+	VCVTPS2PD X10, Y10
+	VEXTRACTF128 $1, Y7, X11
+	VCVTPS2PD X11, Y11
+	VEXTRACTF128 $1, Y4, X12
+	VCVTPS2PD X12, Y12
+	VFMADD231PD Y11, Y10, Y12
+	VCVTPD2PSY Y12, X12
+	VINSERTF128 $1, X12, Y8, Y8
+
+	VCVTPS2PD X5, Y10
+	VCVTPS2PD X7, Y11
+	VCVTPS2PD X6, Y12
+	VFMADD231PD Y11, Y10, Y12
+	VCVTPD2PSY Y12, X9
+	VEXTRACTF128 $1, Y5, X10
+	VCVTPS2PD X10, Y10
+	VEXTRACTF128 $1, Y7, X11
+	VCVTPS2PD X11, Y11
+	VEXTRACTF128 $1, Y6, X12
+	VCVTPS2PD X12, Y12
+	VFMADD231PD Y11, Y10, Y12
+	VCVTPD2PSY Y12, X12
+	VINSERTF128 $1, X12, Y9, Y9
+
+	// dst = f(t0, ly0, fl32(t1*ly1))
+	VMULPS   Y15, Y9, Y9
+	VCVTPS2PD X8, Y10
+	VCVTPS2PD X14, Y11
+	VCVTPS2PD X9, Y12
+	VFMADD231PD Y11, Y10, Y12
+	VCVTPD2PSY Y12, X13
+	VEXTRACTF128 $1, Y8, X10
+	VCVTPS2PD X10, Y10
+	VEXTRACTF128 $1, Y9, X12
+	VCVTPS2PD X12, Y12
+	VFMADD231PD Y11, Y10, Y12
+	VCVTPD2PSY Y12, X12
+	VINSERTF128 $1, X12, Y13, Y13
+	VMOVUPS  Y13, (DI)
+
+	ADDQ $32, DI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	ADDQ $32, R10
+	ADDQ $32, R11
+	SUBQ $8, CX
+	JNZ  blloop
+	VZEROUPPER
+	RET
