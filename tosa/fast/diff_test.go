@@ -671,3 +671,11 @@ func TestDiffConvRescale(t *testing.T) {
 		t.Errorf("only %d graphs fused CONV2D and RESCALE", fused)
 	}
 }
+
+// TestDiffResizeGo runs the RESIZE differential test with the int8 bilinear rows in Go (the
+// path without AVX2).
+func TestDiffResizeGo(t *testing.T) {
+	forceGoResize = true
+	defer func() { forceGoResize = false }()
+	TestDiffResize(t)
+}

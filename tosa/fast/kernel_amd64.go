@@ -209,3 +209,18 @@ func dwPixel(acc []int32, x []int8, base int, offs []int, w []int32, izp int32) 
 func requantRowsN(c []int32, ldc, rows int, corr []int32, prmN []int64, r *rescalePlan, oc int, out []int8, ldo int) bool {
 	return false
 }
+
+//go:noescape
+func resizeRowAVX2(dst, r0, r1, off0, off1, wx0, wx1 *int32, n int, wy0, wy1 int32)
+
+// resizeRowFast does resizeRow on the longest prefix that is a multiple of 8 with AVX2 gathers
+// and returns its length (0 without AVX2).
+func resizeRowFast(dst, r0, r1 []int32, c *resizeCols, wy0, wy1 int32) int {
+	n := len(dst) &^ 7
+	if n == 0 || !useAVX2 || forceGoResize {
+		return 0
+	}
+	_, _, _, _ = c.off0[n-1], c.off1[n-1], c.wx0[n-1], c.wx1[n-1]
+	resizeRowAVX2(&dst[0], &r0[0], &r1[0], &c.off0[0], &c.off1[0], &c.wx0[0], &c.wx1[0], n, wy0, wy1)
+	return n
+}

@@ -155,3 +155,57 @@ dwptap:
 	JLT dwpchan
 	VZEROUPPER
 	RET
+
+// func resizeRowAVX2(dst, r0, r1, off0, off1, wx0, wx1 *int32, n int, wy0, wy1 int32)
+//
+// For e < n (a positive multiple of 8): dst[e] = wy0*(r0[off0[e]]*wx0[e] + r0[off1[e]]*wx1[e])
+// + wy1*(r1[off0[e]]*wx0[e] + r1[off1[e]]*wx1[e]) in wrapping int32 arithmetic — equal to
+// RESIZE BILINEAR's sum of the four products with weights wy*wx (the same ring element).
+TEXT ·resizeRowAVX2(SB), NOSPLIT, $0-72
+	MOVQ dst+0(FP), DI
+	MOVQ r0+8(FP), SI
+	MOVQ r1+16(FP), DX
+	MOVQ off0+24(FP), R8
+	MOVQ off1+32(FP), R9
+	MOVQ wx0+40(FP), R10
+	MOVQ wx1+48(FP), R11
+	MOVQ n+56(FP), CX
+	MOVL wy0+64(FP), AX
+	VMOVD AX, X14
+	VPBROADCASTD X14, Y14
+	MOVL wy1+68(FP), AX
+	VMOVD AX, X15
+	VPBROADCASTD X15, Y15
+
+rzloop:
+	VMOVDQU  (R8), Y0
+	VMOVDQU  (R9), Y1
+	VPCMPEQD Y6, Y6, Y6
+	VPGATHERDD Y6, (SI)(Y0*4), Y2
+	VPCMPEQD Y6, Y6, Y6
+	VPGATHERDD Y6, (SI)(Y1*4), Y3
+	VPCMPEQD Y6, Y6, Y6
+	VPGATHERDD Y6, (DX)(Y0*4), Y4
+	VPCMPEQD Y6, Y6, Y6
+	VPGATHERDD Y6, (DX)(Y1*4), Y5
+	VMOVDQU  (R10), Y7
+	VMOVDQU  (R11), Y8
+	VPMULLD  Y7, Y2, Y2
+	VPMULLD  Y8, Y3, Y3
+	VPADDD   Y3, Y2, Y2
+	VPMULLD  Y7, Y4, Y4
+	VPMULLD  Y8, Y5, Y5
+	VPADDD   Y5, Y4, Y4
+	VPMULLD  Y14, Y2, Y2
+	VPMULLD  Y15, Y4, Y4
+	VPADDD   Y4, Y2, Y2
+	VMOVDQU  Y2, (DI)
+	ADDQ $32, DI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	ADDQ $32, R10
+	ADDQ $32, R11
+	SUBQ $8, CX
+	JNZ  rzloop
+	VZEROUPPER
+	RET

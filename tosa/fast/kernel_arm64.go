@@ -107,3 +107,5 @@ func requantRowsN(c []int32, ldc, rows int, corr []int32, prmN []int64, r *resca
 	requantSafeGo(c, ldc, rows, corr, r, 4*ng, oc, out, ldo)
 	return true
 }
+
+func resizeRowFast(dst, r0, r1 []int32, c *resizeCols, wy0, wy1 int32) int { return 0 }

@@ -3,6 +3,7 @@ package fast
 import (
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/vgfq/vgfq/tosa"
 	"github.com/vgfq/vgfq/tosa/ref"
@@ -456,45 +457,56 @@ func (p *Program) compileResize(s *step) kernel {
 		}
 	}
 	sny, snx := int32(syn), int32(sxn)
-	// per output column: the two source offsets and the two x weights
-	type col struct {
-		a0, a1   int
-		wx0, wx1 int32
-	}
-	cols := make([]col, OW)
+	// per output element (column, channel): the two source offsets in a row and the x weights
+	cols := &resizeCols{off0: make([]int32, OW*C), off1: make([]int32, OW*C), wx0: make([]int32, OW*C), wx1: make([]int32, OW*C)}
 	for ox, ax := range xs {
-		cols[ox] = col{ax.i0 * C, ax.i1 * C, snx - ax.d, ax.d}
+		for c := range C {
+			e := ox*C + c
+			cols.off0[e], cols.off1[e] = int32(ax.i0*C+c), int32(ax.i1*C+c)
+			cols.wx0[e], cols.wx1[e] = snx-ax.d, ax.d
+		}
 	}
+	rowLen := IW * C
 	return func(st *state) bool {
 		src, dst := st.bufs[si].i8, st.bufs[so].i32
+		wide := resizePool.Get().(*[]int32)
+		if cap(*wide) < IH*rowLen {
+			*wide = make([]int32, IH*rowLen)
+		}
+		img := (*wide)[:IH*rowLen]
 		for n := range N {
+			for i, v := range src[n*IH*rowLen : (n+1)*IH*rowLen] {
+				img[i] = int32(v)
+			}
 			for oy, ay := range ys {
-				r0 := src[(n*IH+ay.i0)*IW*C : (n*IH+ay.i0+1)*IW*C]
-				r1 := src[(n*IH+ay.i1)*IW*C : (n*IH+ay.i1+1)*IW*C]
-				wy0, wy1 := sny-ay.d, ay.d
-				o := dst[(n*OH+oy)*OW*C : (n*OH+oy+1)*OW*C]
-				if C == 3 {
-					for ox, cl := range cols {
-						w00, w01, w10, w11 := wy0*cl.wx0, wy0*cl.wx1, wy1*cl.wx0, wy1*cl.wx1
-						p00, p01, p10, p11 := r0[cl.a0:cl.a0+3], r0[cl.a1:cl.a1+3], r1[cl.a0:cl.a0+3], r1[cl.a1:cl.a1+3]
-						d := o[ox*3 : ox*3+3]
-						d[0] = int32(p00[0])*w00 + int32(p01[0])*w01 + int32(p10[0])*w10 + int32(p11[0])*w11
-						d[1] = int32(p00[1])*w00 + int32(p01[1])*w01 + int32(p10[1])*w10 + int32(p11[1])*w11
-						d[2] = int32(p00[2])*w00 + int32(p01[2])*w01 + int32(p10[2])*w10 + int32(p11[2])*w11
-					}
-					continue
-				}
-				for ox, cl := range cols {
-					w00, w01, w10, w11 := wy0*cl.wx0, wy0*cl.wx1, wy1*cl.wx0, wy1*cl.wx1
-					d := o[ox*C : ox*C+C]
-					p00, p01, p10, p11 := r0[cl.a0:cl.a0+C], r0[cl.a1:cl.a1+C], r1[cl.a0:cl.a0+C], r1[cl.a1:cl.a1+C]
-					for c := range d {
-						d[c] = int32(p00[c])*w00 + int32(p01[c])*w01 + int32(p10[c])*w10 + int32(p11[c])*w11
-					}
-				}
+				resizeRow(dst[(n*OH+oy)*OW*C:(n*OH+oy+1)*OW*C], img[ay.i0*rowLen:(ay.i0+1)*rowLen],
+					img[ay.i1*rowLen:(ay.i1+1)*rowLen], cols, sny-ay.d, ay.d)
 			}
 		}
+		resizePool.Put(wide)
 		return true
+	}
+}
+
+// resizeCols are the per-output-element taps of an int8 bilinear RESIZE row: source offsets
+// (column*C + channel) and x weights.
+type resizeCols struct{ off0, off1, wx0, wx1 []int32 }
+
+// resizePool holds the int32 copies of RESIZE input images.
+var resizePool = sync.Pool{New: func() any { return new([]int32) }}
+
+// forceGoResize makes resizeRow skip the AVX2 path (tests).
+var forceGoResize bool
+
+// resizeRow computes one output row of an int8 bilinear RESIZE (int32 accumulator) from the
+// source rows r0 (weight wy0) and r1 (weight wy1) widened to int32: per element,
+// wy0·(r0[off0]·wx0 + r0[off1]·wx1) + wy1·(r1[off0]·wx0 + r1[off1]·wx1). In wrapping int32
+// arithmetic this equals the specification's Σ v·(wy·wx) over the four taps (the bound checked
+// at compile time keeps it exact anyway). AVX2 gathers on amd64.
+func resizeRow(dst, r0, r1 []int32, c *resizeCols, wy0, wy1 int32) {
+	for e := resizeRowFast(dst, r0, r1, c, wy0, wy1); e < len(dst); e++ {
+		o0, o1, x0, x1 := c.off0[e], c.off1[e], c.wx0[e], c.wx1[e]
+		dst[e] = wy0*(r0[o0]*x0+r0[o1]*x1) + wy1*(r1[o0]*x0+r1[o1]*x1)
 	}
 }
 
