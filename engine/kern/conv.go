@@ -505,7 +505,7 @@ var indirectMany = true
 // indirectManyOK reports whether a forward convolution with more output channels per group than
 // one A panel holds can read the column matrix straight from the image (fwdIndirect).
 func (g *convGeom) indirectManyOK() bool {
-	return indirectMany && indReadsImage && useAsmKernel() && g.og > gemmMR && g.SW == 1 && g.OW%8 == 0
+	return indirectMany && indBlocksNative && useAsmKernel() && g.og > gemmMR && g.SW == 1 && g.OW%8 == 0
 }
 
 // kcBlock is the KC block of sgemm over k = ck: k split into equal blocks of at most gemmKC.

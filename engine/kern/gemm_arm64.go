@@ -71,5 +71,30 @@ func indKernelRows(mr, k int, a, src []float32, off0, off1 int, offs []int, c []
 	indPool.Put(p)
 }
 
-// indReadsImage: indKernelRows packs each B tile first, so only the few-output forward uses it.
+// indReadsImage: the weight gradient's blocked-image path needs indirect kernels with A read
+// from rows (amd64 only); on arm64 the weight gradient packs, with the same bits.
 const indReadsImage = false
+
+// indBlocksNative: the blocked indirect NEON kernels (sgemmNeonIndB*, mkneon.go) read B rows
+// straight from the image, so the forward convolutions use fwdIndirect here too.
+const indBlocksNative = true
+
+var neonIndBKernels = [...]func(nblk, k int, a, src *float32, boffs, offs *int, c *float32, ldc int, accum int, bias *float32){
+	sgemmNeonIndB1x16, sgemmNeonIndB2x16, sgemmNeonIndB3x16, sgemmNeonIndB4x16, sgemmNeonIndB5x16, sgemmNeonIndB6x16}
+
+// indKernelBlocks runs indKernelRows over nblk blocks of 16 columns in one call: block j reads
+// B at src[boffs[2j]:] and src[boffs[2j+1]:] and writes c[16j:]. Same arithmetic per block as
+// the packed NEON kernel over all of k.
+func indKernelBlocks(mr, nblk, k int, a, src []float32, boffs, offs []int, c []float32, ldc int, accum bool, bias *float32) {
+	if nblk == 0 {
+		return
+	}
+	acc := 0
+	if accum {
+		acc = 1
+	}
+	_ = boffs[2*nblk-1]
+	_ = c[(mr-1)*ldc+16*nblk-1]
+	_ = a[k*gemmMR-1]
+	neonIndBKernels[min(mr, gemmMR)-1](nblk, k, &a[0], &src[0], &boffs[0], &offs[0], &c[0], ldc, acc, bias)
+}

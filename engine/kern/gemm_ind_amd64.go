@@ -40,6 +40,9 @@ func indKernelRows(mr, k int, a, src []float32, off0, off1 int, offs []int, c []
 // indReadsImage: the indirect kernels read B straight from the image.
 const indReadsImage = true
 
+// indBlocksNative: the blocked indirect kernels (sgemmKernelIndB*) run the forward convolutions.
+const indBlocksNative = true
+
 //go:noescape
 func sgemmKernelIndS1x16(k int, a *float32, lda int, b0, b1 *float32, offs *int, c *float32, ldc int, accum int, bias *float32)
 

@@ -21,3 +21,21 @@ func sgemmNeon5x16(k int, a, b, c *float32, ldc int, accum int, bias *float32)
 
 //go:noescape
 func sgemmNeon6x16(k int, a, b, c *float32, ldc int, accum int, bias *float32)
+
+//go:noescape
+func sgemmNeonIndB1x16(nblk, k int, a, src *float32, boffs, offs *int, c *float32, ldc int, accum int, bias *float32)
+
+//go:noescape
+func sgemmNeonIndB2x16(nblk, k int, a, src *float32, boffs, offs *int, c *float32, ldc int, accum int, bias *float32)
+
+//go:noescape
+func sgemmNeonIndB3x16(nblk, k int, a, src *float32, boffs, offs *int, c *float32, ldc int, accum int, bias *float32)
+
+//go:noescape
+func sgemmNeonIndB4x16(nblk, k int, a, src *float32, boffs, offs *int, c *float32, ldc int, accum int, bias *float32)
+
+//go:noescape
+func sgemmNeonIndB5x16(nblk, k int, a, src *float32, boffs, offs *int, c *float32, ldc int, accum int, bias *float32)
+
+//go:noescape
+func sgemmNeonIndB6x16(nblk, k int, a, src *float32, boffs, offs *int, c *float32, ldc int, accum int, bias *float32)

@@ -24,3 +24,14 @@ func indKernelRows(mr, k int, a, src []float32, off0, off1 int, offs []int, c []
 
 // indReadsImage: no indirect kernels.
 const indReadsImage = false
+
+// indKernelBlocks is indKernelRows over nblk blocks of 16 columns (block j: B at
+// src[boffs[2j]:] and src[boffs[2j+1]:], C at c[16j:]).
+func indKernelBlocks(mr, nblk, k int, a, src []float32, boffs, offs []int, c []float32, ldc int, accum bool, bias *float32) {
+	for j := 0; j < nblk; j++ {
+		indKernelRows(mr, k, a, src, boffs[2*j], boffs[2*j+1], offs, c[16*j:], ldc, accum, bias)
+	}
+}
+
+// indBlocksNative: no indirect kernels.
+const indBlocksNative = false

@@ -12,14 +12,6 @@ func indKernelRowsStrided(mr, k int, a []float32, lda int, src []float32, off0, 
 	indKernelRows(mr, k, pa, src, off0, off1, offs, c, ldc, accum, bias)
 }
 
-// indKernelBlocks is indKernelRows over nblk blocks of 16 columns (block j: B at
-// src[boffs[2j]:] and src[boffs[2j+1]:], C at c[16j:]).
-func indKernelBlocks(mr, nblk, k int, a, src []float32, boffs, offs []int, c []float32, ldc int, accum bool, bias *float32) {
-	for j := 0; j < nblk; j++ {
-		indKernelRows(mr, k, a, src, boffs[2*j], boffs[2*j+1], offs, c[16*j:], ldc, accum, bias)
-	}
-}
-
 // hasStridedKernel: no kernels reading A from rows here (sgemm packs A).
 const hasStridedKernel = false
 

@@ -644,8 +644,8 @@ func TestMicroKernel(t *testing.T) {
 // not multiples of 16 take the weight gradient reading dY in place with a packed image),
 // and the result is also checked against the reference convolution.
 func TestIndirectPathsSameBits(t *testing.T) {
-	if !indReadsImage || !useAsmKernel() {
-		t.Skip("the indirect kernels do not read the image on this CPU")
+	if !indBlocksNative || !useAsmKernel() {
+		t.Skip("no indirect kernels on this CPU")
 	}
 	r := rand.New(rand.NewSource(11))
 	bitsEqual := func(a, b []float32) int {
