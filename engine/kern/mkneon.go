@@ -49,10 +49,9 @@ func step(b *strings.Builder, r int, a func(i, j int) int, reg func(i int) int, 
 	}
 }
 
-func kernel(b *strings.Builder, r int) {
-	name := fmt.Sprintf("sgemmNeon%dx16", r)
-	fmt.Fprintf(b, "\n// func %s(k int, a, b, c *float32, ldc int, accum int, bias *float32)\nTEXT ·%s(SB), NOSPLIT, $0-56\n", name, name)
-	b.WriteString("\tMOVD k+0(FP), R0\n\tMOVD a+8(FP), R1\n\tMOVD b+16(FP), R2\n\tMOVD c+24(FP), R3\n\tMOVD ldc+32(FP), R4\n\tLSL $2, R4\n\tMOVD bias+48(FP), R6\n")
+// initAcc emits the accumulator set-up (bias from R6 or zero; for tiles of at most 3 rows the
+// zeroed second set) and returns the accumulators of odd l.
+func initAcc(b *strings.Builder, r int) func(i, j int) int {
 	b.WriteString("\tCBZ R6, zinit\n")
 	for i := range r {
 		fmt.Fprintf(b, "\tVLD1R (R6), [V%d.S4]\n\tADD $4, R6\n", acc(i, 0))
@@ -68,17 +67,49 @@ func kernel(b *strings.Builder, r int) {
 		}
 	}
 	b.WriteString("initdone:\n")
-	dual := r <= 3
-	second := acc
-	if dual {
-		second = acc2
-		for i := range r {
-			for j := range 4 {
-				v := acc2(i, j)
-				fmt.Fprintf(b, "\tVEOR V%d.B16, V%d.B16, V%d.B16\n", v, v, v)
-			}
+	if r > 3 {
+		return acc
+	}
+	for i := range r {
+		for j := range 4 {
+			v := acc2(i, j)
+			fmt.Fprintf(b, "\tVEOR V%d.B16, V%d.B16, V%d.B16\n", v, v, v)
 		}
 	}
+	return acc2
+}
+
+// addSecond emits the sum of the two accumulator sets into the first.
+func addSecond(b *strings.Builder, r int) {
+	for i := range r {
+		for j := range 4 {
+			fmt.Fprintf(b, "\tWORD $0x%08x // FADD V%d.4S, V%d.4S, V%d.4S\n", fadd(acc(i, j), acc(i, j), acc2(i, j)), acc(i, j), acc(i, j), acc2(i, j))
+		}
+	}
+}
+
+// storeRows emits the stores of the r rows to C (R3, row stride R4 bytes), added to C when accum.
+func storeRows(b *strings.Builder, r int, accum bool) {
+	for i := range r {
+		if i > 0 {
+			b.WriteString("\tADD R4, R3\n")
+		}
+		if accum {
+			b.WriteString("\tVLD1 (R3), [V0.S4, V1.S4, V2.S4, V3.S4]\n")
+			for j := range 4 {
+				fmt.Fprintf(b, "\tWORD $0x%08x // FADD V%d.4S, V%d.4S, V%d.4S\n", fadd(acc(i, j), acc(i, j), j), acc(i, j), acc(i, j), j)
+			}
+		}
+		fmt.Fprintf(b, "\tVST1 [V%d.S4, V%d.S4, V%d.S4, V%d.S4], (R3)\n", acc(i, 0), acc(i, 1), acc(i, 2), acc(i, 3))
+	}
+}
+
+func kernel(b *strings.Builder, r int) {
+	name := fmt.Sprintf("sgemmNeon%dx16", r)
+	fmt.Fprintf(b, "\n// func %s(k int, a, b, c *float32, ldc int, accum int, bias *float32)\nTEXT ·%s(SB), NOSPLIT, $0-56\n", name, name)
+	b.WriteString("\tMOVD k+0(FP), R0\n\tMOVD a+8(FP), R1\n\tMOVD b+16(FP), R2\n\tMOVD c+24(FP), R3\n\tMOVD ldc+32(FP), R4\n\tLSL $2, R4\n\tMOVD bias+48(FP), R6\n")
+	second := initAcc(b, r)
+	dual := r <= 3
 	b.WriteString("\tLSR $1, R0, R7\n\tAND $1, R0\n\tCBZ R7, tail\nloop2:\n")
 	b.WriteString("\tVLD1.P 48(R1), [V4.S4, V5.S4, V6.S4]\n\tVLD1.P 64(R2), [V0.S4, V1.S4, V2.S4, V3.S4]\n")
 	// l0: a[0..5] = V4[0..3], V5[0..1]
@@ -91,30 +122,12 @@ func kernel(b *strings.Builder, r int) {
 	step(b, r, acc, func(i int) int { return 4 + i/4 }, func(i int) int { return i % 4 })
 	b.WriteString("store:\n")
 	if dual {
-		for i := range r {
-			for j := range 4 {
-				fmt.Fprintf(b, "\tWORD $0x%08x // FADD V%d.4S, V%d.4S, V%d.4S\n", fadd(acc(i, j), acc(i, j), acc2(i, j)), acc(i, j), acc(i, j), acc2(i, j))
-			}
-		}
+		addSecond(b, r)
 	}
 	b.WriteString("\tMOVD accum+40(FP), R5\n\tCBZ R5, overwrite\n")
-	for i := range r {
-		if i > 0 {
-			b.WriteString("\tADD R4, R3\n")
-		}
-		b.WriteString("\tVLD1 (R3), [V0.S4, V1.S4, V2.S4, V3.S4]\n")
-		for j := range 4 {
-			fmt.Fprintf(b, "\tWORD $0x%08x // FADD V%d.4S, V%d.4S, V%d.4S\n", fadd(acc(i, j), acc(i, j), j), acc(i, j), acc(i, j), j)
-		}
-		fmt.Fprintf(b, "\tVST1 [V%d.S4, V%d.S4, V%d.S4, V%d.S4], (R3)\n", acc(i, 0), acc(i, 1), acc(i, 2), acc(i, 3))
-	}
+	storeRows(b, r, true)
 	b.WriteString("\tRET\noverwrite:\n")
-	for i := range r {
-		if i > 0 {
-			b.WriteString("\tADD R4, R3\n")
-		}
-		fmt.Fprintf(b, "\tVST1 [V%d.S4, V%d.S4, V%d.S4, V%d.S4], (R3)\n", acc(i, 0), acc(i, 1), acc(i, 2), acc(i, 3))
-	}
+	storeRows(b, r, false)
 	b.WriteString("\tRET\n")
 }
 
@@ -131,32 +144,8 @@ func indBlockedKernel(b *strings.Builder, r int) {
 	b.WriteString("blk:\n\tMOVD k+8(FP), R0\n\tMOVD a+16(FP), R1\n\tMOVD src+24(FP), R2\n")
 	b.WriteString("\tMOVD (R13), R9\n\tADD R9<<2, R2, R10\n\tMOVD 8(R13), R9\n\tADD R9<<2, R2, R11\n")
 	b.WriteString("\tMOVD offs+40(FP), R8\n\tMOVD R14, R3\n\tMOVD bias+72(FP), R6\n")
-	b.WriteString("\tCBZ R6, zinit\n")
-	for i := range r {
-		fmt.Fprintf(b, "\tVLD1R (R6), [V%d.S4]\n\tADD $4, R6\n", acc(i, 0))
-		for j := 1; j < 4; j++ {
-			fmt.Fprintf(b, "\tVMOV V%d.B16, V%d.B16\n", acc(i, 0), acc(i, j))
-		}
-	}
-	b.WriteString("\tB initdone\nzinit:\n")
-	for i := range r {
-		for j := range 4 {
-			v := acc(i, j)
-			fmt.Fprintf(b, "\tVEOR V%d.B16, V%d.B16, V%d.B16\n", v, v, v)
-		}
-	}
-	b.WriteString("initdone:\n")
+	second := initAcc(b, r)
 	dual := r <= 3
-	second := acc
-	if dual {
-		second = acc2
-		for i := range r {
-			for j := range 4 {
-				v := acc2(i, j)
-				fmt.Fprintf(b, "\tVEOR V%d.B16, V%d.B16, V%d.B16\n", v, v, v)
-			}
-		}
-	}
 	loadB := "\tMOVD.P 8(R8), R9\n\tADD R9<<2, R10, R15\n\tVLD1 (R15), [V0.S4, V1.S4]\n\tADD R9<<2, R11, R15\n\tVLD1 (R15), [V2.S4, V3.S4]\n"
 	b.WriteString("\tLSR $1, R0, R7\n\tAND $1, R0\n\tCBZ R7, tail\nloop2:\n")
 	b.WriteString("\tVLD1.P 48(R1), [V4.S4, V5.S4, V6.S4]\n" + loadB)
@@ -168,30 +157,12 @@ func indBlockedKernel(b *strings.Builder, r int) {
 	step(b, r, acc, func(i int) int { return 4 + i/4 }, func(i int) int { return i % 4 })
 	b.WriteString("store:\n")
 	if dual {
-		for i := range r {
-			for j := range 4 {
-				fmt.Fprintf(b, "\tWORD $0x%08x // FADD V%d.4S, V%d.4S, V%d.4S\n", fadd(acc(i, j), acc(i, j), acc2(i, j)), acc(i, j), acc(i, j), acc2(i, j))
-			}
-		}
+		addSecond(b, r)
 	}
 	b.WriteString("\tMOVD accum+64(FP), R5\n\tCBZ R5, overwrite\n")
-	for i := range r {
-		if i > 0 {
-			b.WriteString("\tADD R4, R3\n")
-		}
-		b.WriteString("\tVLD1 (R3), [V0.S4, V1.S4, V2.S4, V3.S4]\n")
-		for j := range 4 {
-			fmt.Fprintf(b, "\tWORD $0x%08x // FADD V%d.4S, V%d.4S, V%d.4S\n", fadd(acc(i, j), acc(i, j), j), acc(i, j), acc(i, j), j)
-		}
-		fmt.Fprintf(b, "\tVST1 [V%d.S4, V%d.S4, V%d.S4, V%d.S4], (R3)\n", acc(i, 0), acc(i, 1), acc(i, 2), acc(i, 3))
-	}
+	storeRows(b, r, true)
 	b.WriteString("\tB next\noverwrite:\n")
-	for i := range r {
-		if i > 0 {
-			b.WriteString("\tADD R4, R3\n")
-		}
-		fmt.Fprintf(b, "\tVST1 [V%d.S4, V%d.S4, V%d.S4, V%d.S4], (R3)\n", acc(i, 0), acc(i, 1), acc(i, 2), acc(i, 3))
-	}
+	storeRows(b, r, false)
 	b.WriteString("next:\n\tADD $16, R13\n\tADD $64, R14\n\tSUB $1, R12\n\tCBNZ R12, blk\n\tRET\n")
 }
 
