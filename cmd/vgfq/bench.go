@@ -38,6 +38,12 @@ func newBenchCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// Training steps take 2x super-resolution pairs (as vgfq train does).
+			if out := g.Node(g.Outputs[0]); len(g.Outputs) == 1 && out != nil && len(out.Shape) == 4 &&
+				(out.Shape[2] != 2*h || out.Shape[3] != 2*w) {
+				return badInputf("--model %s has %dx%d outputs for %dx%d inputs: training (and so bench train) takes 2x upscalers only; time its inference with 'vgfq bench infer'",
+					model, out.Shape[2], out.Shape[3], h, w)
+			}
 			stop, err := startCPUProfile(cpuprofile)
 			if err != nil {
 				return err

@@ -47,3 +47,13 @@ func TestBenchModels(t *testing.T) {
 		t.Errorf("bench train on a missing model: exit %d: %s", code, stderr)
 	}
 }
+
+// TestBenchTrainRefusesNon2x: a model whose output is not twice its input (the test corpus's
+// mobile net crops) is refused before any step, with exit 2 and the way to time it instead.
+func TestBenchTrainRefusesNon2x(t *testing.T) {
+	model := corpus + "mobile_op17.onnx"
+	code, stdout, stderr := runCLI(t, "bench", "train", "--model", model, "--steps", "1", "--warmup", "0")
+	if code != 2 || stdout != "" || !strings.Contains(stderr, "20x28 outputs for 14x18 inputs") || !strings.Contains(stderr, "vgfq bench infer") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
