@@ -102,8 +102,7 @@ func (g *convGeom) addCol(d, xg []float32, r, p0 int) {
 // (extended at the bottom/right as far as the output grid reaches), so that every tap of every
 // output pixel is a valid index and im2col needs no bounds checks. It returns the padded sizes.
 func (g *convGeom) padImage(x, dst []float32, ch int) (hp, wp int) {
-	hp = max(g.H+2*g.PH, (g.OH-1)*g.SH+(g.KH-1)*g.DH+1)
-	wp = max(g.W+2*g.PW, (g.OW-1)*g.SW+(g.KW-1)*g.DW+1)
+	hp, wp = g.paddedHW()
 	dst = dst[:ch*hp*wp]
 	for c := 0; c < ch; c++ {
 		pl := dst[c*hp*wp : (c+1)*hp*wp]
@@ -124,9 +123,14 @@ func padRowsGeneric(dst, src []float32, rows, w, wp, pw int) {
 	}
 }
 
+// paddedHW is the size of the zero-padded image: the padding on both sides, extended at the
+// bottom/right as far as the output grid reaches.
+func (g *convGeom) paddedHW() (hp, wp int) {
+	return max(g.H+2*g.PH, (g.OH-1)*g.SH+(g.KH-1)*g.DH+1), max(g.W+2*g.PW, (g.OW-1)*g.SW+(g.KW-1)*g.DW+1)
+}
+
 func (g *convGeom) paddedSize(ch int) int {
-	hp := max(g.H+2*g.PH, (g.OH-1)*g.SH+(g.KH-1)*g.DH+1)
-	wp := max(g.W+2*g.PW, (g.OW-1)*g.SW+(g.KW-1)*g.DW+1)
+	hp, wp := g.paddedHW()
 	return ch * hp * wp
 }
 
@@ -508,18 +512,12 @@ func (g *convGeom) indirectManyOK() bool {
 	return indirectMany && indBlocksNative && useAsmKernel() && g.og > gemmMR && g.SW == 1 && g.OW%8 == 0
 }
 
-// kcBlock is the KC block of sgemm over k = ck: k split into equal blocks of at most gemmKC.
-func (g *convGeom) kcBlock() int {
-	kblocks := (g.ck + gemmKC - 1) / gemmKC
-	return (g.ck + kblocks - 1) / kblocks
-}
-
 // packWeights packs each group's weights (og x ck) for fwdIndirect, KC block by block: block
 // pc of a group holds panels of 6 rows x kc at [pc*mcp:] of the group's og-rounded-up-to-6 x
 // ck floats, as sgemm packs A.
 func (g *convGeom) packWeights(w []float32) []float32 {
 	mcp := (g.og + gemmMR - 1) / gemmMR * gemmMR
-	kcBlock := g.kcBlock()
+	kcBlock := kcSplit(g.ck)
 	pw := getScratch(g.G * mcp * g.ck) // every element written below
 	for gi := 0; gi < g.G; gi++ {
 		wg, pg := w[gi*g.og*g.ck:(gi+1)*g.og*g.ck], pw[gi*mcp*g.ck:(gi+1)*mcp*g.ck]
@@ -539,26 +537,32 @@ func (g *convGeom) packWeights(w []float32) []float32 {
 // added to C), the same 6-row tiles with the same kernel per tile height.
 func (g *convGeom) fwdIndirect(b im2colB, pa, bias []float32, beta float32, yg []float32, s *convScratch, parallel bool) {
 	og, ck, p := g.og, g.ck, g.OH*g.OW
-	kcBlock := g.kcBlock()
+	kcBlock := kcSplit(ck)
 	mcp := (og + gemmMR - 1) / gemmMR * gemmMR
 	offs, boffs := g.indOffsets(b, s)
-	nfull := p / gemmNR
-	// blocks computes the full 16-pixel blocks [b0, b1) of every row, each in one call per row
-	// tile and KC block; the blocks are independent, so any split gives the same bits.
-	blocks := func(b0, b1 int) {
+	// each calls f for every KC block and 6-row tile, in sgemm's order, with the rows' packed
+	// weights, the block's k offsets, their output rows, whether to add to them and the bias
+	// (first block only).
+	each := func(f func(mr, kc int, ap []float32, koffs []int, c []float32, accum bool, bias *float32)) {
 		for pc := 0; pc < ck; pc += kcBlock {
 			kc := min(kcBlock, ck-pc)
-			accum := beta != 0 || pc > 0
 			for ir := 0; ir < og; ir += gemmMR {
-				mr := min(gemmMR, og-ir)
 				var bptr *float32
 				if pc == 0 && bias != nil {
 					bptr = &bias[ir]
 				}
-				indKernelBlocks(mr, b1-b0, kc, pa[pc*mcp+ir*kc:], b.xp, boffs[2*b0:], offs[pc:pc+kc], yg[ir*p+b0*gemmNR:], p, accum, bptr)
+				f(min(gemmMR, og-ir), kc, pa[pc*mcp+ir*kc:], offs[pc:pc+kc], yg[ir*p:], beta != 0 || pc > 0, bptr)
 			}
 		}
 	}
+	// The full 16-pixel blocks [b0, b1) of every row, in one call per row tile and KC block;
+	// the blocks are independent, so any split gives the same bits.
+	blocks := func(b0, b1 int) {
+		each(func(mr, kc int, ap []float32, koffs []int, c []float32, accum bool, bias *float32) {
+			indKernelBlocks(mr, b1-b0, kc, ap, b.xp, boffs[2*b0:], koffs, c[b0*gemmNR:], p, accum, bias)
+		})
+	}
+	nfull := p / gemmNR
 	if threads := Threads(); parallel && threads > 1 && nfull >= 8*threads {
 		// one image split across goroutines (a batch of one)
 		ParallelForDynamic(nfull, max(1, nfull/(4*threads)), blocks)
@@ -566,17 +570,9 @@ func (g *convGeom) fwdIndirect(b im2colB, pa, bias []float32, beta float32, yg [
 		blocks(0, nfull)
 	}
 	if p0 := nfull * gemmNR; p0 < p { // a last run of 8 pixels
-		for pc := 0; pc < ck; pc += kcBlock {
-			kc := min(kcBlock, ck-pc)
-			accum := beta != 0 || pc > 0
-			for ir := 0; ir < og; ir += gemmMR {
-				var bptr *float32
-				if pc == 0 && bias != nil {
-					bptr = &bias[ir]
-				}
-				g.lastRun(b, p0, min(gemmMR, og-ir), kc, pa[pc*mcp+ir*kc:], offs[pc:pc+kc], yg[ir*p:], p, accum, bptr)
-			}
-		}
+		each(func(mr, kc int, ap []float32, koffs []int, c []float32, accum bool, bias *float32) {
+			g.lastRun(b, p0, mr, kc, ap, koffs, c, p, accum, bias)
+		})
 	}
 }
 
@@ -781,8 +777,7 @@ func (g *convGeom) wgradBlk16OK() bool {
 }
 
 func newWgradBlk16(g *convGeom) *wgradBlk16 {
-	hp := max(g.H+2*g.PH, (g.OH-1)*g.SH+(g.KH-1)*g.DH+1)
-	wp := max(g.W+2*g.PW, (g.OW-1)*g.SW+(g.KW-1)*g.DW+1)
+	hp, wp := g.paddedHW()
 	w := &wgradBlk16{g: g, hp: hp, wp: wp, offs: make([]int, g.OH*g.OW)}
 	for oh := 0; oh < g.OH; oh++ {
 		for ow := 0; ow < g.OW; ow++ {
@@ -829,8 +824,7 @@ func (w *wgradBlk16) accImage(xn, dyn, part []float32) {
 	s := convPool.Get().(*convScratch)
 	defer convPool.Put(s)
 	xb := s.padBuf(g.cg * w.hp * w.wp)
-	kblocks := (p + gemmKC - 1) / gemmKC
-	kcBlock := (p + kblocks - 1) / kblocks
+	kcBlock := kcSplit(p)
 	blkSize := w.hp * w.wp * 16
 	for gi := 0; gi < g.G; gi++ {
 		w.padBlk16(xn[gi*g.cg*g.H*g.W:], xb)

@@ -147,15 +147,20 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 	}
 }
 
+// kcSplit is the KC block of a GEMM over k: k split into equal blocks of at most gemmKC, so no
+// block is a short, inefficient tail. Every path that must give sgemm's bits uses it.
+func kcSplit(k int) int {
+	kblocks := (k + gemmKC - 1) / gemmKC
+	return (k + kblocks - 1) / kblocks
+}
+
 // sgemmSerial computes columns [j0, j1) of C on the calling goroutine.
 func sgemmSerial(transA bool, m, j0, j1, k int, alpha float32, a []float32, lda int, b bPacker, beta float32, c []float32, ldc int, rowBias []float32, g *gemmBufs) {
 	if beta != 0 && beta != 1 {
 		scaleC(m, j1-j0, beta, c[j0:], ldc)
 	}
 	asm := useAsmKernel()
-	// Split k into equal blocks of at most gemmKC so no block is a short, inefficient tail.
-	kblocks := (k + gemmKC - 1) / gemmKC
-	kcBlock := (k + kblocks - 1) / kblocks
+	kcBlock := kcSplit(k)
 	for jc := j0; jc < j1; jc += gemmNC {
 		nc := min(gemmNC, j1-jc)
 		ncp := (nc + gemmNR - 1) / gemmNR * gemmNR
@@ -342,8 +347,7 @@ func packB(trans bool, b []float32, ldb, pc, jc, kc, nc int, dst []float32) {
 // (the same KC blocks, 6-row tiles, kernels and edge tiles, so the same bits), reading A in
 // place instead of packing it (hasStridedKernel only).
 func sgemmStridedA(m, n, k int, a []float32, lda int, b bPacker, c []float32, ldc int, g *gemmBufs) {
-	kblocks := (k + gemmKC - 1) / gemmKC
-	kcBlock := (k + kblocks - 1) / kblocks
+	kcBlock := kcSplit(k)
 	for jc := 0; jc < n; jc += gemmNC {
 		nc := min(gemmNC, n-jc)
 		ncp := (nc + gemmNR - 1) / gemmNR * gemmNR
