@@ -147,11 +147,8 @@ func parallelMinMax(x []float32) (float32, float32, error) {
 	mins := make([]float32, n)
 	maxs := make([]float32, n)
 	nan := make([]bool, n)
-	kern.ParallelFor(n, 1, func(lo, hi int) {
-		for c := lo; c < hi; c++ {
-			part := x[c*chunk : min((c+1)*chunk, len(x))]
-			mins[c], maxs[c], nan[c] = chunkMinMax(part)
-		}
+	parallelChunks(x, chunk, func(c int, part []float32) {
+		mins[c], maxs[c], nan[c] = chunkMinMax(part)
 	})
 	for c := range nan {
 		if nan[c] {

@@ -3,6 +3,7 @@ package quant
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"sync"
 
@@ -119,32 +120,15 @@ var histSerial bool
 func histMinMax(x []float32) (mn, mx float32, finite, nan int) {
 	inf := float32(math.Inf(1))
 	scan := func(x []float32, base int) (mn, mx float32, finite, nan int) {
-		// AVX min/max when the vector part holds only finite numbers (the common case): the
-		// same extremes and count; a zero extreme takes the sign of the first zero, as below.
+		mn, mx, start := inf, -inf, 0
+		// AVX min/max over the vector part when it holds only finite numbers (the common case):
+		// the same extremes and count; the scan goes on from there.
 		if vmn, vmx, vnan, k := minMaxFast(x); k > 0 && !vnan && vmn != -inf && vmx != inf {
-			mn, mx, finite = vmn, vmx, k
-			for i, v := range x[k:] {
-				if v != v {
-					return mn, mx, finite, base + k + i
-				}
-				if v == inf || v == -inf {
-					continue
-				}
-				finite++
-				if v < mn {
-					mn = v
-				}
-				if v > mx {
-					mx = v
-				}
-			}
-			mn, mx = firstZeroSign(x, mn, mx)
-			return mn, mx, finite, -1
+			mn, mx, finite, start = vmn, vmx, k, k
 		}
-		mn, mx, nan = inf, -inf, -1
-		for i, v := range x {
+		for i, v := range x[start:] {
 			if v != v {
-				return mn, mx, finite, base + i
+				return mn, mx, finite, base + start + i
 			}
 			if v == inf || v == -inf {
 				continue // torch: x = x[x.abs() != inf] (only done if an inf is present; same result)
@@ -157,22 +141,22 @@ func histMinMax(x []float32) (mn, mx float32, finite, nan int) {
 				mx = v
 			}
 		}
+		if start > 0 { // vector min/max may pick either zero; the scan keeps the first
+			mn, mx = firstZeroSign(x, mn, mx)
+		}
 		return mn, mx, finite, -1
 	}
 	if len(x) < 2*histChunk || histSerial {
 		return scan(x, 0)
 	}
-	n := (len(x) + histChunk - 1) / histChunk
 	type part struct {
 		mn, mx      float32
 		finite, nan int
 	}
-	parts := make([]part, n)
-	kern.ParallelFor(n, 1, func(lo, hi int) {
-		for c := lo; c < hi; c++ {
-			p := &parts[c]
-			p.mn, p.mx, p.finite, p.nan = scan(x[c*histChunk:min((c+1)*histChunk, len(x))], c*histChunk)
-		}
+	parts := make([]part, (len(x)+histChunk-1)/histChunk)
+	parallelChunks(x, histChunk, func(c int, x []float32) {
+		p := &parts[c]
+		p.mn, p.mx, p.finite, p.nan = scan(x, c*histChunk)
 	})
 	mn, mx, nan = inf, -inf, -1
 	for _, p := range parts {
@@ -188,6 +172,16 @@ func histMinMax(x []float32) (mn, mx float32, finite, nan int) {
 		}
 	}
 	return mn, mx, finite, -1
+}
+
+// parallelChunks calls f(c, chunk) for the consecutive chunks of size elements of x (the last
+// may be shorter), in parallel.
+func parallelChunks(x []float32, size int, f func(c int, chunk []float32)) {
+	kern.ParallelFor((len(x)+size-1)/size, 1, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			f(c, x[c*size:min((c+1)*size, len(x))])
+		}
+	})
 }
 
 // hasInf reports whether x holds +inf or -inf (in parallel chunks, with AVX min/max; a chunk
@@ -212,19 +206,9 @@ func hasInf(x []float32) bool {
 	if len(x) < 2*histChunk {
 		return check(x)
 	}
-	n := (len(x) + histChunk - 1) / histChunk
-	found := make([]bool, n)
-	kern.ParallelFor(n, 1, func(lo, hi int) {
-		for c := lo; c < hi; c++ {
-			found[c] = check(x[c*histChunk : min((c+1)*histChunk, len(x))])
-		}
-	})
-	for _, f := range found {
-		if f {
-			return true
-		}
-	}
-	return false
+	found := make([]bool, (len(x)+histChunk-1)/histChunk)
+	parallelChunks(x, histChunk, func(c int, x []float32) { found[c] = check(x) })
+	return slices.Contains(found, true)
 }
 
 // histc counts x into h.counts like torch.histc(x, 2048, a, b) on the CPU:
