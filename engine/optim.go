@@ -3,6 +3,8 @@ package engine
 import (
 	"fmt"
 	"math"
+
+	"github.com/vgfq/vgfq/engine/kern"
 )
 
 // Optimizer updates parameters from their gradients.
@@ -20,12 +22,10 @@ type Optimizer interface {
 	StepCount() int
 }
 
-// fma32 returns a*b + c rounded once to float32 (ATen's vectorised fmadd for add(alpha=),
-// addcmul). The float64 FMA of float32 operands rounds the exact result to 53 bits first;
+// fma32 returns a*b + c rounded to float32 (ATen's vectorised fmadd for add(alpha=), addcmul),
+// as kern.FMA32: the float64 FMA of float32 operands rounds the exact result to 53 bits first;
 // the double rounding differs from a float32 FMA only in very rare ties.
-func fma32(a, b, c float32) float32 {
-	return float32(math.FMA(float64(a), float64(b), float64(c)))
-}
+func fma32(a, b, c float32) float32 { return kern.FMA32(a, b, c) }
 
 // AdamW is torch.optim.AdamW (torch 1.13, foreach=False: _single_tensor_adamw), reproduced op by
 // op in float32. The hyper-parameters are float32 fields but are used as the Python floats
