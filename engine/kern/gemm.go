@@ -378,3 +378,11 @@ func sgemmStridedA(m, n, k int, a []float32, lda int, b bPacker, c []float32, ld
 		}
 	}
 }
+
+// boolInt is 1 for true, 0 for false (the kernels' accum argument).
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

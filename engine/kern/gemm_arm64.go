@@ -17,28 +17,11 @@ var hasAsmKernel = cpu.ARM64.HasASIMD
 // asmKernelRows runs the NEON micro-kernel for the first mr (1..6) rows of a tile (bias, if not
 // nil, points at mr row biases): c[i*ldc+j] (+)= bias[i] + sum_l a[l*6+i]*b[l*16+j].
 func asmKernelRows(mr, k int, a, b, c []float32, ldc int, accum bool, bias *float32) {
-	acc := 0
-	if accum {
-		acc = 1
-	}
 	_ = c[(mr-1)*ldc+gemmNR-1]
 	_ = a[k*gemmMR-1]
 	_ = b[k*gemmNR-1]
 	pa, pb, pc := &a[0], &b[0], &c[0]
-	switch mr {
-	case 1:
-		sgemmNeon1x16(k, pa, pb, pc, ldc, acc, bias)
-	case 2:
-		sgemmNeon2x16(k, pa, pb, pc, ldc, acc, bias)
-	case 3:
-		sgemmNeon3x16(k, pa, pb, pc, ldc, acc, bias)
-	case 4:
-		sgemmNeon4x16(k, pa, pb, pc, ldc, acc, bias)
-	case 5:
-		sgemmNeon5x16(k, pa, pb, pc, ldc, acc, bias)
-	default:
-		sgemmNeon6x16(k, pa, pb, pc, ldc, acc, bias)
-	}
+	neonKernels[min(mr, gemmMR)-1](k, pa, pb, pc, ldc, boolInt(accum), bias)
 }
 
 func copyRows16(dst, src []float32, offs []int, off1 int) {
@@ -89,12 +72,12 @@ func indKernelBlocks(mr, nblk, k int, a, src []float32, boffs, offs []int, c []f
 	if nblk == 0 {
 		return
 	}
-	acc := 0
-	if accum {
-		acc = 1
-	}
 	_ = boffs[2*nblk-1]
 	_ = c[(mr-1)*ldc+16*nblk-1]
 	_ = a[k*gemmMR-1]
-	neonIndBKernels[min(mr, gemmMR)-1](nblk, k, &a[0], &src[0], &boffs[0], &offs[0], &c[0], ldc, acc, bias)
+	neonIndBKernels[min(mr, gemmMR)-1](nblk, k, &a[0], &src[0], &boffs[0], &offs[0], &c[0], ldc, boolInt(accum), bias)
 }
+
+// neonKernels are the packed micro-kernels by tile height (index mr-1).
+var neonKernels = [...]func(k int, a, b, c *float32, ldc int, accum int, bias *float32){
+	sgemmNeon1x16, sgemmNeon2x16, sgemmNeon3x16, sgemmNeon4x16, sgemmNeon5x16, sgemmNeon6x16}

@@ -144,11 +144,3 @@ var (
 	sKernels = [...]func(k int, a *float32, lda int, b, c *float32, ldc int, accum int, bias *float32){
 		sgemmKernelS1x16, sgemmKernelS2x16, sgemmKernelS3x16, sgemmKernelS4x16, sgemmKernelS5x16, sgemmKernelS6x16}
 )
-
-// boolInt is 1 for true, 0 for false (the kernels' accum argument).
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}

@@ -27,26 +27,13 @@ func sgemmKernel5x16(k int, a, b, c *float32, ldc int, accum int, bias *float32)
 // asmKernelRows runs the micro-kernel for the first mr (1..6) rows of a tile (bias, if not
 // nil, points at mr row biases).
 func asmKernelRows(mr, k int, a, b, c []float32, ldc int, accum bool, bias *float32) {
-	acc := 0
-	if accum {
-		acc = 1
-	}
 	_ = c[(mr-1)*ldc+gemmNR-1]
 	_ = a[k*gemmMR-1]
 	_ = b[k*gemmNR-1]
 	pa, pb, pc := &a[0], &b[0], &c[0]
-	switch mr {
-	case 1:
-		sgemmKernel1x16(k, pa, pb, pc, ldc, acc, bias)
-	case 2:
-		sgemmKernel2x16(k, pa, pb, pc, ldc, acc, bias)
-	case 3:
-		sgemmKernel3x16(k, pa, pb, pc, ldc, acc, bias)
-	case 4:
-		sgemmKernel4x16(k, pa, pb, pc, ldc, acc, bias)
-	case 5:
-		sgemmKernel5x16(k, pa, pb, pc, ldc, acc, bias)
-	default:
-		sgemmKernel6x16(k, pa, pb, pc, ldc, acc, bias)
-	}
+	asmKernels[min(mr, gemmMR)-1](k, pa, pb, pc, ldc, boolInt(accum), bias)
 }
+
+// asmKernels are the packed micro-kernels by tile height (index mr-1).
+var asmKernels = [...]func(k int, a, b, c *float32, ldc int, accum int, bias *float32){
+	sgemmKernel1x16, sgemmKernel2x16, sgemmKernel3x16, sgemmKernel4x16, sgemmKernel5x16, sgemmKernel6x16}
